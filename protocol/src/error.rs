@@ -1,0 +1,98 @@
+//! Error codes the server puts in `error` frames.
+//!
+//! They are part of the protocol: clients switch on the code (a taken
+//! nickname, a rate limit) and show the accompanying message to people.
+
+use serde::{Deserialize, Serialize};
+
+/// Machine-readable reason in an `error` frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The text frame is not valid JSON.
+    BadJson,
+    /// The JSON has no `type` this server knows.
+    UnknownType,
+    /// The frame's `type` is known but its fields are missing or of the wrong kind.
+    InvalidFrame,
+    /// Binary frames are not part of the protocol.
+    BinaryNotSupported,
+    /// The frame needs a `hello` first.
+    HelloRequired,
+    /// `hello` was already accepted on this connection.
+    AlreadyIdentified,
+    /// The nickname breaks the nickname rules.
+    InvalidNick,
+    /// Another session holds that nickname (case-insensitively).
+    NickTaken,
+    /// The room name breaks the room name rules.
+    InvalidRoom,
+    /// The frame names a room this connection has not joined.
+    NotJoined,
+    /// The connection is in as many rooms as the server allows.
+    TooManyRooms,
+    /// The message text is empty after trimming.
+    EmptyText,
+    /// The message text is longer than the limit.
+    TextTooLong,
+    /// The message text has control characters other than newline and tab.
+    InvalidText,
+    /// The `cid` is empty or too long.
+    InvalidCid,
+    /// Too many messages too fast; this one was neither relayed nor stored.
+    RateLimited,
+    /// The server could not store the message; it was not relayed.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire, e.g. `"nick_taken"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadJson => "bad_json",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::InvalidFrame => "invalid_frame",
+            ErrorCode::BinaryNotSupported => "binary_not_supported",
+            ErrorCode::HelloRequired => "hello_required",
+            ErrorCode::AlreadyIdentified => "already_identified",
+            ErrorCode::InvalidNick => "invalid_nick",
+            ErrorCode::NickTaken => "nick_taken",
+            ErrorCode::InvalidRoom => "invalid_room",
+            ErrorCode::NotJoined => "not_joined",
+            ErrorCode::TooManyRooms => "too_many_rooms",
+            ErrorCode::EmptyText => "empty_text",
+            ErrorCode::TextTooLong => "text_too_long",
+            ErrorCode::InvalidText => "invalid_text",
+            ErrorCode::InvalidCid => "invalid_cid",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// Every code, for tests and documentation.
+    pub const ALL: [ErrorCode; 17] = [
+        ErrorCode::BadJson,
+        ErrorCode::UnknownType,
+        ErrorCode::InvalidFrame,
+        ErrorCode::BinaryNotSupported,
+        ErrorCode::HelloRequired,
+        ErrorCode::AlreadyIdentified,
+        ErrorCode::InvalidNick,
+        ErrorCode::NickTaken,
+        ErrorCode::InvalidRoom,
+        ErrorCode::NotJoined,
+        ErrorCode::TooManyRooms,
+        ErrorCode::EmptyText,
+        ErrorCode::TextTooLong,
+        ErrorCode::InvalidText,
+        ErrorCode::InvalidCid,
+        ErrorCode::RateLimited,
+        ErrorCode::Internal,
+    ];
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,234 @@
+//! The frames that travel over the WebSocket, one JSON object per text frame.
+//!
+//! Both the server and the browser app compile these very definitions, so the
+//! two sides cannot drift apart. Every frame carries its kind in the `type`
+//! field; `docs/protocol.md` shows an example of each.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ErrorCode;
+
+/// A frame sent by a client to the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Identify with a nickname; must be the first frame of a connection.
+    Hello {
+        /// The wanted nickname (see [`crate::validate_nick`]).
+        nick: String,
+        /// A resume token from an earlier `welcome`, to take that session back.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
+    },
+    /// Become a member of a room (idempotent: joining again re-sends `joined`).
+    Join {
+        /// The room's name (see [`crate::validate_room`]).
+        room: String,
+        /// The last `seq` the client has seen; history then starts after it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<u64>,
+    },
+    /// Stop being a member of a room.
+    Leave {
+        /// The room to leave.
+        room: String,
+    },
+    /// Say something in a room the client has joined.
+    Send {
+        /// The room to send to.
+        room: String,
+        /// The message text (see [`crate::validate_text`]).
+        text: String,
+        /// The client's own id for this message, echoed in `ack` and `message`.
+        cid: String,
+    },
+    /// The user is typing in a room; relayed to the other members.
+    Typing {
+        /// The room being typed in.
+        room: String,
+    },
+    /// Ask for a page of older messages (scrollback).
+    History {
+        /// The room to page through.
+        room: String,
+        /// Return messages with a `seq` below this one.
+        before: u64,
+        /// How many messages at most (the server caps it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// Application-level liveness check, answered with `pong`.
+    Ping {
+        /// Any number; echoed back in `pong`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+    },
+}
+
+/// One chat message as stored and relayed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// The room it was said in.
+    pub room: String,
+    /// Per-room, strictly increasing sequence number assigned by the server.
+    pub seq: u64,
+    /// The author's nickname.
+    pub nick: String,
+    /// The message text.
+    pub text: String,
+    /// Server time at which it was accepted, in milliseconds since the Unix epoch.
+    pub ts: u64,
+    /// The author's client id for the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
+}
+
+/// Whether a member arrived in or left a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceEvent {
+    /// The member joined the room.
+    Join,
+    /// The member left the room (or its connection went away for good).
+    Leave,
+}
+
+/// The limits a server enforces, told to each client in `welcome` so the
+/// browser can validate before sending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Longest message text, in characters, after trimming.
+    pub max_text_chars: u32,
+    /// Largest WebSocket frame the server accepts, in bytes.
+    pub max_frame_bytes: u32,
+    /// Messages a client may send in one burst.
+    pub rate_burst: u32,
+    /// Messages per second the burst refills at.
+    pub rate_per_sec: u32,
+    /// How long a typing indicator stays up without a new `typing` frame, in ms.
+    pub typing_ttl_ms: u64,
+    /// How long after a dropped connection the resume token stays valid, in ms.
+    pub resume_grace_ms: u64,
+}
+
+/// A frame sent by the server to a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// Answer to `hello`: who you are, and how to come back.
+    Welcome {
+        /// The nickname as the server normalised it.
+        nick: String,
+        /// An opaque id of this session, stable across resumes.
+        session: String,
+        /// Token to send in a later `hello` to resume this session.
+        resume: String,
+        /// True when `hello` carried a valid token and the session was taken back.
+        resumed: bool,
+        /// Rooms the session is already a member of (non-empty only on resume).
+        rooms: Vec<String>,
+        /// The server's limits.
+        limits: Limits,
+    },
+    /// Answer to `join`: the room's members and the history the client lacks.
+    Joined {
+        /// The normalised room name.
+        room: String,
+        /// Nicknames of the members, the joiner included.
+        members: Vec<String>,
+        /// Messages after `since` (or the most recent ones), oldest first.
+        history: Vec<ChatMessage>,
+        /// True when more messages exist after `since` than `history` holds.
+        more: bool,
+        /// The room's newest `seq` (0 for a room with no messages).
+        last_seq: u64,
+    },
+    /// Answer to `leave`.
+    Left {
+        /// The room left.
+        room: String,
+    },
+    /// Someone else said something in a room the client is in.
+    Message(ChatMessage),
+    /// The server accepted (and stored) a message this client sent.
+    Ack {
+        /// The client's id for the message.
+        cid: String,
+        /// The room it went to.
+        room: String,
+        /// The `seq` the server assigned.
+        seq: u64,
+        /// Server time in milliseconds since the Unix epoch.
+        ts: u64,
+    },
+    /// A member joined or left a room.
+    Presence {
+        /// The room.
+        room: String,
+        /// The member's nickname.
+        nick: String,
+        /// What happened.
+        event: PresenceEvent,
+    },
+    /// A member is typing in a room.
+    Typing {
+        /// The room.
+        room: String,
+        /// Who is typing.
+        nick: String,
+    },
+    /// Answer to `history`: older messages, oldest first.
+    History {
+        /// The room.
+        room: String,
+        /// The page, oldest first.
+        messages: Vec<ChatMessage>,
+        /// True when still older messages exist.
+        more: bool,
+    },
+    /// Something the client sent was refused; the connection stays up.
+    Error {
+        /// Machine-readable reason.
+        code: ErrorCode,
+        /// Human-readable explanation.
+        message: String,
+        /// The `cid` of the `send` this refers to, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cid: Option<String>,
+        /// The room this refers to, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+    },
+    /// Answer to `ping`.
+    Pong {
+        /// The `id` of the `ping`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+    },
+}
+
+impl ServerFrame {
+    /// An `error` frame with no `cid` or `room`.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerFrame::Error {
+            code,
+            message: message.into(),
+            cid: None,
+            room: None,
+        }
+    }
+
+    /// The JSON text of this frame.
+    pub fn to_json(&self) -> String {
+        // Serialising these plain structs cannot fail: no maps with non-string
+        // keys, no custom serialisers.
+        serde_json::to_string(self).expect("server frames always serialise")
+    }
+}
+
+impl ClientFrame {
+    /// The JSON text of this frame.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("client frames always serialise")
+    }
+}

@@ -1,0 +1,244 @@
+//! The rules for nicknames, room names, message texts and client ids.
+//!
+//! The server enforces them and the browser checks them as the user types;
+//! both call these functions, so a name the join screen accepts is a name the
+//! server accepts. Each function returns the normalised value (trimmed, room
+//! names in lower case) or a [`ValidationError`] that says what is wrong.
+
+use thiserror::Error;
+
+use crate::ErrorCode;
+
+/// Longest nickname, in characters (Unicode scalar values) after trimming.
+pub const MAX_NICK_CHARS: usize = 32;
+/// Longest room name, in characters after trimming.
+pub const MAX_ROOM_CHARS: usize = 64;
+/// Longest message text, in characters after trimming.
+pub const MAX_TEXT_CHARS: usize = 2000;
+/// Longest client message id, in bytes.
+pub const MAX_CID_BYTES: usize = 64;
+/// The room the browser app opens when none is given.
+pub const DEFAULT_ROOM: &str = "general";
+
+/// Why a nickname, room name, text or cid was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ValidationError {
+    /// The nickname is empty after trimming.
+    #[error("the nickname is empty")]
+    NickEmpty,
+    /// The nickname is longer than [`MAX_NICK_CHARS`].
+    #[error("the nickname is {0} characters long; at most {MAX_NICK_CHARS} are allowed")]
+    NickTooLong(usize),
+    /// The nickname has a character outside the allowed set.
+    #[error("the nickname may only have letters, digits, spaces and _ - . (found {0:?})")]
+    NickBadChar(char),
+    /// The room name is empty after trimming.
+    #[error("the room name is empty")]
+    RoomEmpty,
+    /// The room name is longer than [`MAX_ROOM_CHARS`].
+    #[error("the room name is {0} characters long; at most {MAX_ROOM_CHARS} are allowed")]
+    RoomTooLong(usize),
+    /// The room name has a character outside the allowed set.
+    #[error("room names may only have letters, digits and _ - . (found {0:?})")]
+    RoomBadChar(char),
+    /// The text is empty after trimming.
+    #[error("the message is empty")]
+    TextEmpty,
+    /// The text is longer than the limit.
+    #[error("the message is {len} characters long; at most {max} are allowed")]
+    TextTooLong {
+        /// Its length in characters.
+        len: usize,
+        /// The limit it broke.
+        max: usize,
+    },
+    /// The text has a control character other than newline or tab.
+    #[error("the message has a control character (U+{0:04X})")]
+    TextControlChar(u32),
+    /// The cid is empty, too long or has control characters.
+    #[error("cid must be 1 to {MAX_CID_BYTES} bytes of printable text")]
+    BadCid,
+}
+
+impl ValidationError {
+    /// The protocol error code for this failure.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ValidationError::NickEmpty
+            | ValidationError::NickTooLong(_)
+            | ValidationError::NickBadChar(_) => ErrorCode::InvalidNick,
+            ValidationError::RoomEmpty
+            | ValidationError::RoomTooLong(_)
+            | ValidationError::RoomBadChar(_) => ErrorCode::InvalidRoom,
+            ValidationError::TextEmpty => ErrorCode::EmptyText,
+            ValidationError::TextTooLong { .. } => ErrorCode::TextTooLong,
+            ValidationError::TextControlChar(_) => ErrorCode::InvalidText,
+            ValidationError::BadCid => ErrorCode::InvalidCid,
+        }
+    }
+}
+
+/// A character allowed in nicknames: a letter or digit of any script, a space,
+/// or one of `_ - .`.
+fn is_nick_char(c: char) -> bool {
+    c.is_alphanumeric() || c == ' ' || c == '_' || c == '-' || c == '.'
+}
+
+/// A character allowed in room names: like nicknames, but no spaces, so a room
+/// name can stand in a URL (`/#/room/rust`) unchanged.
+fn is_room_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '-' || c == '.'
+}
+
+/// Checks a nickname and returns it trimmed.
+pub fn validate_nick(raw: &str) -> Result<String, ValidationError> {
+    let nick = raw.trim();
+    let len = nick.chars().count();
+    if len == 0 {
+        return Err(ValidationError::NickEmpty);
+    }
+    if len > MAX_NICK_CHARS {
+        return Err(ValidationError::NickTooLong(len));
+    }
+    if let Some(bad) = nick.chars().find(|&c| !is_nick_char(c)) {
+        return Err(ValidationError::NickBadChar(bad));
+    }
+    Ok(nick.to_owned())
+}
+
+/// The key under which a nickname is unique: two nicknames that differ only in
+/// case (in any script that has case) are the same nickname.
+pub fn nick_key(nick: &str) -> String {
+    nick.to_lowercase()
+}
+
+/// Checks a room name and returns it trimmed and in lower case.
+pub fn validate_room(raw: &str) -> Result<String, ValidationError> {
+    let room = raw.trim();
+    let len = room.chars().count();
+    if len == 0 {
+        return Err(ValidationError::RoomEmpty);
+    }
+    if len > MAX_ROOM_CHARS {
+        return Err(ValidationError::RoomTooLong(len));
+    }
+    if let Some(bad) = room.chars().find(|&c| !is_room_char(c)) {
+        return Err(ValidationError::RoomBadChar(bad));
+    }
+    Ok(room.to_lowercase())
+}
+
+/// Checks a message text against a limit of `max_chars` and returns it with
+/// `\r\n` turned into `\n` and surrounding white space trimmed.
+pub fn validate_text_with_limit(raw: &str, max_chars: usize) -> Result<String, ValidationError> {
+    let text = if raw.contains('\r') {
+        raw.replace("\r\n", "\n")
+    } else {
+        raw.to_owned()
+    };
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(ValidationError::TextEmpty);
+    }
+    if let Some(bad) = trimmed
+        .chars()
+        .find(|&c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(ValidationError::TextControlChar(bad as u32));
+    }
+    let len = trimmed.chars().count();
+    if len > max_chars {
+        return Err(ValidationError::TextTooLong {
+            len,
+            max: max_chars,
+        });
+    }
+    if trimmed.len() == text.len() {
+        Ok(text)
+    } else {
+        Ok(trimmed.to_owned())
+    }
+}
+
+/// Checks a message text against [`MAX_TEXT_CHARS`].
+pub fn validate_text(raw: &str) -> Result<String, ValidationError> {
+    validate_text_with_limit(raw, MAX_TEXT_CHARS)
+}
+
+/// Checks a client message id: 1 to [`MAX_CID_BYTES`] bytes, no control characters.
+pub fn validate_cid(cid: &str) -> Result<(), ValidationError> {
+    if cid.is_empty() || cid.len() > MAX_CID_BYTES || cid.chars().any(char::is_control) {
+        return Err(ValidationError::BadCid);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nicks_of_many_scripts_are_accepted() {
+        for nick in ["mina", "민아", "みな", "ミナー", "米娜", "José_1", "a.b-c d", "Ωμέγα"] {
+            assert_eq!(validate_nick(nick).as_deref(), Ok(nick), "{nick}");
+        }
+        assert_eq!(validate_nick("  mina  ").as_deref(), Ok("mina"));
+    }
+
+    #[test]
+    fn bad_nicks_say_why() {
+        assert_eq!(validate_nick("   "), Err(ValidationError::NickEmpty));
+        assert_eq!(
+            validate_nick(&"a".repeat(33)),
+            Err(ValidationError::NickTooLong(33))
+        );
+        assert_eq!(validate_nick("<b>"), Err(ValidationError::NickBadChar('<')));
+        assert_eq!(
+            validate_nick("a\u{7}b"),
+            Err(ValidationError::NickBadChar('\u{7}'))
+        );
+        assert_eq!(validate_nick("x").map(|_| ()), Ok(()));
+        assert_eq!(validate_nick(&"가".repeat(32)).map(|_| ()), Ok(()));
+    }
+
+    #[test]
+    fn rooms_are_lower_cased_and_have_no_spaces() {
+        assert_eq!(validate_room(" Rust ").as_deref(), Ok("rust"));
+        assert_eq!(validate_room("한국어").as_deref(), Ok("한국어"));
+        assert_eq!(
+            validate_room("two words"),
+            Err(ValidationError::RoomBadChar(' '))
+        );
+        assert_eq!(
+            validate_room(&"r".repeat(65)),
+            Err(ValidationError::RoomTooLong(65))
+        );
+    }
+
+    #[test]
+    fn text_is_trimmed_and_limited() {
+        assert_eq!(validate_text("  hi\r\nthere ").as_deref(), Ok("hi\nthere"));
+        assert_eq!(validate_text(" \n "), Err(ValidationError::TextEmpty));
+        assert_eq!(validate_text(&"é".repeat(2000)).map(|t| t.len()), Ok(4000));
+        assert_eq!(
+            validate_text(&"x".repeat(2001)),
+            Err(ValidationError::TextTooLong {
+                len: 2001,
+                max: 2000
+            })
+        );
+        assert_eq!(
+            validate_text("a\u{0}b"),
+            Err(ValidationError::TextControlChar(0))
+        );
+        assert_eq!(validate_text("tab\there").as_deref(), Ok("tab\there"));
+    }
+
+    #[test]
+    fn cids_are_short_and_printable() {
+        assert!(validate_cid("c-1").is_ok());
+        assert!(validate_cid("").is_err());
+        assert!(validate_cid(&"c".repeat(65)).is_err());
+        assert!(validate_cid("a\nb").is_err());
+    }
+}

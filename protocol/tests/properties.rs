@@ -1,0 +1,127 @@
+//! Property tests: every frame survives a JSON round trip, and the validation
+//! rules hold for arbitrary input (normalised output always passes again).
+
+use parley_protocol::*;
+use proptest::prelude::*;
+
+fn text() -> impl Strategy<Value = String> {
+    ".{0,40}"
+}
+
+fn chat_message() -> impl Strategy<Value = ChatMessage> {
+    (text(), any::<u64>(), text(), text(), any::<u64>(), proptest::option::of(text())).prop_map(
+        |(room, seq, nick, text, ts, cid)| ChatMessage { room, seq, nick, text, ts, cid },
+    )
+}
+
+fn client_frame() -> impl Strategy<Value = ClientFrame> {
+    prop_oneof![
+        (text(), proptest::option::of(text()))
+            .prop_map(|(nick, resume)| ClientFrame::Hello { nick, resume }),
+        (text(), proptest::option::of(any::<u64>()))
+            .prop_map(|(room, since)| ClientFrame::Join { room, since }),
+        text().prop_map(|room| ClientFrame::Leave { room }),
+        (text(), text(), text()).prop_map(|(room, text, cid)| ClientFrame::Send { room, text, cid }),
+        text().prop_map(|room| ClientFrame::Typing { room }),
+        (text(), any::<u64>(), proptest::option::of(any::<u32>()))
+            .prop_map(|(room, before, limit)| ClientFrame::History { room, before, limit }),
+        proptest::option::of(any::<u64>()).prop_map(|id| ClientFrame::Ping { id }),
+    ]
+}
+
+fn server_frame() -> impl Strategy<Value = ServerFrame> {
+    let limits = (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), any::<u64>(), any::<u64>())
+        .prop_map(|(a, b, c, d, e, f)| Limits {
+            max_text_chars: a,
+            max_frame_bytes: b,
+            rate_burst: c,
+            rate_per_sec: d,
+            typing_ttl_ms: e,
+            resume_grace_ms: f,
+        });
+    let event = prop_oneof![Just(PresenceEvent::Join), Just(PresenceEvent::Leave)];
+    let code = proptest::sample::select(ErrorCode::ALL.to_vec());
+    prop_oneof![
+        (text(), text(), text(), any::<bool>(), proptest::collection::vec(text(), 0..3), limits)
+            .prop_map(|(nick, session, resume, resumed, rooms, limits)| ServerFrame::Welcome {
+                nick, session, resume, resumed, rooms, limits
+            }),
+        (text(), proptest::collection::vec(text(), 0..3), proptest::collection::vec(chat_message(), 0..3), any::<bool>(), any::<u64>())
+            .prop_map(|(room, members, history, more, last_seq)| ServerFrame::Joined {
+                room, members, history, more, last_seq
+            }),
+        text().prop_map(|room| ServerFrame::Left { room }),
+        chat_message().prop_map(ServerFrame::Message),
+        (text(), text(), any::<u64>(), any::<u64>())
+            .prop_map(|(cid, room, seq, ts)| ServerFrame::Ack { cid, room, seq, ts }),
+        (text(), text(), event).prop_map(|(room, nick, event)| ServerFrame::Presence { room, nick, event }),
+        (text(), text()).prop_map(|(room, nick)| ServerFrame::Typing { room, nick }),
+        (text(), proptest::collection::vec(chat_message(), 0..3), any::<bool>())
+            .prop_map(|(room, messages, more)| ServerFrame::History { room, messages, more }),
+        (code, text(), proptest::option::of(text()), proptest::option::of(text()))
+            .prop_map(|(code, message, cid, room)| ServerFrame::Error { code, message, cid, room }),
+        proptest::option::of(any::<u64>()).prop_map(|id| ServerFrame::Pong { id }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn client_frames_round_trip(frame in client_frame()) {
+        let json = frame.to_json();
+        prop_assert_eq!(parse_client_frame(&json), Ok(frame));
+    }
+
+    #[test]
+    fn server_frames_round_trip(frame in server_frame()) {
+        let json = frame.to_json();
+        let back: ServerFrame = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(back, frame);
+    }
+
+    #[test]
+    fn parsing_arbitrary_text_never_panics(s in ".*") {
+        let _ = parse_client_frame(&s);
+    }
+
+    #[test]
+    fn valid_nicks_are_fixed_points(raw in "\\PC{0,40}") {
+        if let Ok(nick) = validate_nick(&raw) {
+            let n = nick.chars().count();
+            prop_assert!((1..=MAX_NICK_CHARS).contains(&n));
+            prop_assert_eq!(nick.trim(), nick.as_str());
+            prop_assert_eq!(validate_nick(&nick), Ok(nick.clone()));
+            prop_assert!(!nick.chars().any(char::is_control));
+        }
+    }
+
+    #[test]
+    fn valid_rooms_are_lower_case_fixed_points(raw in "\\PC{0,70}") {
+        if let Ok(room) = validate_room(&raw) {
+            prop_assert!((1..=MAX_ROOM_CHARS).contains(&room.chars().count()));
+            prop_assert!(!room.contains(' '));
+            prop_assert_eq!(validate_room(&room), Ok(room.clone()));
+        }
+    }
+
+    #[test]
+    fn texts_within_the_limit_pass_and_longer_ones_fail(body in "[a-z가-힣 ]{1,2100}") {
+        let trimmed_len = body.trim().chars().count();
+        match validate_text(&body) {
+            Ok(text) => {
+                prop_assert!(trimmed_len >= 1 && trimmed_len <= MAX_TEXT_CHARS);
+                prop_assert_eq!(text.as_str(), body.trim());
+            }
+            Err(ValidationError::TextEmpty) => prop_assert_eq!(trimmed_len, 0),
+            Err(ValidationError::TextTooLong { len, .. }) => {
+                prop_assert_eq!(len, trimmed_len);
+                prop_assert!(len > MAX_TEXT_CHARS);
+            }
+            Err(other) => prop_assert!(false, "unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn nick_keys_ignore_case(nick in "[a-zA-Z]{1,10}") {
+        prop_assert_eq!(nick_key(&nick), nick_key(&nick.to_uppercase()));
+    }
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs what Parley needs on a fresh Debian machine that has only rustup/cargo,
+# and skips whatever is already there, so a second run takes a second.
+#
+#   scripts/setup.sh            # build tools: wasm target, trunk, wasm-bindgen-cli, wasm-opt
+#   scripts/setup.sh --browser  # also Chromium + ChromeDriver for the end-to-end tests
+#
+# Versions are the ones ../shared/TOOLCHAIN.md lists as working with rustc 1.95.
+set -euo pipefail
+
+TRUNK_VERSION="0.21.14"
+# Must equal the `wasm-bindgen` version pinned in the workspace Cargo.toml.
+WASM_BINDGEN_VERSION="0.2.130"
+
+want_browser=0
+for arg in "$@"; do
+  case "$arg" in
+    --browser) want_browser=1 ;;
+    *) echo "setup.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
+
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# Debian packages: install only the ones that are missing.
+apt_missing=()
+need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || apt_missing+=("$1"); }
+need_pkg binaryen          # wasm-opt, used by trunk for the release build
+need_pkg pkg-config
+if [ "$want_browser" = 1 ]; then
+  need_pkg chromium
+  need_pkg chromium-driver
+fi
+if [ "${#apt_missing[@]}" -gt 0 ]; then
+  say "installing Debian packages: ${apt_missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! trunk --version 2>/dev/null | grep -q " ${TRUNK_VERSION}\$"; then
+  say "installing trunk ${TRUNK_VERSION} (about 5 minutes on 2 cores)"
+  cargo install trunk --version "${TRUNK_VERSION}" --locked --no-default-features --features rustls
+fi
+
+if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}\$"; then
+  say "installing wasm-bindgen-cli ${WASM_BINDGEN_VERSION} (about 2 minutes)"
+  # Not --locked: the registry copy here lacks one pinned dependency (TOOLCHAIN.md).
+  cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" --force
+fi
+
+say "tools ready"
