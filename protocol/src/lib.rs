@@ -13,14 +13,14 @@ mod validate;
 pub use error::ErrorCode;
 pub use frames::{ChatMessage, ClientFrame, Limits, PresenceEvent, ServerFrame};
 pub use validate::{
-    nick_key, validate_cid, validate_nick, validate_room, validate_text,
-    validate_text_with_limit, ValidationError, DEFAULT_ROOM, MAX_CID_BYTES, MAX_NICK_CHARS,
-    MAX_ROOM_CHARS, MAX_TEXT_CHARS,
+    nick_key, validate_cid, validate_nick, validate_room, validate_text, validate_text_with_limit,
+    ValidationError, DEFAULT_ROOM, MAX_CID_BYTES, MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS,
 };
 
 /// The frame `type`s a client may send.
-pub const CLIENT_FRAME_TYPES: [&str; 7] =
-    ["hello", "join", "leave", "send", "typing", "history", "ping"];
+pub const CLIENT_FRAME_TYPES: [&str; 7] = [
+    "hello", "join", "leave", "send", "typing", "history", "ping",
+];
 
 /// Why a text frame could not be read as a [`ClientFrame`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,7 +32,9 @@ pub enum FrameError {
     #[error("the frame must be a JSON object with a string field \"type\"")]
     MissingType,
     /// A `type` this protocol does not have.
-    #[error("unknown frame type {0:?}; expected one of hello, join, leave, send, typing, history, ping")]
+    #[error(
+        "unknown frame type {0:?}; expected one of hello, join, leave, send, typing, history, ping"
+    )]
     UnknownType(String),
     /// A known `type` whose fields are wrong.
     #[error("invalid {kind} frame: {detail}")]
@@ -91,8 +93,14 @@ mod tests {
 
     #[test]
     fn parse_errors_are_specific() {
-        assert_eq!(parse_client_frame("{").unwrap_err().code(), ErrorCode::BadJson);
-        assert_eq!(parse_client_frame("[1]").unwrap_err(), FrameError::MissingType);
+        assert_eq!(
+            parse_client_frame("{").unwrap_err().code(),
+            ErrorCode::BadJson
+        );
+        assert_eq!(
+            parse_client_frame("[1]").unwrap_err(),
+            FrameError::MissingType
+        );
         assert_eq!(
             parse_client_frame(r#"{"type":"dance"}"#).unwrap_err(),
             FrameError::UnknownType("dance".into())

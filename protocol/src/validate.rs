@@ -179,7 +179,16 @@ mod tests {
 
     #[test]
     fn nicks_of_many_scripts_are_accepted() {
-        for nick in ["mina", "민아", "みな", "ミナー", "米娜", "José_1", "a.b-c d", "Ωμέγα"] {
+        for nick in [
+            "mina",
+            "민아",
+            "みな",
+            "ミナー",
+            "米娜",
+            "José_1",
+            "a.b-c d",
+            "Ωμέγα",
+        ] {
             assert_eq!(validate_nick(nick).as_deref(), Ok(nick), "{nick}");
         }
         assert_eq!(validate_nick("  mina  ").as_deref(), Ok("mina"));

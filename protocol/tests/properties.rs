@@ -9,9 +9,22 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn chat_message() -> impl Strategy<Value = ChatMessage> {
-    (text(), any::<u64>(), text(), text(), any::<u64>(), proptest::option::of(text())).prop_map(
-        |(room, seq, nick, text, ts, cid)| ChatMessage { room, seq, nick, text, ts, cid },
+    (
+        text(),
+        any::<u64>(),
+        text(),
+        text(),
+        any::<u64>(),
+        proptest::option::of(text()),
     )
+        .prop_map(|(room, seq, nick, text, ts, cid)| ChatMessage {
+            room,
+            seq,
+            nick,
+            text,
+            ts,
+            cid,
+        })
 }
 
 fn client_frame() -> impl Strategy<Value = ClientFrame> {
@@ -21,16 +34,32 @@ fn client_frame() -> impl Strategy<Value = ClientFrame> {
         (text(), proptest::option::of(any::<u64>()))
             .prop_map(|(room, since)| ClientFrame::Join { room, since }),
         text().prop_map(|room| ClientFrame::Leave { room }),
-        (text(), text(), text()).prop_map(|(room, text, cid)| ClientFrame::Send { room, text, cid }),
+        (text(), text(), text()).prop_map(|(room, text, cid)| ClientFrame::Send {
+            room,
+            text,
+            cid
+        }),
         text().prop_map(|room| ClientFrame::Typing { room }),
-        (text(), any::<u64>(), proptest::option::of(any::<u32>()))
-            .prop_map(|(room, before, limit)| ClientFrame::History { room, before, limit }),
+        (text(), any::<u64>(), proptest::option::of(any::<u32>())).prop_map(
+            |(room, before, limit)| ClientFrame::History {
+                room,
+                before,
+                limit
+            }
+        ),
         proptest::option::of(any::<u64>()).prop_map(|id| ClientFrame::Ping { id }),
     ]
 }
 
 fn server_frame() -> impl Strategy<Value = ServerFrame> {
-    let limits = (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), any::<u64>(), any::<u64>())
+    let limits = (
+        any::<u32>(),
+        any::<u32>(),
+        any::<u32>(),
+        any::<u32>(),
+        any::<u64>(),
+        any::<u64>(),
+    )
         .prop_map(|(a, b, c, d, e, f)| Limits {
             max_text_chars: a,
             max_frame_bytes: b,
@@ -42,24 +71,72 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
     let event = prop_oneof![Just(PresenceEvent::Join), Just(PresenceEvent::Leave)];
     let code = proptest::sample::select(ErrorCode::ALL.to_vec());
     prop_oneof![
-        (text(), text(), text(), any::<bool>(), proptest::collection::vec(text(), 0..3), limits)
-            .prop_map(|(nick, session, resume, resumed, rooms, limits)| ServerFrame::Welcome {
-                nick, session, resume, resumed, rooms, limits
+        (
+            text(),
+            text(),
+            text(),
+            any::<bool>(),
+            proptest::collection::vec(text(), 0..3),
+            limits
+        )
+            .prop_map(|(nick, session, resume, resumed, rooms, limits)| {
+                ServerFrame::Welcome {
+                    nick,
+                    session,
+                    resume,
+                    resumed,
+                    rooms,
+                    limits,
+                }
             }),
-        (text(), proptest::collection::vec(text(), 0..3), proptest::collection::vec(chat_message(), 0..3), any::<bool>(), any::<u64>())
-            .prop_map(|(room, members, history, more, last_seq)| ServerFrame::Joined {
-                room, members, history, more, last_seq
-            }),
+        (
+            text(),
+            proptest::collection::vec(text(), 0..3),
+            proptest::collection::vec(chat_message(), 0..3),
+            any::<bool>(),
+            any::<u64>()
+        )
+            .prop_map(
+                |(room, members, history, more, last_seq)| ServerFrame::Joined {
+                    room,
+                    members,
+                    history,
+                    more,
+                    last_seq
+                }
+            ),
         text().prop_map(|room| ServerFrame::Left { room }),
         chat_message().prop_map(ServerFrame::Message),
         (text(), text(), any::<u64>(), any::<u64>())
             .prop_map(|(cid, room, seq, ts)| ServerFrame::Ack { cid, room, seq, ts }),
-        (text(), text(), event).prop_map(|(room, nick, event)| ServerFrame::Presence { room, nick, event }),
+        (text(), text(), event).prop_map(|(room, nick, event)| ServerFrame::Presence {
+            room,
+            nick,
+            event
+        }),
         (text(), text()).prop_map(|(room, nick)| ServerFrame::Typing { room, nick }),
-        (text(), proptest::collection::vec(chat_message(), 0..3), any::<bool>())
-            .prop_map(|(room, messages, more)| ServerFrame::History { room, messages, more }),
-        (code, text(), proptest::option::of(text()), proptest::option::of(text()))
-            .prop_map(|(code, message, cid, room)| ServerFrame::Error { code, message, cid, room }),
+        (
+            text(),
+            proptest::collection::vec(chat_message(), 0..3),
+            any::<bool>()
+        )
+            .prop_map(|(room, messages, more)| ServerFrame::History {
+                room,
+                messages,
+                more
+            }),
+        (
+            code,
+            text(),
+            proptest::option::of(text()),
+            proptest::option::of(text())
+        )
+            .prop_map(|(code, message, cid, room)| ServerFrame::Error {
+                code,
+                message,
+                cid,
+                room
+            }),
         proptest::option::of(any::<u64>()).prop_map(|id| ServerFrame::Pong { id }),
     ]
 }
@@ -108,7 +185,7 @@ proptest! {
         let trimmed_len = body.trim().chars().count();
         match validate_text(&body) {
             Ok(text) => {
-                prop_assert!(trimmed_len >= 1 && trimmed_len <= MAX_TEXT_CHARS);
+                prop_assert!((1..=MAX_TEXT_CHARS).contains(&trimmed_len));
                 prop_assert_eq!(text.as_str(), body.trim());
             }
             Err(ValidationError::TextEmpty) => prop_assert_eq!(trimmed_len, 0),

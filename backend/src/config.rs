@@ -1,0 +1,213 @@
+//! Everything an operator can tune, as command-line flags and `PARLEY_*`
+//! environment variables.
+//!
+//! Every limit the server enforces lives here with its default, so nothing is
+//! a magic number buried in the code, and `parley-backend --help` is the
+//! complete list. Tests build a [`Config`] with [`Config::default`] and change
+//! the fields they care about.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser};
+
+/// Parses durations such as `20s`, `500ms` or `2min`.
+fn duration(s: &str) -> Result<Duration, humantime::DurationError> {
+    humantime::parse_duration(s)
+}
+
+/// The server's configuration.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "parley-backend", version, about = "Parley chat server")]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "PARLEY_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Folder with the built browser app (`trunk build` output).
+    #[arg(long, env = "PARLEY_STATIC_DIR", default_value = "dist")]
+    pub static_dir: PathBuf,
+
+    /// Origins allowed to open a WebSocket, e.g. `http://localhost:8081`
+    /// (comma-separated; `*` allows any). The server's own host is always
+    /// allowed, and so are requests without an Origin header.
+    #[arg(
+        long = "allowed-origin",
+        env = "PARLEY_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// The limits the hub and each connection enforce.
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// Sizes, rates, queues and timeouts.
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Largest WebSocket frame or message a client may send, in bytes; larger
+    /// ones close the connection with 1009.
+    #[arg(long, env = "PARLEY_MAX_FRAME_BYTES", default_value_t = 16 * 1024)]
+    pub max_frame_bytes: usize,
+
+    /// Longest message text in characters, after trimming.
+    #[arg(long, env = "PARLEY_MAX_TEXT_CHARS", default_value_t = parley_protocol::MAX_TEXT_CHARS)]
+    pub max_text_chars: usize,
+
+    /// Messages a connection may send in one burst (token bucket size).
+    #[arg(long, env = "PARLEY_RATE_BURST", default_value_t = 20)]
+    pub rate_burst: u32,
+
+    /// Messages per second the burst refills at.
+    #[arg(long, env = "PARLEY_RATE_PER_SEC", default_value_t = 5)]
+    pub rate_per_sec: u32,
+
+    /// Frames queued for one client before it counts as too slow and is
+    /// closed with 1013.
+    #[arg(long, env = "PARLEY_OUTBOX_CAPACITY", default_value_t = 1024)]
+    pub outbox_capacity: usize,
+
+    /// Most frames written to a socket before one flush.
+    #[arg(long, env = "PARLEY_WRITE_BATCH", default_value_t = 64)]
+    pub write_batch: usize,
+
+    /// How long one write to a client may take before it counts as stuck.
+    #[arg(long, env = "PARLEY_WRITE_TIMEOUT", default_value = "10s", value_parser = duration)]
+    pub write_timeout: Duration,
+
+    /// Interval of WebSocket pings; a client silent for two intervals is dropped.
+    #[arg(long, env = "PARLEY_HEARTBEAT", default_value = "20s", value_parser = duration)]
+    pub heartbeat: Duration,
+
+    /// How long a new connection has to send `hello`.
+    #[arg(long, env = "PARLEY_HELLO_TIMEOUT", default_value = "10s", value_parser = duration)]
+    pub hello_timeout: Duration,
+
+    /// How long a dropped session keeps its nickname and rooms for a resume.
+    #[arg(long, env = "PARLEY_RESUME_GRACE", default_value = "30s", value_parser = duration)]
+    pub resume_grace: Duration,
+
+    /// How long a typing indicator lasts without a new `typing` frame.
+    #[arg(long, env = "PARLEY_TYPING_TTL", default_value = "6s", value_parser = duration)]
+    pub typing_ttl: Duration,
+
+    /// Shortest gap between two relayed `typing` frames of one member in one room.
+    #[arg(long, env = "PARLEY_TYPING_THROTTLE", default_value = "1s", value_parser = duration)]
+    pub typing_throttle: Duration,
+
+    /// Bad frames in a row after which a connection is closed with 1008.
+    #[arg(long, env = "PARLEY_MAX_ERRORS_IN_ROW", default_value_t = 20)]
+    pub max_errors_in_row: u32,
+
+    /// Rooms one connection may be in at once.
+    #[arg(long, env = "PARLEY_MAX_ROOMS_PER_CONNECTION", default_value_t = 32)]
+    pub max_rooms_per_connection: usize,
+
+    /// Rooms the server holds at once (rooms with members).
+    #[arg(long, env = "PARLEY_MAX_ROOMS", default_value_t = 100_000)]
+    pub max_rooms: usize,
+
+    /// WebSocket connections the server accepts at once; more get HTTP 503.
+    #[arg(long, env = "PARLEY_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
+
+    /// Messages sent with `joined` when a client joins without `since`.
+    #[arg(long, env = "PARLEY_JOIN_HISTORY", default_value_t = 100)]
+    pub join_history: usize,
+
+    /// Most messages sent with `joined` when a client joins with `since`.
+    #[arg(long, env = "PARLEY_CATCH_UP_CAP", default_value_t = 1000)]
+    pub catch_up_cap: usize,
+
+    /// Most messages in one `history` page.
+    #[arg(long, env = "PARLEY_HISTORY_PAGE_MAX", default_value_t = 200)]
+    pub history_page_max: usize,
+
+    /// Messages kept per room by the in-memory store.
+    #[arg(long, env = "PARLEY_MEMORY_HISTORY", default_value_t = 100)]
+    pub memory_history: usize,
+
+    /// How long a closing handshake or final flush may take.
+    #[arg(long, env = "PARLEY_CLOSE_TIMEOUT", default_value = "3s", value_parser = duration)]
+    pub close_timeout: Duration,
+
+    /// How long shutdown waits for connections to close before giving up.
+    #[arg(long, env = "PARLEY_SHUTDOWN_TIMEOUT", default_value = "5s", value_parser = duration)]
+    pub shutdown_timeout: Duration,
+
+    /// Size of each connection's WebSocket read buffer, in bytes.
+    #[arg(long, env = "PARLEY_READ_BUFFER_BYTES", default_value_t = 4 * 1024)]
+    pub read_buffer_bytes: usize,
+
+    /// Bytes buffered per connection before a write goes to the socket.
+    #[arg(long, env = "PARLEY_WRITE_BUFFER_BYTES", default_value_t = 0)]
+    pub write_buffer_bytes: usize,
+}
+
+impl Default for Config {
+    /// The defaults of the flags, ignoring the environment.
+    fn default() -> Self {
+        Config::try_parse_from_defaults()
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Config::default().limits
+    }
+}
+
+impl Config {
+    /// Parses an empty command line without reading `PARLEY_*` variables.
+    fn try_parse_from_defaults() -> Self {
+        use clap::{CommandFactory, FromArgMatches};
+        let mut command = Config::command();
+        // Clear the env bindings so a developer's shell cannot change test defaults.
+        let ids: Vec<_> = command
+            .get_arguments()
+            .map(|a| a.get_id().clone())
+            .collect();
+        for id in ids {
+            command = command.mut_arg(id, |a| a.env(None::<&str>));
+        }
+        let matches = command
+            .try_get_matches_from(["parley-backend"])
+            .expect("the defaults parse");
+        Config::from_arg_matches(&matches).expect("the defaults are valid")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documented_values() {
+        let config = Config::default();
+        assert_eq!(config.addr, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.limits.max_frame_bytes, 16 * 1024);
+        assert_eq!(config.limits.rate_burst, 20);
+        assert_eq!(config.limits.rate_per_sec, 5);
+        assert_eq!(config.limits.heartbeat, Duration::from_secs(20));
+        assert_eq!(config.limits.resume_grace, Duration::from_secs(30));
+        assert_eq!(config.limits.max_text_chars, 2000);
+    }
+
+    #[test]
+    fn flags_override_defaults() {
+        let config = Config::try_parse_from([
+            "parley-backend",
+            "--addr",
+            "127.0.0.1:0",
+            "--heartbeat",
+            "250ms",
+            "--allowed-origin",
+            "http://a.example,http://b.example",
+        ])
+        .unwrap();
+        assert_eq!(config.limits.heartbeat, Duration::from_millis(250));
+        assert_eq!(config.allowed_origins.len(), 2);
+    }
+}

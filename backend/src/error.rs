@@ -1,0 +1,48 @@
+//! The errors the hub returns, each mapped to its protocol error code.
+//!
+//! A [`HubError`] is never fatal for the connection: the session layer turns
+//! it into an `error` frame with [`HubError::code`] and the error's message.
+
+use parley_protocol::{ErrorCode, ValidationError};
+use thiserror::Error;
+
+use crate::store::StoreError;
+
+/// Why the hub refused a request.
+#[derive(Debug, Error)]
+pub enum HubError {
+    /// A nickname, room name, text or cid broke the rules.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// Another session holds the nickname.
+    #[error("the nickname {0:?} is taken; pick another")]
+    NickTaken(String),
+    /// The connection is not a member of the room.
+    #[error("you have not joined the room {0:?}")]
+    NotJoined(String),
+    /// The connection is in as many rooms as allowed.
+    #[error("you are already in {0} rooms, the most one connection may join")]
+    TooManyRooms(usize),
+    /// The server holds as many rooms as allowed.
+    #[error("the server already has {0} rooms, the most it holds")]
+    ServerFull(usize),
+    /// The session was taken over by another connection or has ended.
+    #[error("this session was resumed by another connection")]
+    SessionGone,
+    /// The store failed.
+    #[error("the message could not be stored: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl HubError {
+    /// The protocol error code for this failure.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            HubError::Invalid(e) => e.code(),
+            HubError::NickTaken(_) => ErrorCode::NickTaken,
+            HubError::NotJoined(_) => ErrorCode::NotJoined,
+            HubError::TooManyRooms(_) | HubError::ServerFull(_) => ErrorCode::TooManyRooms,
+            HubError::SessionGone | HubError::Store(_) => ErrorCode::Internal,
+        }
+    }
+}

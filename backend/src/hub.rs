@@ -1,0 +1,535 @@
+//! The shared set of sessions and rooms: who is here, under what nickname,
+//! in which rooms, and how a dropped connection gets its session back.
+//!
+//! This is the Rust counterpart of the original design's thread-safe set of
+//! endpoint sessions. A *session* (nickname, rooms, resume token) outlives
+//! the *connection* that carries it: when a connection drops without saying
+//! goodbye, the session is detached for a grace period instead of ended, so a
+//! client that comes back with its resume token keeps its nickname and rooms
+//! and nobody sees it leave and rejoin.
+//!
+//! Locking: the session registry and the room map each have a lock, and each
+//! room has its own (see [`crate::room`]). No lock is held across an `.await`,
+//! and the registry lock is never taken while a room lock is held.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use parley_protocol::{nick_key, validate_nick, ChatMessage, PresenceEvent, ServerFrame};
+use rand::distr::{Alphanumeric, SampleString};
+use serde::Serialize;
+
+use crate::config::Limits;
+use crate::error::HubError;
+use crate::outbox::Outbox;
+use crate::room::{Room, RoomState};
+use crate::store::MessageStore;
+
+/// Identifies a session for as long as it lives.
+pub type SessionId = u64;
+
+/// What a connection holds after a successful `hello`: which session it
+/// carries, and which attachment of that session it is (so a connection that
+/// was replaced by a resume cannot end or detach the session it lost).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The session.
+    pub id: SessionId,
+    /// The session's nickname.
+    pub nick: String,
+    /// Which attachment of the session this connection is.
+    pub attachment: u64,
+}
+
+/// The result of a successful `hello`.
+#[derive(Debug)]
+pub struct Welcome {
+    /// The connection's identity from now on.
+    pub identity: Identity,
+    /// The resume token.
+    pub token: String,
+    /// Whether an existing session was taken back.
+    pub resumed: bool,
+    /// The rooms the session is in.
+    pub rooms: Vec<String>,
+}
+
+/// The `seq` and `ts` the server gave a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// The message's place in its room.
+    pub seq: u64,
+    /// Server time, ms since the Unix epoch.
+    pub ts: u64,
+}
+
+/// A row of `GET /api/rooms`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RoomSummary {
+    /// The room's name.
+    pub room: String,
+    /// How many members it has.
+    pub members: usize,
+    /// The newest message's `seq`.
+    pub last_seq: u64,
+}
+
+/// One session in the registry.
+#[derive(Debug)]
+struct SessionRecord {
+    /// The nickname, as the user typed it (trimmed).
+    nick: String,
+    /// The secret that lets a new connection take this session back.
+    token: String,
+    /// The rooms the session is a member of.
+    rooms: BTreeSet<String>,
+    /// Where its frames go; `None` while detached.
+    outbox: Option<Outbox>,
+    /// Bumped each time a connection attaches.
+    attachment: u64,
+}
+
+/// All sessions, findable by id, nickname key and resume token.
+#[derive(Debug, Default)]
+struct Registry {
+    by_id: HashMap<SessionId, SessionRecord>,
+    by_nick: HashMap<String, SessionId>,
+    by_token: HashMap<String, SessionId>,
+}
+
+/// The hub. Shared by every connection as an `Arc<Hub>`.
+pub struct Hub {
+    /// The limits it enforces.
+    pub(crate) limits: Limits,
+    /// Message history.
+    pub(crate) store: Arc<dyn MessageStore>,
+    /// Rooms that have members, by normalised name.
+    pub(crate) rooms: RwLock<HashMap<String, Arc<Room>>>,
+    /// Every live session.
+    registry: Mutex<Registry>,
+    /// The next session id.
+    next_id: AtomicU64,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A fresh random token with the given prefix.
+fn token(prefix: &str) -> String {
+    format!(
+        "{prefix}{}",
+        Alphanumeric.sample_string(&mut rand::rng(), 24)
+    )
+}
+
+impl Hub {
+    /// A hub with no sessions, keeping history in `store`.
+    pub fn new(limits: Limits, store: Arc<dyn MessageStore>) -> Arc<Self> {
+        Arc::new(Hub {
+            limits,
+            store,
+            rooms: RwLock::new(HashMap::new()),
+            registry: Mutex::new(Registry::default()),
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts a session for `nick`, or takes back the session of `resume`.
+    pub fn hello(
+        &self,
+        nick: &str,
+        resume: Option<&str>,
+        outbox: Outbox,
+    ) -> Result<Welcome, HubError> {
+        let mut registry = self.registry();
+        if let Some(id) = resume.and_then(|t| registry.by_token.get(t).copied()) {
+            let record = registry.by_id.get_mut(&id).expect("token index is in step");
+            if let Some(old) = record.outbox.replace(outbox.clone()) {
+                old.replace();
+            }
+            record.attachment += 1;
+            let identity = Identity {
+                id,
+                nick: record.nick.clone(),
+                attachment: record.attachment,
+            };
+            let rooms: Vec<String> = record.rooms.iter().cloned().collect();
+            let token = record.token.clone();
+            drop(registry);
+            for name in &rooms {
+                if let Some(room) = self.room(name) {
+                    if let Some(member) = room.lock().members.get_mut(&id) {
+                        member.outbox = Some(outbox.clone());
+                    }
+                }
+            }
+            return Ok(Welcome {
+                identity,
+                token,
+                resumed: true,
+                rooms,
+            });
+        }
+        let nick = validate_nick(nick)?;
+        let key = nick_key(&nick);
+        if registry.by_nick.contains_key(&key) {
+            return Err(HubError::NickTaken(nick));
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let token = token("r_");
+        registry.by_nick.insert(key, id);
+        registry.by_token.insert(token.clone(), id);
+        registry.by_id.insert(
+            id,
+            SessionRecord {
+                nick: nick.clone(),
+                token: token.clone(),
+                rooms: BTreeSet::new(),
+                outbox: Some(outbox),
+                attachment: 1,
+            },
+        );
+        Ok(Welcome {
+            identity: Identity {
+                id,
+                nick,
+                attachment: 1,
+            },
+            token,
+            resumed: false,
+            rooms: Vec::new(),
+        })
+    }
+
+    /// Looks a room up by its normalised name.
+    pub fn room(&self, name: &str) -> Option<Arc<Room>> {
+        self.rooms
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Finds or creates a room; runs `f` under its lock, retrying if the room
+    /// was closed between the lookup and the lock.
+    fn with_room<T>(
+        &self,
+        name: &str,
+        f: impl Fn(&mut RoomState) -> Result<T, HubError>,
+    ) -> Result<T, HubError> {
+        loop {
+            let room = match self.room(name) {
+                Some(room) => room,
+                None => {
+                    let mut rooms = self.rooms.write().unwrap_or_else(|p| p.into_inner());
+                    if let Some(room) = rooms.get(name) {
+                        room.clone()
+                    } else {
+                        if rooms.len() >= self.limits.max_rooms {
+                            return Err(HubError::ServerFull(self.limits.max_rooms));
+                        }
+                        let room = Arc::new(Room::new(name.to_owned(), self.store.last_seq(name)?));
+                        rooms.insert(name.to_owned(), room.clone());
+                        crate::metrics::rooms(rooms.len());
+                        room
+                    }
+                }
+            };
+            let mut state = room.lock();
+            if state.closed {
+                continue;
+            }
+            return f(&mut state);
+        }
+    }
+
+    /// Removes a room that has become empty. Called with the room unlocked.
+    fn close_if_empty(&self, room: &Arc<Room>) {
+        let mut rooms = self.rooms.write().unwrap_or_else(|p| p.into_inner());
+        let mut state = room.lock();
+        if state.members.is_empty() && !state.closed {
+            state.closed = true;
+            if rooms.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, room)) {
+                rooms.remove(&room.name);
+            }
+            crate::metrics::rooms(rooms.len());
+        }
+    }
+
+    /// Checks that `who` is still the session's current connection and returns
+    /// its outbox, after applying `f` to the record.
+    fn with_record<T>(
+        &self,
+        who: &Identity,
+        f: impl FnOnce(&mut SessionRecord) -> Result<T, HubError>,
+    ) -> Result<T, HubError> {
+        let mut registry = self.registry();
+        match registry.by_id.get_mut(&who.id) {
+            Some(record) if record.attachment == who.attachment => f(record),
+            _ => Err(HubError::SessionGone),
+        }
+    }
+
+    /// Adds `who` to `room` (normalised) and returns the `joined` frame.
+    pub fn join(
+        &self,
+        who: &Identity,
+        room: &str,
+        since: Option<u64>,
+    ) -> Result<ServerFrame, HubError> {
+        let max_rooms = self.limits.max_rooms_per_connection;
+        let outbox = self.with_record(who, |record| {
+            if !record.rooms.contains(room) && record.rooms.len() >= max_rooms {
+                return Err(HubError::TooManyRooms(max_rooms));
+            }
+            record.rooms.insert(room.to_owned());
+            Ok(record.outbox.clone())
+        })?;
+        let joined = self.with_room(room, |state| {
+            match state.members.get_mut(&who.id) {
+                Some(member) => member.outbox = outbox.clone(),
+                None => {
+                    state.members.insert(
+                        who.id,
+                        crate::room::Member {
+                            nick: who.nick.clone(),
+                            outbox: outbox.clone(),
+                            last_typing: None,
+                        },
+                    );
+                    state.announce(room, who.id, &who.nick, PresenceEvent::Join);
+                }
+            }
+            let page = match since {
+                None => self
+                    .store
+                    .before(room, u64::MAX, self.limits.join_history)?,
+                Some(seq) => self.store.after(room, seq, self.limits.catch_up_cap)?,
+            };
+            Ok(ServerFrame::Joined {
+                room: room.to_owned(),
+                members: state.nicks(),
+                history: page.messages,
+                more: page.more,
+                last_seq: state.last_seq,
+            })
+        });
+        if joined.is_err() {
+            let _ = self.with_record(who, |record| Ok(record.rooms.remove(room)));
+        }
+        joined
+    }
+
+    /// Removes `who` from `room`.
+    pub fn leave(&self, who: &Identity, room: &str) -> Result<(), HubError> {
+        let was_member = self.with_record(who, |record| Ok(record.rooms.remove(room)))?;
+        if !was_member {
+            return Err(HubError::NotJoined(room.to_owned()));
+        }
+        self.remove_member(who.id, &who.nick, room);
+        Ok(())
+    }
+
+    fn remove_member(&self, id: SessionId, nick: &str, room_name: &str) {
+        let Some(room) = self.room(room_name) else {
+            return;
+        };
+        let now_empty = {
+            let mut state = room.lock();
+            if state.members.remove(&id).is_some() {
+                state.announce(room_name, id, nick, PresenceEvent::Leave);
+            }
+            state.members.is_empty()
+        };
+        if now_empty {
+            self.close_if_empty(&room);
+        }
+    }
+
+    /// Runs `f` on a room `who` is a member of.
+    fn in_member_room<T>(
+        &self,
+        who: &Identity,
+        room: &str,
+        f: impl FnOnce(&mut RoomState) -> Result<T, HubError>,
+    ) -> Result<T, HubError> {
+        let not_joined = || HubError::NotJoined(room.to_owned());
+        let room_ref = self.room(room).ok_or_else(not_joined)?;
+        let mut state = room_ref.lock();
+        if state.closed || !state.members.contains_key(&who.id) {
+            return Err(not_joined());
+        }
+        f(&mut state)
+    }
+
+    /// Stores a message and queues it for the other members; returns its
+    /// `seq` and `ts` for the sender's `ack`.
+    pub fn send(
+        &self,
+        who: &Identity,
+        room: &str,
+        text: String,
+        cid: String,
+    ) -> Result<Stamp, HubError> {
+        self.in_member_room(who, room, |state| {
+            let stamp = Stamp {
+                seq: state.last_seq + 1,
+                ts: crate::time::now_ms().max(state.last_ts),
+            };
+            let message = ChatMessage {
+                room: room.to_owned(),
+                seq: stamp.seq,
+                nick: who.nick.clone(),
+                text,
+                ts: stamp.ts,
+                cid: Some(cid),
+            };
+            self.store.append(&message)?;
+            state.last_seq = stamp.seq;
+            state.last_ts = stamp.ts;
+            if let Some(member) = state.members.get_mut(&who.id) {
+                member.last_typing = None;
+            }
+            let frame = crate::room::encode(&ServerFrame::Message(message));
+            let delivered = state.broadcast(Some(who.id), &frame);
+            crate::metrics::message_relayed(delivered);
+            Ok(stamp)
+        })
+    }
+
+    /// Relays that `who` is typing, at most once per throttle interval.
+    pub fn typing(&self, who: &Identity, room: &str) -> Result<(), HubError> {
+        let throttle = self.limits.typing_throttle;
+        self.in_member_room(who, room, |state| {
+            let now = std::time::Instant::now();
+            let member = state.members.get_mut(&who.id).expect("checked membership");
+            if member
+                .last_typing
+                .is_some_and(|t| now.duration_since(t) < throttle)
+            {
+                return Ok(());
+            }
+            member.last_typing = Some(now);
+            let frame = crate::room::encode(&ServerFrame::Typing {
+                room: room.to_owned(),
+                nick: who.nick.clone(),
+            });
+            state.broadcast(Some(who.id), &frame);
+            Ok(())
+        })
+    }
+
+    /// A page of messages older than `before`.
+    pub fn history(
+        &self,
+        who: &Identity,
+        room: &str,
+        before: u64,
+        limit: usize,
+    ) -> Result<ServerFrame, HubError> {
+        let limit = limit.clamp(1, self.limits.history_page_max);
+        self.in_member_room(who, room, |_| {
+            let page = self.store.before(room, before, limit)?;
+            Ok(ServerFrame::History {
+                room: room.to_owned(),
+                messages: page.messages,
+                more: page.more,
+            })
+        })
+    }
+
+    /// Ends `who`'s session now: frees its nickname and leaves its rooms.
+    pub fn end_session(&self, who: &Identity) {
+        self.end(who.id, Some(who.attachment), false);
+    }
+
+    /// Ends a session if it is still at `attachment` (any attachment if
+    /// `None`) and, when `only_detached`, still has no connection.
+    fn end(&self, id: SessionId, attachment: Option<u64>, only_detached: bool) {
+        let record = {
+            let mut registry = self.registry();
+            let current = match registry.by_id.get(&id) {
+                Some(r) => r,
+                None => return,
+            };
+            if attachment.is_some_and(|a| a != current.attachment)
+                || (only_detached && current.outbox.is_some())
+            {
+                return;
+            }
+            let record = registry.by_id.remove(&id).expect("just looked up");
+            registry.by_nick.remove(&nick_key(&record.nick));
+            registry.by_token.remove(&record.token);
+            record
+        };
+        for room in &record.rooms {
+            self.remove_member(id, &record.nick, room);
+        }
+    }
+
+    /// The connection of `who` went away without a goodbye: keep the session
+    /// for the resume grace period, then end it unless a connection resumed it.
+    pub fn detach(self: &Arc<Self>, who: &Identity) {
+        let rooms = match self.with_record(who, |record| {
+            record.outbox = None;
+            Ok(record.rooms.iter().cloned().collect::<Vec<_>>())
+        }) {
+            Ok(rooms) => rooms,
+            Err(_) => return,
+        };
+        for name in rooms {
+            if let Some(room) = self.room(&name) {
+                if let Some(member) = room.lock().members.get_mut(&who.id) {
+                    member.outbox = None;
+                }
+            }
+        }
+        let hub = Arc::downgrade(self);
+        let (id, attachment, grace) = (who.id, who.attachment, self.limits.resume_grace);
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            if let Some(hub) = hub.upgrade() {
+                hub.end(id, Some(attachment), true);
+            }
+        });
+    }
+
+    /// Rooms with their member counts, busiest first.
+    pub fn rooms_summary(&self) -> Vec<RoomSummary> {
+        let rooms: Vec<Arc<Room>> = self
+            .rooms
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        let mut summary: Vec<RoomSummary> = rooms
+            .iter()
+            .map(|room| {
+                let state = room.lock();
+                RoomSummary {
+                    room: room.name.clone(),
+                    members: state.members.len(),
+                    last_seq: state.last_seq,
+                }
+            })
+            .collect();
+        summary.sort_by(|a, b| b.members.cmp(&a.members).then_with(|| a.room.cmp(&b.room)));
+        summary
+    }
+
+    /// How many sessions exist (attached or not).
+    pub fn session_count(&self) -> usize {
+        self.registry().by_id.len()
+    }
+}

@@ -1,0 +1,101 @@
+//! The server's Prometheus metrics, named in one place.
+//!
+//! Code elsewhere calls these small functions instead of the `metrics` macros
+//! so that a metric's name and meaning are written down exactly once. They
+//! cost next to nothing when no recorder is installed (as in unit tests).
+
+use std::sync::OnceLock;
+
+use metrics::{counter, describe_counter, describe_gauge, gauge};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+/// Open WebSocket connections.
+const CONNECTIONS: &str = "parley_connections";
+/// Rooms with at least one member.
+const ROOMS: &str = "parley_rooms";
+/// Chat messages accepted from clients.
+const MESSAGES_IN: &str = "parley_messages_in_total";
+/// Chat messages delivered into recipients' queues.
+const MESSAGES_OUT: &str = "parley_messages_out_total";
+/// `send`s refused by the rate limit.
+const RATE_LIMITED: &str = "parley_rate_limited_total";
+/// Connections closed because their outbound queue filled up.
+const SLOW_CONSUMERS: &str = "parley_slow_consumer_drops_total";
+/// `error` frames sent for bad input.
+const PROTOCOL_ERRORS: &str = "parley_protocol_errors_total";
+
+/// The process-wide Prometheus recorder, installed on first use.
+pub fn prometheus() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let handle = PrometheusBuilder::new()
+                .install_recorder()
+                .expect("no other metrics recorder is installed");
+            describe_gauge!(CONNECTIONS, "Open WebSocket connections");
+            describe_gauge!(ROOMS, "Rooms with at least one member");
+            describe_counter!(MESSAGES_IN, "Chat messages accepted from clients");
+            describe_counter!(
+                MESSAGES_OUT,
+                "Chat messages queued for delivery to recipients"
+            );
+            describe_counter!(
+                RATE_LIMITED,
+                "Sends refused by the per-connection rate limit"
+            );
+            describe_counter!(
+                SLOW_CONSUMERS,
+                "Connections closed because they read too slowly"
+            );
+            describe_counter!(PROTOCOL_ERRORS, "Error frames sent for bad client input");
+            for name in [
+                MESSAGES_IN,
+                MESSAGES_OUT,
+                RATE_LIMITED,
+                SLOW_CONSUMERS,
+                PROTOCOL_ERRORS,
+            ] {
+                counter!(name).absolute(0);
+            }
+            gauge!(CONNECTIONS).set(0.0);
+            gauge!(ROOMS).set(0.0);
+            handle
+        })
+        .clone()
+}
+
+/// A WebSocket connection opened.
+pub fn connection_opened() {
+    gauge!(CONNECTIONS).increment(1.0);
+}
+
+/// A WebSocket connection closed.
+pub fn connection_closed() {
+    gauge!(CONNECTIONS).decrement(1.0);
+}
+
+/// The number of rooms changed.
+pub fn rooms(count: usize) {
+    gauge!(ROOMS).set(count as f64);
+}
+
+/// A message was accepted and queued for `recipients` members.
+pub fn message_relayed(recipients: usize) {
+    counter!(MESSAGES_IN).increment(1);
+    counter!(MESSAGES_OUT).increment(recipients as u64);
+}
+
+/// A `send` was refused by the rate limit.
+pub fn rate_limited() {
+    counter!(RATE_LIMITED).increment(1);
+}
+
+/// A client's queue overflowed.
+pub fn slow_consumer_dropped() {
+    counter!(SLOW_CONSUMERS).increment(1);
+}
+
+/// An `error` frame was sent.
+pub fn protocol_error() {
+    counter!(PROTOCOL_ERRORS).increment(1);
+}

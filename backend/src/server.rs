@@ -1,0 +1,104 @@
+//! Runs the server on a listener until a shutdown signal, then closes every
+//! connection with 1001 and waits (bounded) for them to finish.
+//!
+//! [`run`] takes the listener and the shutdown future from its caller, as
+//! mini-redis does: the binary passes a bound address and Ctrl-C/SIGTERM,
+//! tests pass port 0 and a oneshot they control.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::store::{MemoryStore, MessageStore};
+use crate::upgrade::{OriginPolicy, Upgrader};
+
+/// Serves Parley on `listener` until `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let store: Arc<dyn MessageStore> = Arc::new(MemoryStore::new(config.limits.memory_history));
+    let hub = Hub::new(config.limits.clone(), store);
+    run_with_hub(listener, config, hub, shutdown).await
+}
+
+/// The routes and the handles that stop them: what [`run_with_hub`] serves,
+/// and what route tests drive with `warp::test`.
+pub struct App<F> {
+    /// Every route.
+    pub routes: F,
+    /// Cancel to close every WebSocket with 1001.
+    pub stop: CancellationToken,
+    /// The session tasks.
+    pub sessions: TaskTracker,
+}
+
+/// Builds the routes around `hub`.
+pub fn app(
+    config: &Config,
+    hub: Arc<Hub>,
+) -> App<
+    impl warp::Filter<Extract = (warp::reply::Response,), Error = std::convert::Infallible> + Clone,
+> {
+    let stop = CancellationToken::new();
+    let sessions = TaskTracker::new();
+    let upgrader = Upgrader {
+        hub,
+        shutdown: stop.clone(),
+        sessions: sessions.clone(),
+        open: Default::default(),
+        origins: Arc::new(OriginPolicy::new(&config.allowed_origins)),
+    };
+    let routes = crate::routes::routes(
+        upgrader,
+        Some(crate::metrics::prometheus()),
+        config.static_dir.clone(),
+    );
+    App {
+        routes,
+        stop,
+        sessions,
+    }
+}
+
+/// Like [`run`], with a hub the caller built (and may inspect).
+pub async fn run_with_hub(
+    listener: TcpListener,
+    config: Config,
+    hub: Arc<Hub>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let App {
+        routes,
+        stop,
+        sessions,
+    } = app(&config, hub);
+    let addr = listener.local_addr().ok();
+    tracing::info!(?addr, "Parley is listening");
+
+    let stop_sessions = stop.clone();
+    warp::serve(routes)
+        .incoming(listener)
+        .graceful(async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing connections with 1001");
+            stop_sessions.cancel();
+        })
+        .run()
+        .await;
+
+    sessions.close();
+    if tokio::time::timeout(config.limits.shutdown_timeout, sessions.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not close within the shutdown timeout");
+    }
+    tracing::info!("Parley stopped");
+}

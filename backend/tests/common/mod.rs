@@ -1,0 +1,255 @@
+//! Test harness: a real Parley server on a free loopback port, and a typed
+//! WebSocket client that fails the test (instead of hanging) when an expected
+//! frame does not come.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use parley::config::Config;
+use parley::hub::Hub;
+use parley::store::{MemoryStore, MessageStore};
+use parley_protocol::{ClientFrame, ServerFrame};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for any one expected frame.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A config for tests: generous rate limits unless a test says otherwise.
+pub fn test_config() -> Config {
+    let mut config = Config::default();
+    config.addr = "127.0.0.1:0".parse().unwrap();
+    config.static_dir = std::env::temp_dir().join("parley-test-no-dist");
+    config
+}
+
+/// A server running in this process on 127.0.0.1 with a free port.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its hub.
+    pub hub: Arc<Hub>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server with `config`.
+    pub async fn start(config: Config) -> TestServer {
+        let store: Arc<dyn MessageStore> = Arc::new(MemoryStore::new(config.limits.memory_history));
+        Self::start_with_store(config, store).await
+    }
+
+    /// Starts a server whose hub uses `store`.
+    pub async fn start_with_store(config: Config, store: Arc<dyn MessageStore>) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hub = Hub::new(config.limits.clone(), store);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(parley::server::run_with_hub(
+            listener,
+            config,
+            hub.clone(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        TestServer {
+            addr,
+            hub,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// The WebSocket URL.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// A connected client.
+    pub async fn client(&self) -> Client {
+        Client::connect(&self.ws_url()).await
+    }
+
+    /// A client that said hello as `nick`.
+    pub async fn hello(&self, nick: &str) -> Client {
+        let mut client = self.client().await;
+        client.hello(nick).await;
+        client
+    }
+
+    /// Signals shutdown and waits (bounded) for the server to stop.
+    pub async fn shutdown(mut self) -> Duration {
+        let started = std::time::Instant::now();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(20), task)
+                .await
+                .expect("server stops within 20 s")
+                .unwrap();
+        }
+        started.elapsed()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A WebSocket client speaking Parley's protocol.
+pub struct Client {
+    /// The socket.
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// The resume token from the last `welcome`.
+    pub resume: Option<String>,
+}
+
+impl Client {
+    /// Connects to `url`.
+    pub async fn connect(url: &str) -> Client {
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+            .await
+            .expect("connect in time")
+            .expect("websocket handshake");
+        Client { ws, resume: None }
+    }
+
+    /// Sends a frame.
+    pub async fn send(&mut self, frame: ClientFrame) {
+        self.ws.send(Message::text(frame.to_json())).await.unwrap();
+    }
+
+    /// Sends raw text.
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::text(text.to_owned())).await.unwrap();
+    }
+
+    /// The next server frame; panics on timeout, close, or a non-text frame.
+    pub async fn recv(&mut self) -> ServerFrame {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a frame in time")
+                .expect("socket open")
+                .expect("no socket error");
+            match message {
+                Message::Text(text) => {
+                    return serde_json::from_str(text.as_str()).expect("a valid server frame")
+                }
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Frames until one matches `pred`, which is returned.
+    pub async fn recv_until(&mut self, mut pred: impl FnMut(&ServerFrame) -> bool) -> ServerFrame {
+        loop {
+            let frame = self.recv().await;
+            if pred(&frame) {
+                return frame;
+            }
+        }
+    }
+
+    /// Asserts nothing arrives for `quiet`.
+    pub async fn expect_silence(&mut self, quiet: Duration) {
+        if let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(quiet, self.ws.next()).await
+        {
+            panic!("expected silence, got {text}");
+        }
+    }
+
+    /// Skips data frames until the server's Close; returns its code.
+    pub async fn expect_close(&mut self) -> u16 {
+        loop {
+            match tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("close in time")
+            {
+                Some(Ok(Message::Close(Some(CloseFrame { code, .. })))) => return code.into(),
+                Some(Ok(Message::Close(None))) => return 1005,
+                Some(Ok(_)) => continue,
+                Some(Err(err)) => panic!("socket error instead of close: {err}"),
+                None => panic!("socket ended without a close frame"),
+            }
+        }
+    }
+
+    /// Says hello and returns the `welcome`.
+    pub async fn hello(&mut self, nick: &str) -> ServerFrame {
+        let resume = self.resume.clone();
+        self.send(ClientFrame::Hello {
+            nick: nick.into(),
+            resume,
+        })
+        .await;
+        let welcome = self.recv().await;
+        match &welcome {
+            ServerFrame::Welcome { resume, .. } => self.resume = Some(resume.clone()),
+            other => panic!("expected welcome, got {other:?}"),
+        }
+        welcome
+    }
+
+    /// Joins `room` and returns the `joined`.
+    pub async fn join(&mut self, room: &str) -> ServerFrame {
+        self.send(ClientFrame::Join {
+            room: room.into(),
+            since: None,
+        })
+        .await;
+        self.recv_until(|f| matches!(f, ServerFrame::Joined { .. }))
+            .await
+    }
+
+    /// Sends a message and returns the `ack`'s seq.
+    pub async fn say(&mut self, room: &str, text: &str, cid: &str) -> u64 {
+        self.send(ClientFrame::Send {
+            room: room.into(),
+            text: text.into(),
+            cid: cid.into(),
+        })
+        .await;
+        match self
+            .recv_until(|f| matches!(f, ServerFrame::Ack { .. }))
+            .await
+        {
+            ServerFrame::Ack {
+                seq, cid: acked, ..
+            } => {
+                assert_eq!(acked, cid);
+                seq
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    /// Drops the TCP connection without a close handshake.
+    pub fn vanish(self) {
+        drop(self.ws);
+    }
+}
+
+/// The `error` code of a frame, or a panic.
+pub fn error_code(frame: &ServerFrame) -> parley_protocol::ErrorCode {
+    match frame {
+        ServerFrame::Error { code, .. } => *code,
+        other => panic!("expected an error frame, got {other:?}"),
+    }
+}

@@ -1,0 +1,605 @@
+//! Route tests through `warp::test`: every HTTP route, every client frame and
+//! every error code, each with the reply it must produce.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parley::config::Config;
+use parley::hub::Hub;
+use parley::store::{MemoryStore, MessageStore, Page, StoreError};
+use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, PresenceEvent, ServerFrame};
+use warp::test::WsClient;
+use warp::Filter;
+
+use common::test_config;
+
+/// Builds the app's routes around a fresh hub.
+fn routes_with(
+    config: Config,
+    store: Arc<dyn MessageStore>,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = std::convert::Infallible>
+       + Clone
+       + Send
+       + Sync
+       + 'static {
+    let hub = Hub::new(config.limits.clone(), store);
+    parley::server::app(&config, hub).routes
+}
+
+fn routes(
+    config: Config,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = std::convert::Infallible>
+       + Clone
+       + Send
+       + Sync
+       + 'static {
+    let store = Arc::new(MemoryStore::new(config.limits.memory_history));
+    routes_with(config, store)
+}
+
+async fn connect<F>(routes: &F) -> WsClient
+where
+    F: Filter<Extract = (warp::reply::Response,), Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+{
+    warp::test::ws()
+        .path("/ws")
+        .handshake(routes.clone())
+        .await
+        .expect("handshake")
+}
+
+async fn recv(client: &mut WsClient) -> ServerFrame {
+    let message = tokio::time::timeout(Duration::from_secs(5), client.recv())
+        .await
+        .expect("a frame in time")
+        .expect("a frame");
+    serde_json::from_str(message.to_str().expect("text")).expect("server frame")
+}
+
+async fn send(client: &mut WsClient, frame: ClientFrame) {
+    client.send_text(frame.to_json()).await;
+}
+
+async fn hello(client: &mut WsClient, nick: &str) -> ServerFrame {
+    send(
+        client,
+        ClientFrame::Hello {
+            nick: nick.into(),
+            resume: None,
+        },
+    )
+    .await;
+    recv(client).await
+}
+
+async fn join(client: &mut WsClient, room: &str) -> ServerFrame {
+    send(
+        client,
+        ClientFrame::Join {
+            room: room.into(),
+            since: None,
+        },
+    )
+    .await;
+    recv(client).await
+}
+
+fn say(room: &str, text: &str, cid: &str) -> ClientFrame {
+    ClientFrame::Send {
+        room: room.into(),
+        text: text.into(),
+        cid: cid.into(),
+    }
+}
+
+async fn expect_error(client: &mut WsClient, code: ErrorCode) -> ServerFrame {
+    let frame = recv(client).await;
+    assert_eq!(common::error_code(&frame), code, "{frame:?}");
+    frame
+}
+
+#[tokio::test]
+async fn healthz_and_unknown_routes() {
+    let routes = routes(test_config());
+    let res = warp::test::request().path("/healthz").reply(&routes).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.body(), "ok\n");
+    let res = warp::test::request().path("/api/nope").reply(&routes).await;
+    assert_eq!(res.status(), 404);
+    let res = warp::test::request()
+        .method("POST")
+        .path("/healthz")
+        .reply(&routes)
+        .await;
+    assert_ne!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn api_rooms_lists_rooms_with_member_counts() {
+    let routes = routes(test_config());
+    let mut a = connect(&routes).await;
+    hello(&mut a, "ana").await;
+    join(&mut a, "Rust").await;
+    let mut b = connect(&routes).await;
+    hello(&mut b, "bo").await;
+    join(&mut b, "rust").await;
+    join(&mut b, "go").await;
+    let res = warp::test::request()
+        .path("/api/rooms")
+        .reply(&routes)
+        .await;
+    assert_eq!(res.status(), 200);
+    let rooms: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
+    assert_eq!(
+        rooms,
+        serde_json::json!([{"room":"rust","members":2,"last_seq":0},{"room":"go","members":1,"last_seq":0}])
+    );
+}
+
+#[tokio::test]
+async fn metrics_are_exposed_for_prometheus() {
+    let routes = routes(test_config());
+    let res = warp::test::request().path("/metrics").reply(&routes).await;
+    assert_eq!(res.status(), 200);
+    let body = String::from_utf8_lossy(res.body()).to_string();
+    for name in [
+        "parley_connections",
+        "parley_messages_in_total",
+        "parley_rate_limited_total",
+        "parley_slow_consumer_drops_total",
+    ] {
+        assert!(body.contains(name), "{name} missing from {body}");
+    }
+}
+
+fn upgrade_request() -> warp::test::RequestBuilder {
+    warp::test::request()
+        .path("/ws")
+        .header("connection", "Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("host", "127.0.0.1:8080")
+}
+
+#[tokio::test]
+async fn ws_refuses_plain_http_and_foreign_origins() {
+    let routes = routes(test_config());
+    let res = warp::test::request().path("/ws").reply(&routes).await;
+    assert_eq!(res.status(), 426);
+    let res = upgrade_request()
+        .header("origin", "https://evil.example")
+        .reply(&routes)
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = upgrade_request()
+        .header("sec-websocket-version", "8")
+        .reply(&routes)
+        .await;
+    assert_eq!(res.status(), 400);
+}
+
+#[tokio::test]
+async fn ws_accepts_own_origin_listed_origins_and_no_origin() {
+    let mut config = test_config();
+    config.allowed_origins = vec!["http://localhost:8081".into()];
+    let routes = routes(config);
+    // Without a hyper connection there is nothing to upgrade, but the checks pass.
+    for origin in [
+        None,
+        Some("http://127.0.0.1:8080"),
+        Some("http://localhost:8081"),
+    ] {
+        let mut req = upgrade_request();
+        if let Some(origin) = origin {
+            req = req.header("origin", origin);
+        }
+        let res = req.reply(&routes).await;
+        assert_ne!(res.status(), 403, "{origin:?}");
+    }
+    let mut client = warp::test::ws()
+        .path("/ws")
+        .header("origin", "http://localhost:8081")
+        .handshake(routes.clone())
+        .await
+        .expect("allowed origin upgrades");
+    assert!(matches!(
+        hello(&mut client, "ok").await,
+        ServerFrame::Welcome { .. }
+    ));
+    let refused = warp::test::ws()
+        .path("/ws")
+        .header("origin", "https://evil.example")
+        .handshake(routes)
+        .await;
+    assert!(refused.is_err());
+}
+
+#[tokio::test]
+async fn serves_the_app_with_spa_fallback_and_cache_headers() {
+    let dir = std::env::temp_dir().join(format!("parley-dist-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.html"), "<html>app</html>").unwrap();
+    std::fs::write(dir.join("parley-frontend-0123456789abcdef_bg.wasm"), "wasm").unwrap();
+    let mut config = test_config();
+    config.static_dir = dir.clone();
+    let routes = routes(config);
+    for path in ["/", "/room/rust"] {
+        let res = warp::test::request().path(path).reply(&routes).await;
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(res.body(), "<html>app</html>");
+        assert_eq!(res.headers()["cache-control"], "no-cache");
+    }
+    let res = warp::test::request()
+        .path("/parley-frontend-0123456789abcdef_bg.wasm")
+        .reply(&routes)
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn every_frame_gets_its_answer() {
+    let routes = routes(test_config());
+    let mut a = connect(&routes).await;
+    let mut b = connect(&routes).await;
+
+    send(&mut a, ClientFrame::Ping { id: Some(7) }).await;
+    assert_eq!(recv(&mut a).await, ServerFrame::Pong { id: Some(7) });
+
+    let welcome = hello(&mut a, " Mina ").await;
+    let ServerFrame::Welcome {
+        nick,
+        resumed,
+        limits,
+        ..
+    } = welcome
+    else {
+        panic!("{welcome:?}")
+    };
+    assert_eq!(
+        (nick.as_str(), resumed, limits.max_text_chars),
+        ("Mina", false, 2000)
+    );
+    hello(&mut b, "joon").await;
+
+    let joined = join(&mut a, "Rust").await;
+    assert_eq!(
+        joined,
+        ServerFrame::Joined {
+            room: "rust".into(),
+            members: vec!["Mina".into()],
+            history: vec![],
+            more: false,
+            last_seq: 0
+        }
+    );
+    let ServerFrame::Joined { members, .. } = join(&mut b, "rust").await else {
+        panic!()
+    };
+    assert_eq!(members, vec!["joon".to_string(), "Mina".to_string()]);
+    assert_eq!(
+        recv(&mut a).await,
+        ServerFrame::Presence {
+            room: "rust".into(),
+            nick: "joon".into(),
+            event: PresenceEvent::Join
+        }
+    );
+
+    send(&mut a, say("rust", "hello", "c1")).await;
+    let ServerFrame::Ack { cid, room, seq, ts } = recv(&mut a).await else {
+        panic!()
+    };
+    assert_eq!((cid.as_str(), room.as_str(), seq), ("c1", "rust", 1));
+    assert_eq!(
+        recv(&mut b).await,
+        ServerFrame::Message(ChatMessage {
+            room: "rust".into(),
+            seq: 1,
+            nick: "Mina".into(),
+            text: "hello".into(),
+            ts,
+            cid: Some("c1".into())
+        })
+    );
+
+    send(
+        &mut b,
+        ClientFrame::Typing {
+            room: "rust".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        recv(&mut a).await,
+        ServerFrame::Typing {
+            room: "rust".into(),
+            nick: "joon".into()
+        }
+    );
+
+    send(&mut a, say("rust", "second", "c2")).await;
+    recv(&mut a).await;
+    recv(&mut b).await;
+    send(
+        &mut b,
+        ClientFrame::History {
+            room: "rust".into(),
+            before: 2,
+            limit: Some(10),
+        },
+    )
+    .await;
+    let ServerFrame::History {
+        room,
+        messages,
+        more,
+    } = recv(&mut b).await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (room.as_str(), messages.len(), messages[0].seq, more),
+        ("rust", 1, 1, false)
+    );
+
+    send(
+        &mut b,
+        ClientFrame::Leave {
+            room: "rust".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        recv(&mut b).await,
+        ServerFrame::Left {
+            room: "rust".into()
+        }
+    );
+    assert_eq!(
+        recv(&mut a).await,
+        ServerFrame::Presence {
+            room: "rust".into(),
+            nick: "joon".into(),
+            event: PresenceEvent::Leave
+        }
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_specific_errors_and_the_connection_stays_up() {
+    let mut config = test_config();
+    config.limits.max_rooms_per_connection = 2;
+    let routes = routes(config);
+    let mut c = connect(&routes).await;
+
+    c.send_text("{not json").await;
+    expect_error(&mut c, ErrorCode::BadJson).await;
+    c.send_text(r#"{"type":"dance"}"#).await;
+    expect_error(&mut c, ErrorCode::UnknownType).await;
+    c.send_text(r#"{"type":"send","room":"x"}"#).await;
+    expect_error(&mut c, ErrorCode::InvalidFrame).await;
+    c.send(warp::ws::Message::binary(vec![1u8, 2, 3])).await;
+    expect_error(&mut c, ErrorCode::BinaryNotSupported).await;
+    send(&mut c, say("rust", "hi", "c1")).await;
+    expect_error(&mut c, ErrorCode::HelloRequired).await;
+    send(
+        &mut c,
+        ClientFrame::Hello {
+            nick: "<script>".into(),
+            resume: None,
+        },
+    )
+    .await;
+    expect_error(&mut c, ErrorCode::InvalidNick).await;
+
+    let mut other = connect(&routes).await;
+    hello(&mut other, "taken").await;
+    send(
+        &mut c,
+        ClientFrame::Hello {
+            nick: "TAKEN".into(),
+            resume: None,
+        },
+    )
+    .await;
+    expect_error(&mut c, ErrorCode::NickTaken).await;
+
+    hello(&mut c, "tester").await;
+    send(
+        &mut c,
+        ClientFrame::Hello {
+            nick: "again".into(),
+            resume: None,
+        },
+    )
+    .await;
+    expect_error(&mut c, ErrorCode::AlreadyIdentified).await;
+    send(
+        &mut c,
+        ClientFrame::Join {
+            room: "no spaces".into(),
+            since: None,
+        },
+    )
+    .await;
+    expect_error(&mut c, ErrorCode::InvalidRoom).await;
+    send(&mut c, say("elsewhere", "hi", "c2")).await;
+    let err = expect_error(&mut c, ErrorCode::NotJoined).await;
+    let ServerFrame::Error { cid, room, .. } = err else {
+        unreachable!()
+    };
+    assert_eq!(
+        (cid.as_deref(), room.as_deref()),
+        (Some("c2"), Some("elsewhere"))
+    );
+    send(
+        &mut c,
+        ClientFrame::Typing {
+            room: "elsewhere".into(),
+        },
+    )
+    .await;
+    expect_error(&mut c, ErrorCode::NotJoined).await;
+    send(
+        &mut c,
+        ClientFrame::Leave {
+            room: "elsewhere".into(),
+        },
+    )
+    .await;
+    expect_error(&mut c, ErrorCode::NotJoined).await;
+    send(
+        &mut c,
+        ClientFrame::History {
+            room: "elsewhere".into(),
+            before: 9,
+            limit: None,
+        },
+    )
+    .await;
+    expect_error(&mut c, ErrorCode::NotJoined).await;
+
+    join(&mut c, "one").await;
+    join(&mut c, "two").await;
+    send(
+        &mut c,
+        ClientFrame::Join {
+            room: "three".into(),
+            since: None,
+        },
+    )
+    .await;
+    expect_error(&mut c, ErrorCode::TooManyRooms).await;
+
+    send(&mut c, say("one", "   ", "c3")).await;
+    expect_error(&mut c, ErrorCode::EmptyText).await;
+    send(&mut c, say("one", &"x".repeat(2001), "c4")).await;
+    let err = expect_error(&mut c, ErrorCode::TextTooLong).await;
+    assert!(matches!(err, ServerFrame::Error { cid: Some(ref c), .. } if c == "c4"));
+    send(&mut c, say("one", "bell\u{7}", "c5")).await;
+    expect_error(&mut c, ErrorCode::InvalidText).await;
+    send(&mut c, say("one", "hi", "")).await;
+    expect_error(&mut c, ErrorCode::InvalidCid).await;
+
+    // After all that, the connection still works.
+    send(&mut c, say("one", "still here", "c6")).await;
+    assert!(matches!(
+        recv(&mut c).await,
+        ServerFrame::Ack { seq: 1, .. }
+    ));
+}
+
+#[tokio::test]
+async fn over_the_rate_limit_a_send_is_refused_and_neither_relayed_nor_stored() {
+    let mut config = test_config();
+    config.limits.rate_burst = 3;
+    config.limits.rate_per_sec = 1;
+    let routes = routes(config);
+    let mut a = connect(&routes).await;
+    let mut b = connect(&routes).await;
+    hello(&mut a, "fast").await;
+    hello(&mut b, "watcher").await;
+    join(&mut a, "r").await;
+    join(&mut b, "r").await;
+    recv(&mut a).await; // presence of watcher
+    for i in 0..3 {
+        send(&mut a, say("r", "ok", &format!("ok{i}"))).await;
+        assert!(matches!(recv(&mut a).await, ServerFrame::Ack { .. }));
+    }
+    send(&mut a, say("r", "too much", "over")).await;
+    let err = expect_error(&mut a, ErrorCode::RateLimited).await;
+    assert!(matches!(err, ServerFrame::Error { cid: Some(ref c), .. } if c == "over"));
+    for _ in 0..3 {
+        assert!(matches!(recv(&mut b).await, ServerFrame::Message(_)));
+    }
+    send(
+        &mut b,
+        ClientFrame::History {
+            room: "r".into(),
+            before: u64::MAX,
+            limit: None,
+        },
+    )
+    .await;
+    let ServerFrame::History { messages, .. } = recv(&mut b).await else {
+        panic!()
+    };
+    assert_eq!(messages.len(), 3, "the refused message was not stored");
+}
+
+/// A store whose disk is always full.
+struct BrokenStore;
+
+impl MessageStore for BrokenStore {
+    fn append(&self, _: &ChatMessage) -> Result<(), StoreError> {
+        Err(StoreError::Backend("disk full".into()))
+    }
+    fn last_seq(&self, _: &str) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+    fn after(&self, _: &str, _: u64, _: usize) -> Result<Page, StoreError> {
+        Ok(Page::default())
+    }
+    fn before(&self, _: &str, _: u64, _: usize) -> Result<Page, StoreError> {
+        Ok(Page::default())
+    }
+}
+
+#[tokio::test]
+async fn a_store_failure_is_an_internal_error_and_nothing_is_relayed() {
+    let routes = routes_with(test_config(), Arc::new(BrokenStore));
+    let mut a = connect(&routes).await;
+    let mut b = connect(&routes).await;
+    hello(&mut a, "a").await;
+    hello(&mut b, "b").await;
+    join(&mut a, "r").await;
+    join(&mut b, "r").await;
+    recv(&mut a).await; // presence of b
+    send(&mut a, say("r", "lost?", "c1")).await;
+    let err = expect_error(&mut a, ErrorCode::Internal).await;
+    assert!(matches!(err, ServerFrame::Error { cid: Some(ref c), .. } if c == "c1"));
+    send(&mut b, ClientFrame::Ping { id: None }).await;
+    assert_eq!(
+        recv(&mut b).await,
+        ServerFrame::Pong { id: None },
+        "b got no message"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_keeps_sending_garbage_is_closed() {
+    let mut config = test_config();
+    config.limits.max_errors_in_row = 20;
+    let routes = routes(config);
+    let mut c = connect(&routes).await;
+    for _ in 0..19 {
+        c.send_text("garbage").await;
+        expect_error(&mut c, ErrorCode::BadJson).await;
+    }
+    // A good frame resets the count...
+    send(&mut c, ClientFrame::Ping { id: None }).await;
+    recv(&mut c).await;
+    for _ in 0..19 {
+        c.send_text("garbage").await;
+        expect_error(&mut c, ErrorCode::BadJson).await;
+    }
+    // ...and the twentieth bad one in a row closes the connection.
+    c.send_text("garbage").await;
+    expect_error(&mut c, ErrorCode::BadJson).await;
+    tokio::time::timeout(Duration::from_secs(5), c.recv_closed())
+        .await
+        .expect("closed in time")
+        .expect("closed");
+}
