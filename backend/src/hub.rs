@@ -528,6 +528,14 @@ impl Hub {
         summary
     }
 
+    /// Whether the session holding `nick` has a connection right now
+    /// (`None` if no session holds it).
+    pub fn is_connected(&self, nick: &str) -> Option<bool> {
+        let registry = self.registry();
+        let id = registry.by_nick.get(&nick_key(nick))?;
+        Some(registry.by_id[id].outbox.is_some())
+    }
+
     /// How many sessions exist (attached or not).
     pub fn session_count(&self) -> usize {
         self.registry().by_id.len()

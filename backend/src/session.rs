@@ -143,7 +143,8 @@ where
     };
 
     tracing::debug!(?ending, nick = session.nick(), "connection ending");
-    close(&mut socket, &mut inbox, ending, &limits).await;
+    // Settle the session first, so the hub stops queueing frames for this
+    // connection at once, even if its close handshake takes a while.
     if let Some(identity) = session.identity() {
         if ending.ends_session() {
             hub.end_session(identity);
@@ -151,6 +152,7 @@ where
             hub.detach(identity);
         }
     }
+    close(&mut socket, &mut inbox, ending, &limits).await;
     metrics::connection_closed();
 }
 

@@ -25,10 +25,11 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 /// A config for tests: generous rate limits unless a test says otherwise.
 pub fn test_config() -> Config {
-    let mut config = Config::default();
-    config.addr = "127.0.0.1:0".parse().unwrap();
-    config.static_dir = std::env::temp_dir().join("parley-test-no-dist");
-    config
+    Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        static_dir: std::env::temp_dir().join("parley-test-no-dist"),
+        ..Config::default()
+    }
 }
 
 /// A server running in this process on 127.0.0.1 with a free port.

@@ -1,0 +1,192 @@
+//! Timeouts in virtual time: `session::run` is driven through in-memory
+//! channels (it is written against any `Sink` + `Stream`), and tokio's clock
+//! is paused, so "20 seconds of silence" takes no real time.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::{Sink, Stream};
+use parley::config::Limits;
+use parley::hub::Hub;
+use parley::store::MemoryStore;
+use parley_protocol::{ClientFrame, ServerFrame};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_util::sync::CancellationToken;
+
+/// The server's end of an in-memory WebSocket.
+struct ChannelSocket {
+    incoming: mpsc::UnboundedReceiver<Message>,
+    outgoing: mpsc::UnboundedSender<Message>,
+}
+
+impl Stream for ChannelSocket {
+    type Item = Result<Message, WsError>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.incoming.poll_recv(cx).map(|m| m.map(Ok))
+    }
+}
+
+impl Sink<Message> for ChannelSocket {
+    type Error = WsError;
+    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        Poll::Ready(Ok(()))
+    }
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), WsError> {
+        self.outgoing
+            .send(item)
+            .map_err(|_| WsError::ConnectionClosed)
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The client's end.
+struct Peer {
+    to_server: mpsc::UnboundedSender<Message>,
+    from_server: mpsc::UnboundedReceiver<Message>,
+}
+
+impl Peer {
+    fn send(&self, frame: ClientFrame) {
+        self.to_server.send(Message::text(frame.to_json())).unwrap();
+    }
+
+    async fn next(&mut self) -> Message {
+        self.from_server
+            .recv()
+            .await
+            .expect("server sent something")
+    }
+
+    async fn close_code(&mut self) -> CloseCode {
+        loop {
+            match self.next().await {
+                Message::Close(Some(frame)) => return frame.code,
+                Message::Close(None) => panic!("close without a code"),
+                _ => continue,
+            }
+        }
+    }
+}
+
+fn start(hub: &Arc<Hub>) -> (Peer, tokio::task::JoinHandle<()>) {
+    let (to_server, incoming) = mpsc::unbounded_channel();
+    let (outgoing, from_server) = mpsc::unbounded_channel();
+    let socket = ChannelSocket { incoming, outgoing };
+    let task = tokio::spawn(parley::session::run(
+        socket,
+        hub.clone(),
+        CancellationToken::new(),
+    ));
+    (
+        Peer {
+            to_server,
+            from_server,
+        },
+        task,
+    )
+}
+
+fn hub() -> Arc<Hub> {
+    Hub::new(Limits::default(), Arc::new(MemoryStore::new(10)))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connection_that_never_says_hello_is_closed_with_1008() {
+    let hub = hub();
+    let (mut peer, task) = start(&hub);
+    let started = tokio::time::Instant::now();
+    assert_eq!(peer.close_code().await, CloseCode::Policy);
+    assert_eq!(started.elapsed(), Duration::from_secs(10));
+    task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_client_is_dropped_after_two_heartbeats_and_kept_for_resume() {
+    let hub = hub();
+    let (mut peer, task) = start(&hub);
+    peer.send(ClientFrame::Hello {
+        nick: "quiet".into(),
+        resume: None,
+    });
+    assert!(matches!(peer.next().await, Message::Text(_)));
+    let started = tokio::time::Instant::now();
+    assert!(matches!(peer.next().await, Message::Ping(_)));
+    assert_eq!(started.elapsed(), Duration::from_secs(20));
+    assert_eq!(peer.close_code().await, CloseCode::Away);
+    assert_eq!(started.elapsed(), Duration::from_secs(40));
+    task.await.unwrap();
+    assert_eq!(
+        hub.is_connected("quiet"),
+        Some(false),
+        "detached, not ended"
+    );
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    assert_eq!(
+        hub.is_connected("quiet"),
+        None,
+        "ended after the resume grace"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_answers_pings_stays_connected() {
+    let hub = hub();
+    let (mut peer, _task) = start(&hub);
+    peer.send(ClientFrame::Hello {
+        nick: "lively".into(),
+        resume: None,
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    let mut pings = 0;
+    while tokio::time::Instant::now() < deadline {
+        match peer.next().await {
+            Message::Ping(payload) => {
+                pings += 1;
+                peer.to_server.send(Message::Pong(payload)).unwrap();
+            }
+            Message::Close(frame) => panic!("closed: {frame:?}"),
+            _ => {}
+        }
+    }
+    assert!(pings >= 14, "{pings} pings");
+    assert_eq!(hub.is_connected("lively"), Some(true));
+}
+
+#[tokio::test(start_paused = true)]
+async fn application_pings_also_count_as_life() {
+    let hub = hub();
+    let (mut peer, _task) = start(&hub);
+    peer.send(ClientFrame::Hello {
+        nick: "browser".into(),
+        resume: None,
+    });
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        peer.send(ClientFrame::Ping { id: Some(1) });
+    }
+    // Let the session handle the last ping.
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let mut pongs = 0;
+    while let Ok(message) = peer.from_server.try_recv() {
+        match message {
+            Message::Text(text) => {
+                if let Ok(ServerFrame::Pong { .. }) = serde_json::from_str(text.as_str()) {
+                    pongs += 1;
+                }
+            }
+            Message::Close(frame) => panic!("closed: {frame:?}"),
+            _ => {}
+        }
+    }
+    assert_eq!(pongs, 10);
+    assert_eq!(hub.is_connected("browser"), Some(true));
+}
