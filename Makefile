@@ -1,0 +1,16 @@
+# Parley's two entry points. Both work on a fresh Debian machine with only
+# rustup/cargo: they install what is missing first (scripts/setup.sh).
+#
+#   make run    build the browser app and start the server at http://127.0.0.1:8080
+#   make test   every check and test, as CI runs it
+
+.PHONY: run test setup bench
+
+run:
+	bash scripts/run.sh
+
+test:
+	bash scripts/test.sh
+
+setup:
+	bash scripts/setup.sh --browser
