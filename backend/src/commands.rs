@@ -113,10 +113,10 @@ impl Session {
     }
 
     /// Handles one WebSocket message; returns how the connection ends, if it does.
-    pub fn on_message(&mut self, message: Message) -> Option<Ending> {
+    pub async fn on_message(&mut self, message: Message) -> Option<Ending> {
         let result = match message {
             Message::Text(text) => match parse_client_frame(text.as_str()) {
-                Ok(frame) => self.dispatch(frame),
+                Ok(frame) => self.dispatch(frame).await,
                 Err(err) => Err(Refusal::new(err.code(), err.to_string())),
             },
             Message::Binary(_) => Err(Refusal::new(
@@ -172,7 +172,7 @@ impl Session {
         }
     }
 
-    fn dispatch(&mut self, frame: ClientFrame) -> Result<(), Refusal> {
+    async fn dispatch(&mut self, frame: ClientFrame) -> Result<(), Refusal> {
         let who = match (&frame, &self.identity) {
             (ClientFrame::Ping { id }, _) => {
                 self.reply(&ServerFrame::Pong { id: *id });
@@ -198,11 +198,11 @@ impl Session {
         match frame {
             ClientFrame::Join { room, since } => {
                 let room = validate_room(&room)?;
-                let joined = self
-                    .hub
+                // The hub queues `joined` itself, in step with live messages.
+                self.hub
                     .join(&who, &room, since)
+                    .await
                     .map_err(|e| Refusal::from(e).about(Some(&room), None))?;
-                self.reply(&joined);
             }
             ClientFrame::Leave { room } => {
                 let room = validate_room(&room)?;
@@ -228,6 +228,7 @@ impl Session {
                 let page = self
                     .hub
                     .history(&who, &room, before, limit)
+                    .await
                     .map_err(|e| Refusal::from(e).about(Some(&room), None))?;
                 self.reply(&page);
             }
@@ -267,16 +268,9 @@ impl Session {
                 ),
             )));
         }
-        let stamp = self
-            .hub
-            .send(who, &room, text, cid.clone())
-            .map_err(|e| about(e.into()))?;
-        self.reply(&ServerFrame::Ack {
-            cid,
-            room,
-            seq: stamp.seq,
-            ts: stamp.ts,
-        });
-        Ok(())
+        // The ack (or an error) follows once the message is committed.
+        self.hub
+            .send(who, &room, text, cid.clone(), &self.outbox)
+            .map_err(|e| about(e.into()))
     }
 }

@@ -12,6 +12,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser};
 
+use crate::committer::CommitterConfig;
+use crate::store::{Retention, Synchronous};
+
 /// Parses durations such as `20s`, `500ms` or `2min`.
 fn duration(s: &str) -> Result<Duration, humantime::DurationError> {
     humantime::parse_duration(s)
@@ -38,6 +41,20 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
+
+    /// Where history is kept: `sqlite://PATH` (or a plain path) for the
+    /// embedded SQLite database, `memory` to keep it in memory only.
+    #[arg(
+        long,
+        env = "PARLEY_DATABASE_URL",
+        default_value = "sqlite://data/parley.db"
+    )]
+    pub database_url: String,
+
+    /// How hard SQLite syncs each commit: `normal` survives a killed server,
+    /// `full` also a power cut (docs/benchmarks.md shows the cost).
+    #[arg(long, env = "PARLEY_SQLITE_SYNCHRONOUS", value_enum, default_value_t = Synchronous::Normal)]
+    pub sqlite_synchronous: Synchronous,
 
     /// The limits the hub and each connection enforce.
     #[command(flatten)]
@@ -125,9 +142,39 @@ pub struct Limits {
     #[arg(long, env = "PARLEY_HISTORY_PAGE_MAX", default_value_t = 200)]
     pub history_page_max: usize,
 
-    /// Messages kept per room by the in-memory store.
-    #[arg(long, env = "PARLEY_MEMORY_HISTORY", default_value_t = 100)]
+    /// Messages kept per room by the in-memory store (`--database-url memory`).
+    #[arg(long, env = "PARLEY_MEMORY_HISTORY", default_value_t = 10_000)]
     pub memory_history: usize,
+
+    /// Newest messages each open room keeps in memory to answer joins and
+    /// catch-ups without reading the database.
+    #[arg(long, env = "PARLEY_ROOM_CACHE", default_value_t = 256)]
+    pub room_cache: usize,
+
+    /// Most messages written in one transaction (group commit).
+    #[arg(long, env = "PARLEY_COMMIT_BATCH", default_value_t = 4096)]
+    pub commit_batch: usize,
+
+    /// How long a commit waits for more messages after the first; 0 commits
+    /// whatever arrived during the previous commit, adding no latency.
+    #[arg(long, env = "PARLEY_COMMIT_WINDOW", default_value = "0s", value_parser = duration)]
+    pub commit_window: Duration,
+
+    /// Messages that may wait for a commit; more `send`s get `busy`.
+    #[arg(long, env = "PARLEY_COMMIT_QUEUE", default_value_t = 65_536)]
+    pub commit_queue: usize,
+
+    /// Keep at most this many messages per room (default: all).
+    #[arg(long, env = "PARLEY_RETAIN_MESSAGES")]
+    pub retain_messages: Option<u64>,
+
+    /// Delete messages older than this, e.g. `30days` (default: never).
+    #[arg(long, env = "PARLEY_RETAIN_FOR", value_parser = duration)]
+    pub retain_for: Option<Duration>,
+
+    /// How often the retention policy is applied.
+    #[arg(long, env = "PARLEY_PRUNE_EVERY", default_value = "60s", value_parser = duration)]
+    pub prune_every: Duration,
 
     /// How long a closing handshake or final flush may take.
     #[arg(long, env = "PARLEY_CLOSE_TIMEOUT", default_value = "3s", value_parser = duration)]
@@ -150,6 +197,23 @@ impl Default for Config {
     /// The defaults of the flags, ignoring the environment.
     fn default() -> Self {
         Config::try_parse_from_defaults()
+    }
+}
+
+impl Limits {
+    /// The committer's settings.
+    pub fn committer(&self) -> CommitterConfig {
+        CommitterConfig {
+            max_batch: self.commit_batch.max(1),
+            window: self.commit_window,
+            queue_capacity: self.commit_queue,
+            retention: Retention {
+                keep_last: self.retain_messages,
+                keep_ms: self.retain_for.map(|d| d.as_millis() as u64),
+            },
+            prune_every: self.prune_every,
+            prune_chunk: 1000,
+        }
     }
 }
 

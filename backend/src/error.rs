@@ -29,6 +29,12 @@ pub enum HubError {
     /// The session was taken over by another connection or has ended.
     #[error("this session was resumed by another connection")]
     SessionGone,
+    /// The store is not keeping up with the messages queued for it.
+    #[error("the server is busy; try again in a moment")]
+    Busy,
+    /// The server is shutting down and takes no more messages.
+    #[error("the server is shutting down; reconnect in a moment")]
+    ShuttingDown,
     /// The store failed.
     #[error("the message could not be stored: {0}")]
     Store(#[from] StoreError),
@@ -43,6 +49,7 @@ impl HubError {
             HubError::NotJoined(_) => ErrorCode::NotJoined,
             HubError::TooManyRooms(_) | HubError::ServerFull(_) => ErrorCode::TooManyRooms,
             HubError::SessionGone | HubError::Store(_) => ErrorCode::Internal,
+            HubError::Busy | HubError::ShuttingDown => ErrorCode::Busy,
         }
     }
 }

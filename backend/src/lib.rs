@@ -5,10 +5,11 @@
 //! [`server`] accepts connections and serves [`routes`]; [`upgrade`] turns
 //! `GET /ws` into a WebSocket served by a [`session`] task, which applies
 //! [`commands`] to the shared [`hub`]; the hub keeps sessions and [`room`]s,
-//! stores messages through [`store`], and hands frames to each client's
+//! stores messages through the [`committer`] into [`store`], and hands frames to each client's
 //! [`outbox`]. Limits come from [`config`].
 
 pub mod commands;
+pub mod committer;
 pub mod config;
 pub mod error;
 pub mod hub;

@@ -63,13 +63,18 @@ impl Outbox {
         match self.frames.try_send(frame) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
-                if !self.overflowed.is_cancelled() {
-                    metrics::slow_consumer_dropped();
-                    self.overflowed.cancel();
-                }
+                self.overflow();
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Marks the client as too slow: its connection closes with 1013.
+    pub fn overflow(&self) {
+        if !self.overflowed.is_cancelled() {
+            metrics::slow_consumer_dropped();
+            self.overflowed.cancel();
         }
     }
 

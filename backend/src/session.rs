@@ -122,7 +122,7 @@ where
                 }
                 Some(Ok(message)) => {
                     last_heard = Instant::now();
-                    if let Some(ending) = session.on_message(message) {
+                    if let Some(ending) = session.on_message(message).await {
                         break ending;
                     }
                 }

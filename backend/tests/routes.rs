@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use parley::config::Config;
 use parley::hub::Hub;
-use parley::store::{MemoryStore, MessageStore, Page, StoreError};
+use parley::store::{MemoryStore, MessageStore, NewMessage, Page, Retention, StoreError};
 use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, PresenceEvent, ServerFrame};
 use warp::test::WsClient;
 use warp::Filter;
@@ -543,17 +543,17 @@ async fn over_the_rate_limit_a_send_is_refused_and_neither_relayed_nor_stored() 
 struct BrokenStore;
 
 impl MessageStore for BrokenStore {
-    fn append(&self, _: &ChatMessage) -> Result<(), StoreError> {
+    fn append_batch(&self, _: &[NewMessage]) -> Result<Vec<ChatMessage>, StoreError> {
         Err(StoreError::Backend("disk full".into()))
     }
     fn last_seq(&self, _: &str) -> Result<u64, StoreError> {
         Ok(0)
     }
-    fn after(&self, _: &str, _: u64, _: usize) -> Result<Page, StoreError> {
+    fn range(&self, _: &str, _: u64, _: u64, _: usize) -> Result<Page, StoreError> {
         Ok(Page::default())
     }
-    fn before(&self, _: &str, _: u64, _: usize) -> Result<Page, StoreError> {
-        Ok(Page::default())
+    fn prune(&self, _: &Retention, _: u64, _: usize) -> Result<usize, StoreError> {
+        Ok(0)
     }
 }
 

@@ -43,6 +43,8 @@ pub enum ErrorCode {
     RateLimited,
     /// The server could not store the message; it was not relayed.
     Internal,
+    /// The server is overloaded (its store is not keeping up); try again shortly.
+    Busy,
 }
 
 impl ErrorCode {
@@ -66,11 +68,12 @@ impl ErrorCode {
             ErrorCode::InvalidCid => "invalid_cid",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
+            ErrorCode::Busy => "busy",
         }
     }
 
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::BadJson,
         ErrorCode::UnknownType,
         ErrorCode::InvalidFrame,
@@ -88,6 +91,7 @@ impl ErrorCode {
         ErrorCode::InvalidCid,
         ErrorCode::RateLimited,
         ErrorCode::Internal,
+        ErrorCode::Busy,
     ];
 }
 

@@ -12,18 +12,22 @@
 //! room has its own (see [`crate::room`]). No lock is held across an `.await`,
 //! and the registry lock is never taken while a room lock is held.
 
+mod messages;
+mod rooms;
+
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use parley_protocol::{nick_key, validate_nick, ChatMessage, PresenceEvent, ServerFrame};
+use parley_protocol::{nick_key, validate_nick};
 use rand::distr::{Alphanumeric, SampleString};
 use serde::Serialize;
 
+use crate::committer::Committer;
 use crate::config::Limits;
 use crate::error::HubError;
 use crate::outbox::Outbox;
-use crate::room::{Room, RoomState};
+use crate::room::Room;
 use crate::store::MessageStore;
 
 /// Identifies a session for as long as it lives.
@@ -53,15 +57,6 @@ pub struct Welcome {
     pub resumed: bool,
     /// The rooms the session is in.
     pub rooms: Vec<String>,
-}
-
-/// The `seq` and `ts` the server gave a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stamp {
-    /// The message's place in its room.
-    pub seq: u64,
-    /// Server time, ms since the Unix epoch.
-    pub ts: u64,
 }
 
 /// A row of `GET /api/rooms`.
@@ -110,6 +105,8 @@ pub struct Hub {
     registry: Mutex<Registry>,
     /// The next session id.
     next_id: AtomicU64,
+    /// Writes messages to the store in batches, then hands them back for delivery.
+    committer: Committer,
 }
 
 impl std::fmt::Debug for Hub {
@@ -131,13 +128,29 @@ fn token(prefix: &str) -> String {
 impl Hub {
     /// A hub with no sessions, keeping history in `store`.
     pub fn new(limits: Limits, store: Arc<dyn MessageStore>) -> Arc<Self> {
-        Arc::new(Hub {
-            limits,
-            store,
-            rooms: RwLock::new(HashMap::new()),
-            registry: Mutex::new(Registry::default()),
-            next_id: AtomicU64::new(1),
+        let config = limits.committer();
+        Arc::new_cyclic(|hub: &std::sync::Weak<Hub>| {
+            let hub = hub.clone();
+            let deliver = Box::new(move |receipts, messages, result| {
+                if let Some(hub) = hub.upgrade() {
+                    hub.deliver(receipts, messages, result);
+                }
+            });
+            Hub {
+                committer: Committer::start(store.clone(), config, deliver),
+                limits,
+                store,
+                rooms: RwLock::new(HashMap::new()),
+                registry: Mutex::new(Registry::default()),
+                next_id: AtomicU64::new(1),
+            }
         })
+    }
+
+    /// Stops taking messages and waits until every queued one is committed
+    /// and delivered. Blocking: call it from `spawn_blocking`.
+    pub fn close(&self) {
+        self.committer.close();
     }
 
     fn registry(&self) -> MutexGuard<'_, Registry> {
@@ -220,54 +233,8 @@ impl Hub {
             .cloned()
     }
 
-    /// Finds or creates a room; runs `f` under its lock, retrying if the room
-    /// was closed between the lookup and the lock.
-    fn with_room<T>(
-        &self,
-        name: &str,
-        f: impl Fn(&mut RoomState) -> Result<T, HubError>,
-    ) -> Result<T, HubError> {
-        loop {
-            let room = match self.room(name) {
-                Some(room) => room,
-                None => {
-                    let mut rooms = self.rooms.write().unwrap_or_else(|p| p.into_inner());
-                    if let Some(room) = rooms.get(name) {
-                        room.clone()
-                    } else {
-                        if rooms.len() >= self.limits.max_rooms {
-                            return Err(HubError::ServerFull(self.limits.max_rooms));
-                        }
-                        let room = Arc::new(Room::new(name.to_owned(), self.store.last_seq(name)?));
-                        rooms.insert(name.to_owned(), room.clone());
-                        crate::metrics::rooms(rooms.len());
-                        room
-                    }
-                }
-            };
-            let mut state = room.lock();
-            if state.closed {
-                continue;
-            }
-            return f(&mut state);
-        }
-    }
-
-    /// Removes a room that has become empty. Called with the room unlocked.
-    fn close_if_empty(&self, room: &Arc<Room>) {
-        let mut rooms = self.rooms.write().unwrap_or_else(|p| p.into_inner());
-        let mut state = room.lock();
-        if state.members.is_empty() && !state.closed {
-            state.closed = true;
-            if rooms.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, room)) {
-                rooms.remove(&room.name);
-            }
-            crate::metrics::rooms(rooms.len());
-        }
-    }
-
-    /// Checks that `who` is still the session's current connection and returns
-    /// its outbox, after applying `f` to the record.
+    /// Checks that `who` is still the session's current connection, then
+    /// applies `f` to its record.
     fn with_record<T>(
         &self,
         who: &Identity,
@@ -278,174 +245,6 @@ impl Hub {
             Some(record) if record.attachment == who.attachment => f(record),
             _ => Err(HubError::SessionGone),
         }
-    }
-
-    /// Adds `who` to `room` (normalised) and returns the `joined` frame.
-    pub fn join(
-        &self,
-        who: &Identity,
-        room: &str,
-        since: Option<u64>,
-    ) -> Result<ServerFrame, HubError> {
-        let max_rooms = self.limits.max_rooms_per_connection;
-        let outbox = self.with_record(who, |record| {
-            if !record.rooms.contains(room) && record.rooms.len() >= max_rooms {
-                return Err(HubError::TooManyRooms(max_rooms));
-            }
-            record.rooms.insert(room.to_owned());
-            Ok(record.outbox.clone())
-        })?;
-        let joined = self.with_room(room, |state| {
-            match state.members.get_mut(&who.id) {
-                Some(member) => member.outbox = outbox.clone(),
-                None => {
-                    state.members.insert(
-                        who.id,
-                        crate::room::Member {
-                            nick: who.nick.clone(),
-                            outbox: outbox.clone(),
-                            last_typing: None,
-                        },
-                    );
-                    state.announce(room, who.id, &who.nick, PresenceEvent::Join);
-                }
-            }
-            let page = match since {
-                None => self
-                    .store
-                    .before(room, u64::MAX, self.limits.join_history)?,
-                Some(seq) => self.store.after(room, seq, self.limits.catch_up_cap)?,
-            };
-            Ok(ServerFrame::Joined {
-                room: room.to_owned(),
-                members: state.nicks(),
-                history: page.messages,
-                more: page.more,
-                last_seq: state.last_seq,
-            })
-        });
-        if joined.is_err() {
-            let _ = self.with_record(who, |record| Ok(record.rooms.remove(room)));
-        }
-        joined
-    }
-
-    /// Removes `who` from `room`.
-    pub fn leave(&self, who: &Identity, room: &str) -> Result<(), HubError> {
-        let was_member = self.with_record(who, |record| Ok(record.rooms.remove(room)))?;
-        if !was_member {
-            return Err(HubError::NotJoined(room.to_owned()));
-        }
-        self.remove_member(who.id, &who.nick, room);
-        Ok(())
-    }
-
-    fn remove_member(&self, id: SessionId, nick: &str, room_name: &str) {
-        let Some(room) = self.room(room_name) else {
-            return;
-        };
-        let now_empty = {
-            let mut state = room.lock();
-            if state.members.remove(&id).is_some() {
-                state.announce(room_name, id, nick, PresenceEvent::Leave);
-            }
-            state.members.is_empty()
-        };
-        if now_empty {
-            self.close_if_empty(&room);
-        }
-    }
-
-    /// Runs `f` on a room `who` is a member of.
-    fn in_member_room<T>(
-        &self,
-        who: &Identity,
-        room: &str,
-        f: impl FnOnce(&mut RoomState) -> Result<T, HubError>,
-    ) -> Result<T, HubError> {
-        let not_joined = || HubError::NotJoined(room.to_owned());
-        let room_ref = self.room(room).ok_or_else(not_joined)?;
-        let mut state = room_ref.lock();
-        if state.closed || !state.members.contains_key(&who.id) {
-            return Err(not_joined());
-        }
-        f(&mut state)
-    }
-
-    /// Stores a message and queues it for the other members; returns its
-    /// `seq` and `ts` for the sender's `ack`.
-    pub fn send(
-        &self,
-        who: &Identity,
-        room: &str,
-        text: String,
-        cid: String,
-    ) -> Result<Stamp, HubError> {
-        self.in_member_room(who, room, |state| {
-            let stamp = Stamp {
-                seq: state.last_seq + 1,
-                ts: crate::time::now_ms().max(state.last_ts),
-            };
-            let message = ChatMessage {
-                room: room.to_owned(),
-                seq: stamp.seq,
-                nick: who.nick.clone(),
-                text,
-                ts: stamp.ts,
-                cid: Some(cid),
-            };
-            self.store.append(&message)?;
-            state.last_seq = stamp.seq;
-            state.last_ts = stamp.ts;
-            if let Some(member) = state.members.get_mut(&who.id) {
-                member.last_typing = None;
-            }
-            let frame = crate::room::encode(&ServerFrame::Message(message));
-            let delivered = state.broadcast(Some(who.id), &frame);
-            crate::metrics::message_relayed(delivered);
-            Ok(stamp)
-        })
-    }
-
-    /// Relays that `who` is typing, at most once per throttle interval.
-    pub fn typing(&self, who: &Identity, room: &str) -> Result<(), HubError> {
-        let throttle = self.limits.typing_throttle;
-        self.in_member_room(who, room, |state| {
-            let now = std::time::Instant::now();
-            let member = state.members.get_mut(&who.id).expect("checked membership");
-            if member
-                .last_typing
-                .is_some_and(|t| now.duration_since(t) < throttle)
-            {
-                return Ok(());
-            }
-            member.last_typing = Some(now);
-            let frame = crate::room::encode(&ServerFrame::Typing {
-                room: room.to_owned(),
-                nick: who.nick.clone(),
-            });
-            state.broadcast(Some(who.id), &frame);
-            Ok(())
-        })
-    }
-
-    /// A page of messages older than `before`.
-    pub fn history(
-        &self,
-        who: &Identity,
-        room: &str,
-        before: u64,
-        limit: usize,
-    ) -> Result<ServerFrame, HubError> {
-        let limit = limit.clamp(1, self.limits.history_page_max);
-        self.in_member_room(who, room, |_| {
-            let page = self.store.before(room, before, limit)?;
-            Ok(ServerFrame::History {
-                room: room.to_owned(),
-                messages: page.messages,
-                more: page.more,
-            })
-        })
     }
 
     /// Ends `who`'s session now: frees its nickname and leaves its rooms.
