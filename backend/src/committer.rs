@@ -98,10 +98,13 @@ impl Committer {
     /// Queues a message without waiting.
     pub fn submit(&self, submission: Submission) -> Result<(), SubmitError> {
         let queue = self.queue.read().unwrap_or_else(|p| p.into_inner());
-        match queue.as_ref().map(|q| q.try_send(submission)) {
-            Some(Ok(())) => Ok(()),
-            Some(Err(TrySendError::Full(_))) => Err(SubmitError::Busy),
-            Some(Err(TrySendError::Disconnected(_))) | None => Err(SubmitError::Closed),
+        let Some(queue) = queue.as_ref() else {
+            return Err(SubmitError::Closed);
+        };
+        match queue.try_send(submission) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => Err(SubmitError::Busy),
+            Err(TrySendError::Disconnected(_)) => Err(SubmitError::Closed),
         }
     }
 
