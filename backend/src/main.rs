@@ -7,18 +7,31 @@ use parley::Config;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
     let config = Config::parse();
+    if let Err(err) = serve(config).await {
+        // One readable line, whatever RUST_BACKTRACE says.
+        eprintln!("parley-backend: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
         .init();
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
+    let store = parley::server::open_store(&config)
+        .await
+        .with_context(|| format!("cannot start with the database {}", config.database_url))?;
     println!("Parley is running: open http://{}", listener.local_addr()?);
-    parley::server::run(listener, config, shutdown_signal()).await;
+    let hub = parley::hub::Hub::new(config.limits.clone(), store);
+    parley::server::run_with_hub(listener, config, hub, shutdown_signal()).await;
     Ok(())
 }
 

@@ -14,18 +14,32 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::hub::Hub;
-use crate::store::{MemoryStore, MessageStore};
+use crate::store::{MessageStore, StoreError};
 use crate::upgrade::{OriginPolicy, Upgrader};
 
-/// Serves Parley on `listener` until `shutdown` completes.
+/// Serves Parley on `listener` until `shutdown` completes. Fails only if
+/// the database cannot be opened.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) {
-    let store: Arc<dyn MessageStore> = Arc::new(MemoryStore::new(config.limits.memory_history));
+) -> Result<(), StoreError> {
+    let store = open_store(&config).await?;
     let hub = Hub::new(config.limits.clone(), store);
-    run_with_hub(listener, config, hub, shutdown).await
+    run_with_hub(listener, config, hub, shutdown).await;
+    Ok(())
+}
+
+/// Opens (and migrates) the database the config names, off the async threads.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn MessageStore>, StoreError> {
+    let (url, sync, per_room) = (
+        config.database_url.clone(),
+        config.sqlite_synchronous,
+        config.limits.memory_history,
+    );
+    tokio::task::spawn_blocking(move || crate::store::open(&url, sync, per_room))
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?
 }
 
 /// The routes and the handles that stop them: what [`run_with_hub`] serves,
@@ -78,7 +92,7 @@ pub async fn run_with_hub(
         routes,
         stop,
         sessions,
-    } = app(&config, hub);
+    } = app(&config, hub.clone());
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, "Parley is listening");
 
@@ -100,5 +114,7 @@ pub async fn run_with_hub(
     {
         tracing::warn!("some connections did not close within the shutdown timeout");
     }
+    // Commit and deliver whatever is still queued before the process ends.
+    let _ = tokio::task::spawn_blocking(move || hub.close()).await;
     tracing::info!("Parley stopped");
 }

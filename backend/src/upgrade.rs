@@ -102,12 +102,13 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &header::HeaderName) -> Option<&
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The socket settings every connection gets.
+/// The socket settings every connection gets. The write buffer is left
+/// unbounded: a catch-up `joined` frame can be megabytes, and what bounds a
+/// client's memory is its outbox, not this buffer.
 fn socket_config(limits: &Limits) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(limits.read_buffer_bytes)
         .write_buffer_size(limits.write_buffer_bytes)
-        .max_write_buffer_size(limits.write_buffer_bytes.max(64 * 1024) * 4)
         .max_message_size(Some(limits.max_frame_bytes))
         .max_frame_size(Some(limits.max_frame_bytes))
 }

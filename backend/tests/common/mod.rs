@@ -135,6 +135,25 @@ impl Client {
         self.ws.send(Message::text(frame.to_json())).await.unwrap();
     }
 
+    /// Sends a frame; an error if the socket is gone.
+    pub async fn try_send(
+        &mut self,
+        frame: ClientFrame,
+    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        self.ws.send(Message::text(frame.to_json())).await
+    }
+
+    /// The next server frame, or `None` once the socket is closed or broken.
+    pub async fn next_frame(&mut self) -> Option<ServerFrame> {
+        loop {
+            match self.ws.next().await? {
+                Ok(Message::Text(text)) => return serde_json::from_str(text.as_str()).ok(),
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
     /// Sends raw text.
     pub async fn send_text(&mut self, text: &str) {
         self.ws.send(Message::text(text.to_owned())).await.unwrap();
