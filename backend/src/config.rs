@@ -51,9 +51,9 @@ pub struct Config {
     )]
     pub database_url: String,
 
-    /// How hard SQLite syncs each commit: `normal` survives a killed server,
-    /// `full` also a power cut (docs/benchmarks.md shows the cost).
-    #[arg(long, env = "PARLEY_SQLITE_SYNCHRONOUS", value_enum, default_value_t = Synchronous::Normal)]
+    /// How hard SQLite syncs each commit: `full` survives a power cut,
+    /// `normal` only a killed server (docs/benchmarks.md shows the cost).
+    #[arg(long, env = "PARLEY_SQLITE_SYNCHRONOUS", value_enum, default_value_t = Synchronous::Full)]
     pub sqlite_synchronous: Synchronous,
 
     /// The limits the hub and each connection enforce.
