@@ -32,9 +32,13 @@ fn sqlite_append(c: &mut Criterion) {
             let store = SqliteStore::open(&dir.path().join("bench.db"), sync).unwrap();
             let messages = batch(size, 16);
             group.throughput(Throughput::Elements(size as u64));
-            group.bench_with_input(BenchmarkId::new(format!("{sync:?}"), size), &messages, |b, messages| {
-                b.iter(|| black_box(store.append_batch(messages).unwrap()));
-            });
+            group.bench_with_input(
+                BenchmarkId::new(format!("{sync:?}"), size),
+                &messages,
+                |b, messages| {
+                    b.iter(|| black_box(store.append_batch(messages).unwrap()));
+                },
+            );
         }
     }
     group.finish();

@@ -88,6 +88,11 @@ pub async fn run_with_hub(
     hub: Arc<Hub>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
+    // Chat frames are small and latency-bound: no Nagle delays. Linux copies
+    // TCP_NODELAY from the listening socket to every socket it accepts.
+    if let Err(err) = socket2::SockRef::from(&listener).set_tcp_nodelay(true) {
+        tracing::warn!(%err, "could not set TCP_NODELAY; small frames may be delayed");
+    }
     let App {
         routes,
         stop,
