@@ -1,0 +1,245 @@
+//! One room as the app shows it: its lines (messages and system lines), its
+//! members, who is typing, and what was read.
+//!
+//! Lines are kept in `seq` order, with own messages that have no `seq` yet
+//! (pending) at the end. Every way a message can arrive (live, in a
+//! `joined` catch-up, as an `ack`, in a scrollback page) goes through the same
+//! dedupe by `seq` and by `cid`, so nothing is ever shown twice.
+
+use parley_protocol::{ChatMessage, PresenceEvent};
+
+/// Where an own message is on its way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Sent (or queued), waiting for the `ack`.
+    Pending,
+    /// Acknowledged: stored and relayed.
+    Sent,
+    /// Refused or unanswered, with the reason; can be retried.
+    Failed(String),
+}
+
+/// A chat message line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatLine {
+    /// The server's number for it (`None` while pending).
+    pub seq: Option<u64>,
+    /// The author's id for it.
+    pub cid: Option<String>,
+    /// The author.
+    pub nick: String,
+    /// The text.
+    pub text: String,
+    /// When it was said (server time once known), ms since the epoch.
+    pub ts: f64,
+    /// Whether this user wrote it.
+    pub own: bool,
+    /// Delivery state (always `Sent` for others' messages).
+    pub delivery: Delivery,
+    /// The socket generation it was last sent on (`None`: not sent yet).
+    pub sent_on: Option<u32>,
+    /// When it was last sent, for the ack timeout.
+    pub sent_at: f64,
+}
+
+/// A line in a room.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Line {
+    /// A chat message.
+    Chat(ChatLine),
+    /// "mina joined", "mina left".
+    System {
+        /// What happened.
+        text: String,
+        /// When.
+        ts: f64,
+        /// The seq it follows, to keep its place when lines are re-sorted.
+        after_seq: u64,
+    },
+}
+
+impl Line {
+    fn sort_key(&self) -> (u64, u8) {
+        match self {
+            Line::Chat(ChatLine { seq: Some(seq), .. }) => (*seq, 0),
+            Line::Chat(ChatLine { seq: None, .. }) => (u64::MAX, 0),
+            Line::System { after_seq, .. } => (*after_seq, 1),
+        }
+    }
+}
+
+/// One open room.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RoomView {
+    /// The room's name.
+    pub name: String,
+    /// Messages and system lines, in order.
+    pub lines: Vec<Line>,
+    /// Members' nicknames.
+    pub members: Vec<String>,
+    /// Who is typing, until when.
+    pub typing: Vec<(String, f64)>,
+    /// Messages not seen yet.
+    pub unread: u32,
+    /// The highest `seq` seen: what `join {since}` asks after.
+    pub last_seq: u64,
+    /// Older messages exist on the server.
+    pub more_before: bool,
+    /// A scrollback page is on its way.
+    pub loading_older: bool,
+    /// The server confirmed the membership on the current socket.
+    pub joined: bool,
+    /// When the last `typing` frame was sent for this room.
+    pub typing_sent_at: Option<f64>,
+}
+
+impl RoomView {
+    /// An empty room view.
+    pub fn new(name: &str) -> Self {
+        RoomView {
+            name: name.to_owned(),
+            ..RoomView::default()
+        }
+    }
+
+    /// The oldest `seq` shown.
+    pub fn oldest_seq(&self) -> Option<u64> {
+        self.lines.iter().find_map(|l| match l {
+            Line::Chat(ChatLine { seq, .. }) => *seq,
+            Line::System { .. } => None,
+        })
+    }
+
+    fn has_seq(&self, seq: u64) -> bool {
+        self.lines.iter().any(|l| matches!(l, Line::Chat(c) if c.seq == Some(seq)))
+    }
+
+    /// The own message with this `cid`.
+    pub fn own_line_mut(&mut self, cid: &str) -> Option<&mut ChatLine> {
+        self.lines.iter_mut().find_map(|l| match l {
+            Line::Chat(c) if c.own && c.cid.as_deref() == Some(cid) => Some(c),
+            _ => None,
+        })
+    }
+
+    fn sort(&mut self) {
+        self.lines.sort_by_key(Line::sort_key);
+    }
+
+    /// Adds a message from the server unless it is already shown. An own
+    /// pending message with the same `cid` becomes sent instead. Returns
+    /// whether a new line appeared.
+    pub fn insert(&mut self, message: ChatMessage) -> bool {
+        self.last_seq = self.last_seq.max(message.seq);
+        self.typing.retain(|(n, _)| *n != message.nick);
+        if self.has_seq(message.seq) {
+            return false;
+        }
+        if let Some(cid) = &message.cid {
+            if let Some(line) = self.own_line_mut(cid) {
+                line.seq = Some(message.seq);
+                line.ts = message.ts as f64;
+                line.delivery = Delivery::Sent;
+                self.sort();
+                return false;
+            }
+        }
+        let in_order = self.lines.last().is_none_or(|l| l.sort_key() <= (message.seq, 0));
+        self.lines.push(Line::Chat(ChatLine {
+            seq: Some(message.seq),
+            cid: message.cid,
+            nick: message.nick,
+            text: message.text,
+            ts: message.ts as f64,
+            own: false,
+            delivery: Delivery::Sent,
+            sent_on: None,
+            sent_at: 0.0,
+        }));
+        if !in_order {
+            self.sort();
+        }
+        true
+    }
+
+    /// An `ack` for an own message.
+    pub fn acknowledge(&mut self, cid: &str, seq: u64, ts: f64) {
+        self.last_seq = self.last_seq.max(seq);
+        if self.has_seq(seq) {
+            // Already shown (it came back in a catch-up); drop the pending copy.
+            self.lines.retain(|l| !matches!(l, Line::Chat(c) if c.seq.is_none() && c.cid.as_deref() == Some(cid)));
+            return;
+        }
+        if let Some(line) = self.own_line_mut(cid) {
+            line.seq = Some(seq);
+            line.ts = ts;
+            line.delivery = Delivery::Sent;
+            self.sort();
+        }
+    }
+
+    /// The history of a `joined`. A page that does not reach back to what
+    /// is shown (`more` after an absence) replaces the old lines, so no gap
+    /// is ever shown as if it were continuous.
+    pub fn merge_joined(&mut self, history: Vec<ChatMessage>, more: bool, last_seq: u64, _is_active: bool) {
+        let connects = history.first().is_none_or(|m| self.last_seq == 0 || m.seq <= self.last_seq + 1);
+        if more && !connects {
+            self.lines.retain(|l| matches!(l, Line::Chat(c) if c.seq.is_none()));
+        }
+        if self.lines.iter().all(|l| matches!(l, Line::Chat(c) if c.seq.is_none())) {
+            self.more_before = more || history.first().is_some_and(|m| m.seq > 1);
+        }
+        for message in history {
+            self.insert(message);
+        }
+        self.last_seq = self.last_seq.max(last_seq);
+    }
+
+    /// A scrollback page (older messages).
+    pub fn prepend(&mut self, messages: Vec<ChatMessage>, more: bool) {
+        self.loading_older = false;
+        self.more_before = more;
+        let before = self.last_seq;
+        for message in messages {
+            self.insert(message);
+        }
+        self.last_seq = before.max(self.last_seq);
+    }
+
+    /// A member joined or left.
+    pub fn presence(&mut self, nick: &str, event: PresenceEvent, now: f64) {
+        let verb = match event {
+            PresenceEvent::Join => {
+                if !self.members.iter().any(|m| m == nick) {
+                    self.members.push(nick.to_owned());
+                    self.members.sort_by_key(|m| m.to_lowercase());
+                }
+                "joined"
+            }
+            PresenceEvent::Leave => {
+                self.members.retain(|m| m != nick);
+                self.typing.retain(|(n, _)| n != nick);
+                "left"
+            }
+        };
+        self.lines.push(Line::System {
+            text: format!("{nick} {verb}"),
+            ts: now,
+            after_seq: self.last_seq,
+        });
+    }
+
+    /// Whether line `index` continues the previous line's author (same nick,
+    /// within five minutes, no system line between): shown without a header.
+    pub fn continues(&self, index: usize) -> bool {
+        let (Some(Line::Chat(line)), Some(Line::Chat(prev))) = (self.lines.get(index), index.checked_sub(1).and_then(|i| self.lines.get(i))) else {
+            return false;
+        };
+        line.nick == prev.nick && line.own == prev.own && (line.ts - prev.ts).abs() < 5.0 * 60_000.0
+    }
+
+    /// Nicknames typing now, for "mina is typing…".
+    pub fn typing_nicks(&self) -> Vec<&str> {
+        self.typing.iter().map(|(n, _)| n.as_str()).collect()
+    }
+}
