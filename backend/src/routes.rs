@@ -105,7 +105,7 @@ fn is_hashed_asset(path: &Path) -> bool {
         return false;
     };
     name.split(['-', '_', '.'])
-        .any(|part| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit()))
+        .any(|part| (12..=20).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Turns a rejection into a plain answer.

@@ -1,8 +1,12 @@
 //! Parley's browser app.
 //!
 //! The chat logic is plain Rust with no browser types ([`state`], [`room`],
-//! [`text`]), tested natively; the Yew components, hooks and the WebSocket
-//! connection turn it into a page.
+//! [`text`]), tested natively with `cargo test`. [`connection`] keeps the
+//! WebSocket alive, [`hooks`] hold the store, and [`components`] draw the page.
 
+pub mod components;
+pub mod connection;
+pub mod hooks;
 pub mod room;
 pub mod state;
+pub mod text;

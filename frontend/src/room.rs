@@ -111,7 +111,9 @@ impl RoomView {
     }
 
     fn has_seq(&self, seq: u64) -> bool {
-        self.lines.iter().any(|l| matches!(l, Line::Chat(c) if c.seq == Some(seq)))
+        self.lines
+            .iter()
+            .any(|l| matches!(l, Line::Chat(c) if c.seq == Some(seq)))
     }
 
     /// The own message with this `cid`.
@@ -144,7 +146,10 @@ impl RoomView {
                 return false;
             }
         }
-        let in_order = self.lines.last().is_none_or(|l| l.sort_key() <= (message.seq, 0));
+        let in_order = self
+            .lines
+            .last()
+            .is_none_or(|l| l.sort_key() <= (message.seq, 0));
         self.lines.push(Line::Chat(ChatLine {
             seq: Some(message.seq),
             cid: message.cid,
@@ -167,7 +172,9 @@ impl RoomView {
         self.last_seq = self.last_seq.max(seq);
         if self.has_seq(seq) {
             // Already shown (it came back in a catch-up); drop the pending copy.
-            self.lines.retain(|l| !matches!(l, Line::Chat(c) if c.seq.is_none() && c.cid.as_deref() == Some(cid)));
+            self.lines.retain(
+                |l| !matches!(l, Line::Chat(c) if c.seq.is_none() && c.cid.as_deref() == Some(cid)),
+            );
             return;
         }
         if let Some(line) = self.own_line_mut(cid) {
@@ -181,12 +188,25 @@ impl RoomView {
     /// The history of a `joined`. A page that does not reach back to what
     /// is shown (`more` after an absence) replaces the old lines, so no gap
     /// is ever shown as if it were continuous.
-    pub fn merge_joined(&mut self, history: Vec<ChatMessage>, more: bool, last_seq: u64, _is_active: bool) {
-        let connects = history.first().is_none_or(|m| self.last_seq == 0 || m.seq <= self.last_seq + 1);
+    pub fn merge_joined(
+        &mut self,
+        history: Vec<ChatMessage>,
+        more: bool,
+        last_seq: u64,
+        _is_active: bool,
+    ) {
+        let connects = history
+            .first()
+            .is_none_or(|m| self.last_seq == 0 || m.seq <= self.last_seq + 1);
         if more && !connects {
-            self.lines.retain(|l| matches!(l, Line::Chat(c) if c.seq.is_none()));
+            self.lines
+                .retain(|l| matches!(l, Line::Chat(c) if c.seq.is_none()));
         }
-        if self.lines.iter().all(|l| matches!(l, Line::Chat(c) if c.seq.is_none())) {
+        if self
+            .lines
+            .iter()
+            .all(|l| matches!(l, Line::Chat(c) if c.seq.is_none()))
+        {
             self.more_before = more || history.first().is_some_and(|m| m.seq > 1);
         }
         for message in history {
@@ -232,7 +252,10 @@ impl RoomView {
     /// Whether line `index` continues the previous line's author (same nick,
     /// within five minutes, no system line between): shown without a header.
     pub fn continues(&self, index: usize) -> bool {
-        let (Some(Line::Chat(line)), Some(Line::Chat(prev))) = (self.lines.get(index), index.checked_sub(1).and_then(|i| self.lines.get(i))) else {
+        let (Some(Line::Chat(line)), Some(Line::Chat(prev))) = (
+            self.lines.get(index),
+            index.checked_sub(1).and_then(|i| self.lines.get(i)),
+        ) else {
             return false;
         };
         line.nick == prev.nick && line.own == prev.own && (line.ts - prev.ts).abs() < 5.0 * 60_000.0

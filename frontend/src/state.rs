@@ -215,7 +215,8 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
         Action::Start { nick, room } => {
             state.nick = nick.trim().to_owned();
             state.join_error = None;
-            let room = parley_protocol::validate_room(&room).unwrap_or_else(|_| parley_protocol::DEFAULT_ROOM.to_owned());
+            let room = parley_protocol::validate_room(&room)
+                .unwrap_or_else(|_| parley_protocol::DEFAULT_ROOM.to_owned());
             state.open_room(&room);
             state.select(&room);
             state.status = Status::Connecting;
@@ -282,7 +283,11 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
                     line.sent_at = now;
                     line.sent_on = send_now.then_some(generation);
                     if send_now {
-                        commands.push(Command::Send(ClientFrame::Send { room, text: line.text.clone(), cid }));
+                        commands.push(Command::Send(ClientFrame::Send {
+                            room,
+                            text: line.text.clone(),
+                            cid,
+                        }));
                     }
                 }
             }
@@ -293,7 +298,10 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
                 state.open_room(&name);
                 state.select(&name);
                 if is_new && state.online() {
-                    commands.push(Command::Send(ClientFrame::Join { room: name, since: None }));
+                    commands.push(Command::Send(ClientFrame::Join {
+                        room: name,
+                        since: None,
+                    }));
                 }
             }
             Err(err) => state.notice = Some(err.to_string()),
@@ -306,7 +314,11 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
                 }
                 if state.active.as_deref() == Some(name.as_str()) {
                     state.active = None;
-                    if let Some(next) = state.rooms.get(index.saturating_sub(1)).map(|r| r.name.clone()) {
+                    if let Some(next) = state
+                        .rooms
+                        .get(index.saturating_sub(1))
+                        .map(|r| r.name.clone())
+                    {
                         state.select(&next);
                     }
                 }
@@ -323,7 +335,9 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
         Action::Typing(room) => {
             let online = state.online();
             if let Some(view) = state.room_mut(&room) {
-                let due = view.typing_sent_at.is_none_or(|t| now - t >= TYPING_EVERY_MS);
+                let due = view
+                    .typing_sent_at
+                    .is_none_or(|t| now - t >= TYPING_EVERY_MS);
                 if online && view.joined && due {
                     view.typing_sent_at = Some(now);
                     commands.push(Command::Send(ClientFrame::Typing { room }));
@@ -336,7 +350,11 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
                 if online && view.joined && view.more_before && !view.loading_older {
                     if let Some(oldest) = view.oldest_seq() {
                         view.loading_older = true;
-                        commands.push(Command::Send(ClientFrame::History { room, before: oldest, limit: Some(HISTORY_PAGE) }));
+                        commands.push(Command::Send(ClientFrame::History {
+                            room,
+                            before: oldest,
+                            limit: Some(HISTORY_PAGE),
+                        }));
                     }
                 }
             }
@@ -350,7 +368,11 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
                     if let Line::Chat(line) = line {
                         let waited = now - line.sent_at;
                         let on_this_socket = line.sent_on == Some(generation);
-                        if line.delivery == Delivery::Pending && online && on_this_socket && waited > ACK_TIMEOUT_MS {
+                        if line.delivery == Delivery::Pending
+                            && online
+                            && on_this_socket
+                            && waited > ACK_TIMEOUT_MS
+                        {
                             line.delivery = Delivery::Failed("no answer from the server".into());
                         }
                     }
@@ -364,7 +386,13 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
 
 fn on_frame(state: &mut State, frame: ServerFrame, now: f64, commands: &mut Vec<Command>) {
     match frame {
-        ServerFrame::Welcome { nick, resume, rooms, limits, .. } => {
+        ServerFrame::Welcome {
+            nick,
+            resume,
+            rooms,
+            limits,
+            ..
+        } => {
             state.nick = nick.clone();
             state.resume = Some(resume);
             state.limits = limits;
@@ -385,7 +413,13 @@ fn on_frame(state: &mut State, frame: ServerFrame, now: f64, commands: &mut Vec<
                 commands.push(Command::Send(State::join_frame(room)));
             }
         }
-        ServerFrame::Joined { room, members, history, more, last_seq } => {
+        ServerFrame::Joined {
+            room,
+            members,
+            history,
+            more,
+            last_seq,
+        } => {
             let generation = state.generation;
             let is_active = state.active.as_deref() == Some(room.as_str());
             let Some(view) = state.room_mut(&room) else {
@@ -401,11 +435,18 @@ fn on_frame(state: &mut State, frame: ServerFrame, now: f64, commands: &mut Vec<
             // server had stored).
             for line in view.lines.iter_mut() {
                 if let Line::Chat(line) = line {
-                    if line.own && line.delivery == Delivery::Pending && line.sent_on != Some(generation) {
+                    if line.own
+                        && line.delivery == Delivery::Pending
+                        && line.sent_on != Some(generation)
+                    {
                         line.sent_on = Some(generation);
                         line.sent_at = now;
                         let cid = line.cid.clone().unwrap_or_default();
-                        commands.push(Command::Send(ClientFrame::Send { room: room.clone(), text: line.text.clone(), cid }));
+                        commands.push(Command::Send(ClientFrame::Send {
+                            room: room.clone(),
+                            text: line.text.clone(),
+                            cid,
+                        }));
                     }
                 }
             }
@@ -433,12 +474,21 @@ fn on_frame(state: &mut State, frame: ServerFrame, now: f64, commands: &mut Vec<
                 view.typing.push((nick, now + ttl));
             }
         }
-        ServerFrame::History { room, messages, more } => {
+        ServerFrame::History {
+            room,
+            messages,
+            more,
+        } => {
             if let Some(view) = state.room_mut(&room) {
                 view.prepend(messages, more);
             }
         }
-        ServerFrame::Error { code, message, cid, room } => on_error(state, code, message, cid, room, commands),
+        ServerFrame::Error {
+            code,
+            message,
+            cid,
+            room,
+        } => on_error(state, code, message, cid, room, commands),
         ServerFrame::Pong { .. } => {}
     }
 }
@@ -452,7 +502,14 @@ fn on_message(state: &mut State, message: ChatMessage, _now: f64) {
     }
 }
 
-fn on_error(state: &mut State, code: ErrorCode, message: String, cid: Option<String>, room: Option<String>, commands: &mut Vec<Command>) {
+fn on_error(
+    state: &mut State,
+    code: ErrorCode,
+    message: String,
+    cid: Option<String>,
+    room: Option<String>,
+    commands: &mut Vec<Command>,
+) {
     if !state.identified && matches!(code, ErrorCode::NickTaken | ErrorCode::InvalidNick) {
         state.join_error = Some(message);
         state.screen = Screen::Join;

@@ -1,12 +1,21 @@
 //! The app's behaviour, natively: actions in, state and commands out.
 
-use parley_frontend::state::{reduce, Action, Command, Delivery, Line, Screen, State, Status, ACK_TIMEOUT_MS};
+use parley_frontend::state::{
+    reduce, Action, Command, Delivery, Line, Screen, State, Status, ACK_TIMEOUT_MS,
+};
 use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, Limits, PresenceEvent, ServerFrame};
 
 const T0: f64 = 1_764_000_000_000.0;
 
 fn limits() -> Limits {
-    Limits { max_text_chars: 2000, max_frame_bytes: 16384, rate_burst: 20, rate_per_sec: 5, typing_ttl_ms: 6000, resume_grace_ms: 30000 }
+    Limits {
+        max_text_chars: 2000,
+        max_frame_bytes: 16384,
+        rate_burst: 20,
+        rate_per_sec: 5,
+        typing_ttl_ms: 6000,
+        resume_grace_ms: 30000,
+    }
 }
 
 fn welcome(nick: &str, rooms: &[&str]) -> Action {
@@ -21,50 +30,120 @@ fn welcome(nick: &str, rooms: &[&str]) -> Action {
 }
 
 fn message(room: &str, seq: u64, nick: &str, text: &str, cid: Option<&str>) -> ChatMessage {
-    ChatMessage { room: room.into(), seq, nick: nick.into(), text: text.into(), ts: T0 as u64 + seq, cid: cid.map(str::to_owned) }
+    ChatMessage {
+        room: room.into(),
+        seq,
+        nick: nick.into(),
+        text: text.into(),
+        ts: T0 as u64 + seq,
+        cid: cid.map(str::to_owned),
+    }
 }
 
 fn joined(room: &str, history: Vec<ChatMessage>, more: bool) -> Action {
     let last_seq = history.last().map_or(0, |m| m.seq);
-    Action::Frame(ServerFrame::Joined { room: room.into(), members: vec!["me".into(), "mina".into()], history, more, last_seq })
+    Action::Frame(ServerFrame::Joined {
+        room: room.into(),
+        members: vec!["me".into(), "mina".into()],
+        history,
+        more,
+        last_seq,
+    })
 }
 
 /// An app that joined `room` as "me" and is online.
 fn online_in(room: &str) -> State {
     let mut state = State::new("p".into());
-    assert_eq!(reduce(&mut state, Action::Start { nick: " me ".into(), room: room.into() }, T0), vec![Command::Connect]);
+    assert_eq!(
+        reduce(
+            &mut state,
+            Action::Start {
+                nick: " me ".into(),
+                room: room.into()
+            },
+            T0
+        ),
+        vec![Command::Connect]
+    );
     assert_eq!(
         reduce(&mut state, Action::SocketOpened, T0),
-        vec![Command::Send(ClientFrame::Hello { nick: "me".into(), resume: None })]
+        vec![Command::Send(ClientFrame::Hello {
+            nick: "me".into(),
+            resume: None
+        })]
     );
     let commands = reduce(&mut state, welcome("me", &[]), T0);
-    assert_eq!(commands, vec![Command::SaveNick("me".into()), Command::Send(ClientFrame::Join { room: room.into(), since: None })]);
+    assert_eq!(
+        commands,
+        vec![
+            Command::SaveNick("me".into()),
+            Command::Send(ClientFrame::Join {
+                room: room.into(),
+                since: None
+            })
+        ]
+    );
     reduce(&mut state, joined(room, vec![], false), T0);
     assert_eq!((state.screen, state.status), (Screen::Chat, Status::Online));
     state
 }
 
 fn seqs(state: &State, room: &str) -> Vec<Option<u64>> {
-    state.room(room).unwrap().lines.iter().filter_map(|l| match l {
-        Line::Chat(c) => Some(c.seq),
-        Line::System { .. } => None,
-    }).collect()
+    state
+        .room(room)
+        .unwrap()
+        .lines
+        .iter()
+        .filter_map(|l| match l {
+            Line::Chat(c) => Some(c.seq),
+            Line::System { .. } => None,
+        })
+        .collect()
 }
 
 fn deliveries(state: &State, room: &str) -> Vec<Delivery> {
-    state.room(room).unwrap().lines.iter().filter_map(|l| match l {
-        Line::Chat(c) if c.own => Some(c.delivery.clone()),
-        _ => None,
-    }).collect()
+    state
+        .room(room)
+        .unwrap()
+        .lines
+        .iter()
+        .filter_map(|l| match l {
+            Line::Chat(c) if c.own => Some(c.delivery.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]
 fn an_own_message_is_pending_until_its_ack() {
     let mut state = online_in("rust");
-    let commands = reduce(&mut state, Action::Send { room: "rust".into(), text: " hello ".into() }, T0);
-    assert_eq!(commands, vec![Command::Send(ClientFrame::Send { room: "rust".into(), text: "hello".into(), cid: "p-1".into() })]);
+    let commands = reduce(
+        &mut state,
+        Action::Send {
+            room: "rust".into(),
+            text: " hello ".into(),
+        },
+        T0,
+    );
+    assert_eq!(
+        commands,
+        vec![Command::Send(ClientFrame::Send {
+            room: "rust".into(),
+            text: "hello".into(),
+            cid: "p-1".into()
+        })]
+    );
     assert_eq!(deliveries(&state, "rust"), vec![Delivery::Pending]);
-    reduce(&mut state, Action::Frame(ServerFrame::Ack { cid: "p-1".into(), room: "rust".into(), seq: 7, ts: T0 as u64 }), T0);
+    reduce(
+        &mut state,
+        Action::Frame(ServerFrame::Ack {
+            cid: "p-1".into(),
+            room: "rust".into(),
+            seq: 7,
+            ts: T0 as u64,
+        }),
+        T0,
+    );
     assert_eq!(deliveries(&state, "rust"), vec![Delivery::Sent]);
     assert_eq!(seqs(&state, "rust"), vec![Some(7)]);
     assert_eq!(state.room("rust").unwrap().last_seq, 7);
@@ -74,26 +153,83 @@ fn an_own_message_is_pending_until_its_ack() {
 fn messages_are_never_shown_twice() {
     let mut state = online_in("rust");
     for _ in 0..2 {
-        reduce(&mut state, Action::Frame(ServerFrame::Message(message("rust", 1, "mina", "hi", Some("m-1")))), T0);
+        reduce(
+            &mut state,
+            Action::Frame(ServerFrame::Message(message(
+                "rust",
+                1,
+                "mina",
+                "hi",
+                Some("m-1"),
+            ))),
+            T0,
+        );
     }
     // The same message again in a catch-up, plus a newer one.
-    reduce(&mut state, joined("rust", vec![message("rust", 1, "mina", "hi", Some("m-1")), message("rust", 2, "mina", "more", None)], false), T0);
+    reduce(
+        &mut state,
+        joined(
+            "rust",
+            vec![
+                message("rust", 1, "mina", "hi", Some("m-1")),
+                message("rust", 2, "mina", "more", None),
+            ],
+            false,
+        ),
+        T0,
+    );
     assert_eq!(seqs(&state, "rust"), vec![Some(1), Some(2)]);
     // An own message whose ack was lost comes back in the history by cid.
-    reduce(&mut state, Action::Send { room: "rust".into(), text: "mine".into() }, T0);
-    reduce(&mut state, joined("rust", vec![message("rust", 3, "me", "mine", Some("p-1"))], false), T0);
+    reduce(
+        &mut state,
+        Action::Send {
+            room: "rust".into(),
+            text: "mine".into(),
+        },
+        T0,
+    );
+    reduce(
+        &mut state,
+        joined(
+            "rust",
+            vec![message("rust", 3, "me", "mine", Some("p-1"))],
+            false,
+        ),
+        T0,
+    );
     assert_eq!(seqs(&state, "rust"), vec![Some(1), Some(2), Some(3)]);
     assert_eq!(deliveries(&state, "rust"), vec![Delivery::Sent]);
     // ...and its late ack changes nothing.
-    reduce(&mut state, Action::Frame(ServerFrame::Ack { cid: "p-1".into(), room: "rust".into(), seq: 3, ts: 0 }), T0);
+    reduce(
+        &mut state,
+        Action::Frame(ServerFrame::Ack {
+            cid: "p-1".into(),
+            room: "rust".into(),
+            seq: 3,
+            ts: 0,
+        }),
+        T0,
+    );
     assert_eq!(seqs(&state, "rust"), vec![Some(1), Some(2), Some(3)]);
 }
 
 #[test]
 fn out_of_order_arrivals_are_shown_in_seq_order() {
     let mut state = online_in("rust");
-    reduce(&mut state, Action::Frame(ServerFrame::Message(message("rust", 5, "mina", "b", None))), T0);
-    reduce(&mut state, Action::Frame(ServerFrame::History { room: "rust".into(), messages: vec![message("rust", 3, "mina", "a", None)], more: true }), T0);
+    reduce(
+        &mut state,
+        Action::Frame(ServerFrame::Message(message("rust", 5, "mina", "b", None))),
+        T0,
+    );
+    reduce(
+        &mut state,
+        Action::Frame(ServerFrame::History {
+            room: "rust".into(),
+            messages: vec![message("rust", 3, "mina", "a", None)],
+            more: true,
+        }),
+        T0,
+    );
     assert_eq!(seqs(&state, "rust"), vec![Some(3), Some(5)]);
     assert!(state.room("rust").unwrap().more_before);
 }
@@ -103,28 +239,72 @@ fn a_reconnect_resumes_catches_up_and_resends_what_was_queued() {
     let mut state = online_in("rust");
     reduce(&mut state, Action::OpenRoom("go".into()), T0);
     reduce(&mut state, joined("go", vec![], false), T0);
-    reduce(&mut state, Action::Frame(ServerFrame::Message(message("rust", 4, "mina", "x", None))), T0);
-    reduce(&mut state, Action::SocketClosed { retry_at_ms: Some(T0 + 1000.0) }, T0);
+    reduce(
+        &mut state,
+        Action::Frame(ServerFrame::Message(message("rust", 4, "mina", "x", None))),
+        T0,
+    );
+    reduce(
+        &mut state,
+        Action::SocketClosed {
+            retry_at_ms: Some(T0 + 1000.0),
+        },
+        T0,
+    );
     assert_eq!(state.status, Status::Reconnecting { at_ms: T0 + 1000.0 });
     // Typed while offline: queued, not sent.
-    let commands = reduce(&mut state, Action::Send { room: "rust".into(), text: "while offline".into() }, T0);
+    let commands = reduce(
+        &mut state,
+        Action::Send {
+            room: "rust".into(),
+            text: "while offline".into(),
+        },
+        T0,
+    );
     assert!(commands.is_empty());
     assert_eq!(
         reduce(&mut state, Action::SocketOpened, T0),
-        vec![Command::Send(ClientFrame::Hello { nick: "me".into(), resume: Some("r_token".into()) })]
+        vec![Command::Send(ClientFrame::Hello {
+            nick: "me".into(),
+            resume: Some("r_token".into())
+        })]
     );
     let commands = reduce(&mut state, welcome("me", &["rust", "go"]), T0);
     assert_eq!(
         commands,
         vec![
             Command::SaveNick("me".into()),
-            Command::Send(ClientFrame::Join { room: "rust".into(), since: Some(4) }),
-            Command::Send(ClientFrame::Join { room: "go".into(), since: None }),
+            Command::Send(ClientFrame::Join {
+                room: "rust".into(),
+                since: Some(4)
+            }),
+            Command::Send(ClientFrame::Join {
+                room: "go".into(),
+                since: None
+            }),
         ]
     );
     // The catch-up overlaps what is shown; the queued message goes out after it.
-    let commands = reduce(&mut state, joined("rust", vec![message("rust", 4, "mina", "x", None), message("rust", 5, "mina", "y", None)], false), T0);
-    assert_eq!(commands, vec![Command::Send(ClientFrame::Send { room: "rust".into(), text: "while offline".into(), cid: "p-1".into() })]);
+    let commands = reduce(
+        &mut state,
+        joined(
+            "rust",
+            vec![
+                message("rust", 4, "mina", "x", None),
+                message("rust", 5, "mina", "y", None),
+            ],
+            false,
+        ),
+        T0,
+    );
+    assert_eq!(
+        commands,
+        vec![Command::Send(ClientFrame::Send {
+            room: "rust".into(),
+            text: "while offline".into(),
+            cid: "p-1".into()
+        })]
+    );
     assert_eq!(seqs(&state, "rust"), vec![Some(4), Some(5), None]);
     assert_eq!(state.rooms.len(), 2, "rooms kept");
 }
@@ -132,11 +312,31 @@ fn a_reconnect_resumes_catches_up_and_resends_what_was_queued() {
 #[test]
 fn a_catch_up_with_a_gap_replaces_what_was_shown() {
     let mut state = online_in("rust");
-    reduce(&mut state, Action::Frame(ServerFrame::Message(message("rust", 1, "mina", "old", None))), T0);
-    reduce(&mut state, Action::SocketClosed { retry_at_ms: Some(T0) }, T0);
+    reduce(
+        &mut state,
+        Action::Frame(ServerFrame::Message(message(
+            "rust", 1, "mina", "old", None,
+        ))),
+        T0,
+    );
+    reduce(
+        &mut state,
+        Action::SocketClosed {
+            retry_at_ms: Some(T0),
+        },
+        T0,
+    );
     reduce(&mut state, Action::SocketOpened, T0);
     reduce(&mut state, welcome("me", &["rust"]), T0);
-    reduce(&mut state, joined("rust", vec![message("rust", 2000, "mina", "new", None)], true), T0);
+    reduce(
+        &mut state,
+        joined(
+            "rust",
+            vec![message("rust", 2000, "mina", "new", None)],
+            true,
+        ),
+        T0,
+    );
     assert_eq!(seqs(&state, "rust"), vec![Some(2000)]);
     assert!(state.room("rust").unwrap().more_before);
 }
@@ -148,10 +348,27 @@ fn unread_counts_only_rooms_not_shown() {
     assert_eq!(state.active.as_deref(), Some("go"));
     reduce(&mut state, joined("go", vec![], false), T0);
     for seq in 1..=3 {
-        reduce(&mut state, Action::Frame(ServerFrame::Message(message("rust", seq, "mina", "hi", None))), T0);
+        reduce(
+            &mut state,
+            Action::Frame(ServerFrame::Message(message(
+                "rust", seq, "mina", "hi", None,
+            ))),
+            T0,
+        );
     }
-    reduce(&mut state, Action::Frame(ServerFrame::Message(message("go", 1, "mina", "hi", None))), T0);
-    assert_eq!((state.room("rust").unwrap().unread, state.room("go").unwrap().unread, state.unread_total()), (3, 0, 3));
+    reduce(
+        &mut state,
+        Action::Frame(ServerFrame::Message(message("go", 1, "mina", "hi", None))),
+        T0,
+    );
+    assert_eq!(
+        (
+            state.room("rust").unwrap().unread,
+            state.room("go").unwrap().unread,
+            state.unread_total()
+        ),
+        (3, 0, 3)
+    );
     reduce(&mut state, Action::SelectRoom("rust".into()), T0);
     assert_eq!(state.unread_total(), 0);
 }
@@ -160,41 +377,106 @@ fn unread_counts_only_rooms_not_shown() {
 fn consecutive_messages_of_one_author_are_grouped() {
     let mut state = online_in("rust");
     for (seq, nick) in [(1, "mina"), (2, "mina"), (3, "joon"), (4, "mina")] {
-        reduce(&mut state, Action::Frame(ServerFrame::Message(message("rust", seq, nick, "hi", None))), T0);
+        reduce(
+            &mut state,
+            Action::Frame(ServerFrame::Message(message("rust", seq, nick, "hi", None))),
+            T0,
+        );
     }
     let room = state.room("rust").unwrap();
-    assert_eq!((0..4).map(|i| room.continues(i)).collect::<Vec<_>>(), vec![false, true, false, false]);
+    assert_eq!(
+        (0..4).map(|i| room.continues(i)).collect::<Vec<_>>(),
+        vec![false, true, false, false]
+    );
 }
 
 #[test]
 fn errors_and_silence_fail_a_message_and_retry_sends_it_again() {
     let mut state = online_in("rust");
-    reduce(&mut state, Action::Send { room: "rust".into(), text: "one".into() }, T0);
-    reduce(&mut state, Action::Send { room: "rust".into(), text: "two".into() }, T0);
     reduce(
         &mut state,
-        Action::Frame(ServerFrame::Error { code: ErrorCode::RateLimited, message: "slow down".into(), cid: Some("p-1".into()), room: Some("rust".into()) }),
+        Action::Send {
+            room: "rust".into(),
+            text: "one".into(),
+        },
+        T0,
+    );
+    reduce(
+        &mut state,
+        Action::Send {
+            room: "rust".into(),
+            text: "two".into(),
+        },
+        T0,
+    );
+    reduce(
+        &mut state,
+        Action::Frame(ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            message: "slow down".into(),
+            cid: Some("p-1".into()),
+            room: Some("rust".into()),
+        }),
         T0,
     );
     reduce(&mut state, Action::Tick, T0 + ACK_TIMEOUT_MS - 1.0);
-    assert_eq!(deliveries(&state, "rust"), vec![Delivery::Failed("slow down".into()), Delivery::Pending]);
+    assert_eq!(
+        deliveries(&state, "rust"),
+        vec![Delivery::Failed("slow down".into()), Delivery::Pending]
+    );
     reduce(&mut state, Action::Tick, T0 + ACK_TIMEOUT_MS + 1.0);
     assert!(matches!(deliveries(&state, "rust")[1], Delivery::Failed(_)));
-    let commands = reduce(&mut state, Action::Retry { room: "rust".into(), cid: "p-1".into() }, T0 + 20_000.0);
-    assert_eq!(commands, vec![Command::Send(ClientFrame::Send { room: "rust".into(), text: "one".into(), cid: "p-1".into() })]);
+    let commands = reduce(
+        &mut state,
+        Action::Retry {
+            room: "rust".into(),
+            cid: "p-1".into(),
+        },
+        T0 + 20_000.0,
+    );
+    assert_eq!(
+        commands,
+        vec![Command::Send(ClientFrame::Send {
+            room: "rust".into(),
+            text: "one".into(),
+            cid: "p-1".into()
+        })]
+    );
     assert_eq!(deliveries(&state, "rust")[0], Delivery::Pending);
 }
 
 #[test]
 fn typing_indicators_expire_and_clear_on_message_or_leave() {
     let mut state = online_in("rust");
-    let typing = |nick: &str| Action::Frame(ServerFrame::Typing { room: "rust".into(), nick: nick.into() });
+    let typing = |nick: &str| {
+        Action::Frame(ServerFrame::Typing {
+            room: "rust".into(),
+            nick: nick.into(),
+        })
+    };
     reduce(&mut state, typing("mina"), T0);
     reduce(&mut state, typing("joon"), T0);
     reduce(&mut state, typing("ana"), T0 + 5000.0);
-    assert_eq!(state.room("rust").unwrap().typing_nicks(), vec!["mina", "joon", "ana"]);
-    reduce(&mut state, Action::Frame(ServerFrame::Message(message("rust", 1, "mina", "done", None))), T0);
-    reduce(&mut state, Action::Frame(ServerFrame::Presence { room: "rust".into(), nick: "joon".into(), event: PresenceEvent::Leave }), T0);
+    assert_eq!(
+        state.room("rust").unwrap().typing_nicks(),
+        vec!["mina", "joon", "ana"]
+    );
+    reduce(
+        &mut state,
+        Action::Frame(ServerFrame::Message(message(
+            "rust", 1, "mina", "done", None,
+        ))),
+        T0,
+    );
+    reduce(
+        &mut state,
+        Action::Frame(ServerFrame::Presence {
+            room: "rust".into(),
+            nick: "joon".into(),
+            event: PresenceEvent::Leave,
+        }),
+        T0,
+    );
     assert_eq!(state.room("rust").unwrap().typing_nicks(), vec!["ana"]);
     reduce(&mut state, Action::Tick, T0 + 11_001.0);
     assert!(state.room("rust").unwrap().typing_nicks().is_empty());
@@ -212,11 +494,23 @@ fn typing_frames_are_throttled() {
 #[test]
 fn a_taken_nickname_goes_back_to_the_join_screen() {
     let mut state = State::new("p".into());
-    reduce(&mut state, Action::Start { nick: "mina".into(), room: "general".into() }, T0);
+    reduce(
+        &mut state,
+        Action::Start {
+            nick: "mina".into(),
+            room: "general".into(),
+        },
+        T0,
+    );
     reduce(&mut state, Action::SocketOpened, T0);
     let commands = reduce(
         &mut state,
-        Action::Frame(ServerFrame::Error { code: ErrorCode::NickTaken, message: "the nickname \"mina\" is taken".into(), cid: None, room: None }),
+        Action::Frame(ServerFrame::Error {
+            code: ErrorCode::NickTaken,
+            message: "the nickname \"mina\" is taken".into(),
+            cid: None,
+            room: None,
+        }),
         T0,
     );
     assert_eq!(commands, vec![Command::Disconnect]);
@@ -227,16 +521,38 @@ fn a_taken_nickname_goes_back_to_the_join_screen() {
 #[test]
 fn scrolling_to_the_top_asks_for_one_older_page_at_a_time() {
     let mut state = online_in("rust");
-    reduce(&mut state, joined("rust", vec![message("rust", 51, "mina", "x", None)], true), T0);
+    reduce(
+        &mut state,
+        joined("rust", vec![message("rust", 51, "mina", "x", None)], true),
+        T0,
+    );
     let first = reduce(&mut state, Action::LoadOlder("rust".into()), T0);
-    assert_eq!(first, vec![Command::Send(ClientFrame::History { room: "rust".into(), before: 51, limit: Some(50) })]);
-    assert!(reduce(&mut state, Action::LoadOlder("rust".into()), T0).is_empty(), "one page at a time");
+    assert_eq!(
+        first,
+        vec![Command::Send(ClientFrame::History {
+            room: "rust".into(),
+            before: 51,
+            limit: Some(50)
+        })]
+    );
+    assert!(
+        reduce(&mut state, Action::LoadOlder("rust".into()), T0).is_empty(),
+        "one page at a time"
+    );
 }
 
 #[test]
 fn system_lines_mark_joins_and_leaves_and_members_update() {
     let mut state = online_in("rust");
-    reduce(&mut state, Action::Frame(ServerFrame::Presence { room: "rust".into(), nick: "joon".into(), event: PresenceEvent::Join }), T0);
+    reduce(
+        &mut state,
+        Action::Frame(ServerFrame::Presence {
+            room: "rust".into(),
+            nick: "joon".into(),
+            event: PresenceEvent::Join,
+        }),
+        T0,
+    );
     let room = state.room("rust").unwrap();
     assert_eq!(room.members, vec!["joon", "me", "mina"]);
     assert!(matches!(room.lines.last(), Some(Line::System { text, .. }) if text == "joon joined"));

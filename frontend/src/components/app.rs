@@ -1,0 +1,144 @@
+//! The app: the join screen or the chat, wired to the store.
+
+use yew::prelude::*;
+
+use super::composer::Composer;
+use super::connection_status::ConnectionStatus;
+use super::join_screen::JoinScreen;
+use super::member_list::MemberList;
+use super::message_list::MessageList;
+use super::room_sidebar::{RoomSidebar, RoomTab};
+use crate::hooks::use_chat;
+use crate::state::{Action, Screen};
+
+/// The room named in the address (`#/room/rust`), if any.
+fn room_from_location() -> Option<String> {
+    let hash = web_sys::window()?.location().hash().ok()?;
+    let name = hash.strip_prefix("#/room/")?;
+    let name = js_sys::decode_uri_component(name).ok()?.as_string()?;
+    parley_protocol::validate_room(&name).ok()
+}
+
+fn set_location_room(room: &str) {
+    if let Some(window) = web_sys::window() {
+        let encoded = js_sys::encode_uri_component(room)
+            .as_string()
+            .unwrap_or_default();
+        let _ = window.location().set_hash(&format!("/room/{encoded}"));
+    }
+}
+
+/// "mina is typing…", "mina and joon are typing…", "several people are typing…".
+fn typing_line(nicks: &[&str]) -> Option<String> {
+    match nicks {
+        [] => None,
+        [one] => Some(format!("{one} is typing…")),
+        [a, b] => Some(format!("{a} and {b} are typing…")),
+        _ => Some("several people are typing…".into()),
+    }
+}
+
+/// The whole app.
+#[function_component(App)]
+pub fn app() -> Html {
+    let chat = use_chat();
+    let state = chat.state();
+
+    let unread = state.unread_total();
+    use_effect_with(unread, |unread| {
+        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+            document.set_title(&if *unread > 0 {
+                format!("({unread}) Parley")
+            } else {
+                "Parley".into()
+            });
+        }
+    });
+    let active = state.active.clone();
+    use_effect_with(active, |active| {
+        if let Some(room) = active {
+            set_location_room(room);
+        }
+    });
+
+    if state.screen == Screen::Join {
+        let on_join = chat.callback(|(nick, room): (String, String)| Action::Start { nick, room });
+        let connecting = state.status != crate::state::Status::Idle;
+        return html! {
+            <JoinScreen
+                initial_room={room_from_location().unwrap_or_else(|| parley_protocol::DEFAULT_ROOM.to_owned())}
+                error={state.join_error.clone()}
+                {connecting}
+                {on_join}
+            />
+        };
+    }
+
+    let tabs: Vec<RoomTab> = state
+        .rooms
+        .iter()
+        .map(|r| RoomTab {
+            name: r.name.clone(),
+            unread: r.unread,
+        })
+        .collect();
+    let room = state
+        .active
+        .as_deref()
+        .and_then(|name| state.room(name))
+        .cloned();
+    let notice = state.notice.clone().map(|text| {
+        let dismiss = chat.callback(|_: MouseEvent| Action::DismissNotice);
+        html! {
+            <div class="notice" role="alert" data-testid="notice">
+                <span>{ text }</span>
+                <button type="button" class="link-button" onclick={dismiss} aria-label="Dismiss">{ "✕" }</button>
+            </div>
+        }
+    });
+
+    html! {
+        <div class="chat">
+            <RoomSidebar
+                rooms={tabs}
+                active={state.active.clone()}
+                nick={state.nick.clone()}
+                on_select={chat.callback(Action::SelectRoom)}
+                on_open={chat.callback(Action::OpenRoom)}
+            />
+            <main class="room">
+                if let Some(room) = room {
+                    <header class="room-header">
+                        <h1><span class="hash">{ "#" }</span>{ room.name.clone() }</h1>
+                        <span class="member-count">{ format!("{} online", room.members.len()) }</span>
+                        <ConnectionStatus status={state.status} />
+                        <button type="button" class="leave" data-testid="leave-room"
+                            onclick={{ let name = room.name.clone(); chat.callback(move |_: MouseEvent| Action::LeaveRoom(name.clone())) }}>
+                            { "Leave" }
+                        </button>
+                    </header>
+                    { for notice }
+                    <div class="room-body">
+                        <MessageList
+                            room={room.clone()}
+                            on_retry={{ let name = room.name.clone(); chat.callback(move |cid: String| Action::Retry { room: name.clone(), cid }) }}
+                            on_load_older={{ let name = room.name.clone(); chat.callback(move |_: ()| Action::LoadOlder(name.clone())) }}
+                        />
+                        <MemberList members={room.members.clone()} me={state.nick.clone()} />
+                    </div>
+                    <div class="typing" data-testid="typing-indicator" aria-live="polite">
+                        { typing_line(&room.typing_nicks()).unwrap_or_default() }
+                    </div>
+                    <Composer
+                        room={room.name.clone()}
+                        max_chars={state.limits.max_text_chars}
+                        on_send={{ let name = room.name.clone(); chat.callback(move |text: String| Action::Send { room: name.clone(), text }) }}
+                        on_typing={{ let name = room.name.clone(); chat.callback(move |_: ()| Action::Typing(name.clone())) }}
+                    />
+                } else {
+                    <div class="empty">{ "Open a room to start chatting." }</div>
+                }
+            </main>
+        </div>
+    }
+}

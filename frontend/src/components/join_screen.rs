@@ -1,0 +1,97 @@
+//! The join screen: a nickname and a room, checked as they are typed with
+//! the same rules the server applies.
+
+use gloo_storage::{LocalStorage, Storage};
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::hooks::NICK_KEY;
+
+/// Props of [`JoinScreen`].
+#[derive(Properties, PartialEq)]
+pub struct JoinScreenProps {
+    /// The room to suggest (from the address, or `general`).
+    pub initial_room: String,
+    /// Why the server refused the last attempt.
+    pub error: Option<String>,
+    /// A join is under way.
+    pub connecting: bool,
+    /// Called with (nickname, room) when the form is sent.
+    pub on_join: Callback<(String, String)>,
+}
+
+/// The join screen.
+#[function_component(JoinScreen)]
+pub fn join_screen(props: &JoinScreenProps) -> Html {
+    let nick = use_state(|| LocalStorage::get::<String>(NICK_KEY).unwrap_or_default());
+    let room = use_state(|| props.initial_room.clone());
+    let touched = use_state(|| false);
+
+    let nick_error = parley_protocol::validate_nick(&nick)
+        .err()
+        .map(|e| e.to_string());
+    let room_error = parley_protocol::validate_room(&room)
+        .err()
+        .map(|e| e.to_string());
+    let valid = nick_error.is_none() && room_error.is_none();
+
+    let on_nick = {
+        let (nick, touched) = (nick.clone(), touched.clone());
+        Callback::from(move |e: InputEvent| {
+            nick.set(e.target_unchecked_into::<HtmlInputElement>().value());
+            touched.set(true);
+        })
+    };
+    let on_room = {
+        let (room, touched) = (room.clone(), touched.clone());
+        Callback::from(move |e: InputEvent| {
+            room.set(e.target_unchecked_into::<HtmlInputElement>().value());
+            touched.set(true);
+        })
+    };
+    let on_submit = {
+        let (nick, room, touched, on_join) = (
+            nick.clone(),
+            room.clone(),
+            touched.clone(),
+            props.on_join.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            touched.set(true);
+            if parley_protocol::validate_nick(&nick).is_ok()
+                && parley_protocol::validate_room(&room).is_ok()
+            {
+                on_join.emit(((*nick).clone(), (*room).clone()));
+            }
+        })
+    };
+
+    let show = |error: &Option<String>| if *touched { error.clone() } else { None };
+    let nick_hint = show(&nick_error);
+    let room_hint = show(&room_error);
+    html! {
+        <div class="join">
+            <form class="join-card" onsubmit={on_submit} novalidate=true>
+                <h1 class="brand">{ "Parley" }</h1>
+                <p class="tagline">{ "Real-time chat. Pick a name and a room." }</p>
+                <label for="join-nick">{ "Nickname" }</label>
+                <input id="join-nick" data-testid="join-nick" type="text" autocomplete="nickname" autofocus=true
+                    maxlength="64" value={(*nick).clone()} oninput={on_nick}
+                    aria-invalid={nick_hint.is_some().to_string()} aria-describedby="join-nick-hint" />
+                <div id="join-nick-hint" class="hint">{ nick_hint.unwrap_or_default() }</div>
+                <label for="join-room">{ "Room" }</label>
+                <input id="join-room" data-testid="join-room" type="text" autocomplete="off"
+                    maxlength="128" value={(*room).clone()} oninput={on_room}
+                    aria-invalid={room_hint.is_some().to_string()} aria-describedby="join-room-hint" />
+                <div id="join-room-hint" class="hint">{ room_hint.unwrap_or_default() }</div>
+                if let Some(error) = &props.error {
+                    <div class="error" role="alert" data-testid="join-error">{ error.clone() }</div>
+                }
+                <button type="submit" data-testid="join-submit" disabled={!valid || props.connecting}>
+                    { if props.connecting { "Joining…" } else { "Join" } }
+                </button>
+            </form>
+        </div>
+    }
+}

@@ -1,0 +1,33 @@
+//! Who is in the room.
+
+use yew::prelude::*;
+
+/// Props of [`MemberList`].
+#[derive(Properties, PartialEq)]
+pub struct MemberListProps {
+    /// The members' nicknames.
+    pub members: Vec<String>,
+    /// This user's nickname.
+    pub me: String,
+}
+
+/// The member list (folded away on narrow screens).
+#[function_component(MemberList)]
+pub fn member_list(props: &MemberListProps) -> Html {
+    html! {
+        <aside class="members" aria-label="Members">
+            <details open=true>
+                <summary>{ format!("Members ({})", props.members.len()) }</summary>
+                <ul data-testid="member-list">
+                    { for props.members.iter().map(|nick| html! {
+                        <li data-testid="member" class={classes!((*nick == props.me).then_some("me"))}>
+                            <span class="presence-dot" aria-hidden="true"></span>
+                            { nick.clone() }
+                            if *nick == props.me { <span class="you">{ " (you)" }</span> }
+                        </li>
+                    }) }
+                </ul>
+            </details>
+        </aside>
+    }
+}

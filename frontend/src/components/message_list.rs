@@ -1,0 +1,199 @@
+//! The messages of a room: grouped by author, links clickable, every piece
+//! of user text rendered as text (never as HTML). It sticks to the bottom
+//! while the reader is there; a reader scrolled up keeps their place and
+//! gets a "N new messages" button; reaching the top loads older messages
+//! without moving what is on screen.
+
+use web_sys::Element;
+use yew::prelude::*;
+
+use crate::room::{ChatLine, Delivery, Line, RoomView};
+use crate::text::{segments, Segment};
+
+/// Within this many pixels of the bottom counts as "at the bottom".
+const BOTTOM_SLACK: i32 = 48;
+/// Within this many pixels of the top asks for older messages.
+const TOP_SLACK: i32 = 80;
+
+/// Props of [`MessageList`].
+#[derive(Properties, PartialEq)]
+pub struct MessageListProps {
+    /// The room shown.
+    pub room: RoomView,
+    /// Retry a failed own message (by cid).
+    pub on_retry: Callback<String>,
+    /// The reader reached the top.
+    pub on_load_older: Callback<()>,
+}
+
+/// "14:05", in the reader's time zone.
+fn local_time(ts: f64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts));
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+fn render_text(text: &str) -> Html {
+    segments(text)
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Text(text) => html! { { text.to_owned() } },
+            Segment::Link(url) => html! {
+                <a href={url.to_owned()} target="_blank" rel="noopener noreferrer">{ url.to_owned() }</a>
+            },
+        })
+        .collect()
+}
+
+fn chat_line(line: &ChatLine, continues: bool, on_retry: &Callback<String>) -> Html {
+    let state = match line.delivery {
+        Delivery::Pending => "pending",
+        Delivery::Sent => "sent",
+        Delivery::Failed(_) => "failed",
+    };
+    let seq = line.seq.map(|s| s.to_string()).unwrap_or_default();
+    html! {
+        <li class={classes!("msg", line.own.then_some("own"), continues.then_some("cont"), state)}
+            data-testid="message" data-seq={seq} data-state={state} data-own={line.own.to_string()}>
+            if !continues {
+                <div class="msg-head">
+                    <span class="nick">{ line.nick.clone() }</span>
+                    <time>{ local_time(line.ts) }</time>
+                </div>
+            }
+            <div class="msg-body">{ render_text(&line.text) }</div>
+            { match &line.delivery {
+                Delivery::Pending => html! { <span class="msg-state">{ "sending…" }</span> },
+                Delivery::Sent => html! {},
+                Delivery::Failed(reason) => {
+                    let cid = line.cid.clone().unwrap_or_default();
+                    let on_retry = on_retry.clone();
+                    html! {
+                        <span class="msg-state failed">
+                            { format!("not sent: {reason} ") }
+                            <button type="button" class="link-button" data-testid="retry"
+                                onclick={Callback::from(move |_: MouseEvent| on_retry.emit(cid.clone()))}>{ "Retry" }</button>
+                        </span>
+                    }
+                }
+            } }
+        </li>
+    }
+}
+
+/// What the last render looked like, to decide how to scroll after this one.
+#[derive(Default)]
+struct Seen {
+    room: String,
+    first_seq: Option<u64>,
+    lines: usize,
+    scroll_height: i32,
+    at_bottom: bool,
+}
+
+/// The message list.
+#[function_component(MessageList)]
+pub fn message_list(props: &MessageListProps) -> Html {
+    let list = use_node_ref();
+    let seen = use_mut_ref(|| Seen {
+        at_bottom: true,
+        ..Seen::default()
+    });
+    let unseen = use_state(|| 0usize);
+
+    {
+        let (list, seen, unseen) = (list.clone(), seen.clone(), unseen.clone());
+        let (room, first_seq, lines) = (
+            props.room.name.clone(),
+            props.room.oldest_seq(),
+            props.room.lines.len(),
+        );
+        let new_chat_lines = props
+            .room
+            .lines
+            .iter()
+            .rev()
+            .take(lines.saturating_sub(seen.borrow().lines))
+            .filter(|l| matches!(l, Line::Chat(c) if !c.own))
+            .count();
+        use_effect_with((room, first_seq, lines), move |(room, first_seq, lines)| {
+            if let Some(el) = list.cast::<Element>() {
+                let mut seen = seen.borrow_mut();
+                if seen.room != *room {
+                    el.set_scroll_top(el.scroll_height());
+                    seen.at_bottom = true;
+                    unseen.set(0);
+                } else if *first_seq < seen.first_seq && seen.first_seq.is_some() {
+                    // Older messages were added above: keep what the reader sees in place.
+                    el.set_scroll_top(el.scroll_top() + el.scroll_height() - seen.scroll_height);
+                } else if *lines > seen.lines {
+                    if seen.at_bottom {
+                        el.set_scroll_top(el.scroll_height());
+                    } else if new_chat_lines > 0 {
+                        unseen.set(*unseen + new_chat_lines);
+                    }
+                }
+                seen.room = room.clone();
+                seen.first_seq = *first_seq;
+                seen.lines = *lines;
+                seen.scroll_height = el.scroll_height();
+            }
+        });
+    }
+
+    let on_scroll = {
+        let (list, seen, unseen, load) = (
+            list.clone(),
+            seen.clone(),
+            unseen.clone(),
+            props.on_load_older.clone(),
+        );
+        let can_load = props.room.more_before && !props.room.loading_older;
+        Callback::from(move |_: Event| {
+            if let Some(el) = list.cast::<Element>() {
+                let at_bottom =
+                    el.scroll_height() - el.scroll_top() - el.client_height() < BOTTOM_SLACK;
+                let mut seen = seen.borrow_mut();
+                seen.at_bottom = at_bottom;
+                seen.scroll_height = el.scroll_height();
+                if at_bottom && *unseen > 0 {
+                    unseen.set(0);
+                }
+                if el.scroll_top() < TOP_SLACK && can_load {
+                    load.emit(());
+                }
+            }
+        })
+    };
+    let jump = {
+        let (list, unseen) = (list.clone(), unseen.clone());
+        Callback::from(move |_: MouseEvent| {
+            if let Some(el) = list.cast::<Element>() {
+                el.set_scroll_top(el.scroll_height());
+            }
+            unseen.set(0);
+        })
+    };
+
+    let room = &props.room;
+    html! {
+        <div class="messages-wrap">
+            <ol class="messages" ref={list} onscroll={on_scroll} data-testid="message-list"
+                aria-live="polite" aria-label={format!("Messages in #{}", room.name)} tabindex="0">
+                if room.loading_older {
+                    <li class="loading">{ "Loading older messages…" }</li>
+                } else if !room.more_before && !room.lines.is_empty() {
+                    <li class="beginning">{ format!("This is the beginning of #{}.", room.name) }</li>
+                }
+                { for room.lines.iter().enumerate().map(|(i, line)| match line {
+                    Line::Chat(chat) => chat_line(chat, room.continues(i), &props.on_retry),
+                    Line::System { text, .. } => html! { <li class="system" data-testid="system-line">{ text.clone() }</li> },
+                }) }
+            </ol>
+            if *unseen > 0 {
+                <button type="button" class="new-messages" data-testid="new-messages" onclick={jump}>
+                    { format!("{} new message{} ↓", *unseen, if *unseen == 1 { "" } else { "s" }) }
+                </button>
+            }
+        </div>
+    }
+}

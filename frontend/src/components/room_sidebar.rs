@@ -1,0 +1,80 @@
+//! The rooms this user has open, with unread counts, and a way to open more.
+
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+/// One room in the sidebar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomTab {
+    /// The room's name.
+    pub name: String,
+    /// Its unread messages.
+    pub unread: u32,
+}
+
+/// Props of [`RoomSidebar`].
+#[derive(Properties, PartialEq)]
+pub struct RoomSidebarProps {
+    /// The open rooms.
+    pub rooms: Vec<RoomTab>,
+    /// The room shown.
+    pub active: Option<String>,
+    /// This user's nickname.
+    pub nick: String,
+    /// Show a room.
+    pub on_select: Callback<String>,
+    /// Open (join) a room by name.
+    pub on_open: Callback<String>,
+}
+
+/// The sidebar (a row of tabs on narrow screens).
+#[function_component(RoomSidebar)]
+pub fn room_sidebar(props: &RoomSidebarProps) -> Html {
+    let input = use_node_ref();
+    let on_submit = {
+        let (input, on_open) = (input.clone(), props.on_open.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if let Some(field) = input.cast::<HtmlInputElement>() {
+                let name = field.value();
+                if !name.trim().is_empty() {
+                    on_open.emit(name);
+                    field.set_value("");
+                }
+            }
+        })
+    };
+    html! {
+        <nav class="sidebar" aria-label="Rooms">
+            <div class="me">
+                <span class="brand small">{ "Parley" }</span>
+                <span class="whoami">{ props.nick.clone() }</span>
+            </div>
+            <ul class="room-tabs">
+                { for props.rooms.iter().map(|room| {
+                    let active = props.active.as_deref() == Some(room.name.as_str());
+                    let onclick = { let (name, cb) = (room.name.clone(), props.on_select.clone()); Callback::from(move |_: MouseEvent| cb.emit(name.clone())) };
+                    html! {
+                        <li>
+                            <button type="button" class={classes!("room-tab", active.then_some("active"))}
+                                data-testid="room-tab" data-room={room.name.clone()} data-active={active.to_string()}
+                                aria-current={active.then_some("page")} {onclick}>
+                                <span class="hash">{ "#" }</span>{ room.name.clone() }
+                                if room.unread > 0 {
+                                    <span class="badge" data-testid="room-unread" aria-label={format!("{} unread", room.unread)}>
+                                        { if room.unread > 99 { "99+".to_owned() } else { room.unread.to_string() } }
+                                    </span>
+                                }
+                            </button>
+                        </li>
+                    }
+                }) }
+            </ul>
+            <form class="open-room" onsubmit={on_submit}>
+                <label for="open-room" class="visually-hidden">{ "Join another room" }</label>
+                <input id="open-room" data-testid="open-room-input" type="text" placeholder="Join a room…" ref={input} autocomplete="off" />
+                <button type="submit" data-testid="open-room-submit" aria-label="Join room">{ "+" }</button>
+            </form>
+        </nav>
+    }
+}

@@ -1,0 +1,286 @@
+//! The WebSocket to the server, kept alive.
+//!
+//! One task per socket owns the gloo-net `WebSocket`: it writes the frames
+//! the app sends and turns everything the server sends into actions. Around
+//! it: an application-level `ping` every 10 s (browsers cannot see WebSocket
+//! pings, and gloo-net's `send` does not fail once the server is gone), a
+//! dead-socket check (nothing heard for 25 s), reconnection with exponential
+//! back-off and jitter (capped at 30 s), and the browser's `online` and
+//! `offline` events. What to say after a reconnect (`hello {resume}`,
+//! `join {since}`, queued messages) is decided by the reducer, not here.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures_channel::mpsc;
+use futures_util::future::{select, Either};
+use futures_util::{SinkExt, StreamExt};
+use gloo_net::websocket::{futures::WebSocket, Message, State as SocketState};
+use gloo_timers::callback::{Interval, Timeout};
+use parley_protocol::{ClientFrame, ServerFrame};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+
+use crate::state::Action;
+
+/// How often the app pings the server.
+const PING_EVERY_MS: u32 = 10_000;
+/// A socket that has said nothing for this long is dead.
+const DEAD_AFTER_MS: f64 = 25_000.0;
+/// The first reconnect delay; doubled on each failure.
+const BACKOFF_START_MS: f64 = 500.0;
+/// The longest reconnect delay.
+const BACKOFF_CAP_MS: f64 = 30_000.0;
+/// Close code telling the server "I will be back, keep my session".
+const CLOSE_RECONNECTING: u16 = 4000;
+/// Close code for leaving for good.
+const CLOSE_NORMAL: u16 = 1000;
+
+/// What the socket task is told.
+enum Control {
+    /// Send this frame.
+    Send(String),
+    /// Close with this code and end.
+    Close(u16),
+}
+
+/// Shared between the connection handle, its socket tasks and its timers.
+struct Inner {
+    /// Where actions go.
+    dispatch: Rc<dyn Fn(Action)>,
+    /// The current socket's control channel.
+    control: Option<mpsc::UnboundedSender<Control>>,
+    /// Counts sockets, so a stale task cannot touch a newer socket's state.
+    generation: u32,
+    /// Failed attempts since the last `welcome`.
+    failures: u32,
+    /// When anything was last heard from the server.
+    last_heard: f64,
+    /// The pending reconnect, if any.
+    retry: Option<Timeout>,
+    /// The user left: do not reconnect.
+    stopped: bool,
+    /// The browser reported being offline.
+    offline: bool,
+}
+
+/// The app's connection to the server.
+#[derive(Clone)]
+pub struct Connection {
+    inner: Rc<RefCell<Inner>>,
+}
+
+/// Milliseconds since the epoch.
+pub fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+/// `ws://host/ws` or `wss://host/ws` for the page's own origin.
+fn socket_url() -> String {
+    let location = gloo_utils_location();
+    let secure = location.protocol().map(|p| p == "https:").unwrap_or(false);
+    let host = location.host().unwrap_or_else(|_| "127.0.0.1:8080".into());
+    format!("{}://{host}/ws", if secure { "wss" } else { "ws" })
+}
+
+fn gloo_utils_location() -> web_sys::Location {
+    web_sys::window().expect("a window").location()
+}
+
+impl Connection {
+    /// A connection that reports to `dispatch`; sets up the ping timer and
+    /// the `online`/`offline` listeners (both live as long as the page).
+    pub fn new(dispatch: Rc<dyn Fn(Action)>) -> Self {
+        let connection = Connection {
+            inner: Rc::new(RefCell::new(Inner {
+                dispatch,
+                control: None,
+                generation: 0,
+                failures: 0,
+                last_heard: now(),
+                retry: None,
+                stopped: true,
+                offline: false,
+            })),
+        };
+        let pinger = connection.clone();
+        Interval::new(PING_EVERY_MS, move || pinger.heartbeat()).forget();
+        let window = web_sys::window().expect("a window");
+        let online = connection.clone();
+        let on_online = Closure::<dyn FnMut()>::new(move || online.browser_online());
+        let _ =
+            window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        on_online.forget();
+        let offline = connection.clone();
+        let on_offline = Closure::<dyn FnMut()>::new(move || offline.browser_offline());
+        let _ =
+            window.add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref());
+        on_offline.forget();
+        connection
+    }
+
+    /// Opens a socket unless one is open or opening.
+    pub fn connect(&self) {
+        let mut inner = self.inner.borrow_mut();
+        inner.stopped = false;
+        inner.retry = None;
+        if inner.control.is_some() {
+            return;
+        }
+        inner.generation += 1;
+        let generation = inner.generation;
+        let socket = match WebSocket::open(&socket_url()) {
+            Ok(socket) => socket,
+            Err(_) => {
+                drop(inner);
+                self.closed(generation);
+                return;
+            }
+        };
+        let (control, controls) = mpsc::unbounded();
+        inner.control = Some(control);
+        inner.last_heard = now();
+        drop(inner);
+        wasm_bindgen_futures::spawn_local(self.clone().run_socket(socket, controls, generation));
+    }
+
+    /// Sends a frame if a socket is open (otherwise the reducer re-sends
+    /// what matters after the next `welcome`).
+    pub fn send(&self, frame: &ClientFrame) {
+        if let Some(control) = &self.inner.borrow().control {
+            let _ = control.unbounded_send(Control::Send(frame.to_json()));
+        }
+    }
+
+    /// Closes the socket for good (the user left).
+    pub fn disconnect(&self) {
+        let mut inner = self.inner.borrow_mut();
+        inner.stopped = true;
+        inner.retry = None;
+        if let Some(control) = inner.control.take() {
+            let _ = control.unbounded_send(Control::Close(CLOSE_NORMAL));
+        }
+    }
+
+    async fn run_socket(
+        self,
+        mut socket: WebSocket,
+        mut controls: mpsc::UnboundedReceiver<Control>,
+        generation: u32,
+    ) {
+        // Wait until the socket is open (or failed to open).
+        let _ = futures_util::future::poll_fn(|cx| {
+            futures_util::Sink::<Message>::poll_ready(std::pin::Pin::new(&mut socket), cx)
+        })
+        .await;
+        if !matches!(socket.state(), SocketState::Open) {
+            self.closed(generation);
+            return;
+        }
+        self.dispatch(Action::SocketOpened);
+        loop {
+            let event = match select(controls.next(), socket.next()).await {
+                Either::Left((control, _)) => Either::Left(control),
+                Either::Right((message, _)) => Either::Right(message),
+            };
+            match event {
+                Either::Left(Some(Control::Send(text))) => {
+                    if socket.send(Message::Text(text)).await.is_err() {
+                        break;
+                    }
+                }
+                Either::Left(Some(Control::Close(code))) => {
+                    let _ = socket.close(Some(code), None);
+                    self.closed(generation);
+                    return;
+                }
+                Either::Left(None) => break,
+                Either::Right(Some(Ok(Message::Text(text)))) => {
+                    self.inner.borrow_mut().last_heard = now();
+                    match serde_json::from_str::<ServerFrame>(&text) {
+                        Ok(frame) => {
+                            if matches!(frame, ServerFrame::Welcome { .. }) {
+                                self.inner.borrow_mut().failures = 0;
+                            }
+                            self.dispatch(Action::Frame(frame));
+                        }
+                        Err(err) => web_sys::console::warn_1(
+                            &format!("unreadable frame from the server: {err}").into(),
+                        ),
+                    }
+                }
+                Either::Right(Some(Ok(Message::Bytes(_)))) => {}
+                Either::Right(Some(Err(_)) | None) => break,
+            }
+        }
+        self.closed(generation);
+    }
+
+    /// The socket of `generation` is gone: report it and plan the next try.
+    fn closed(&self, generation: u32) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.generation != generation {
+            return;
+        }
+        inner.control = None;
+        if inner.stopped {
+            return;
+        }
+        let retry_at_ms = if inner.offline {
+            None
+        } else {
+            let exponential =
+                (BACKOFF_START_MS * 2f64.powi(inner.failures as i32)).min(BACKOFF_CAP_MS);
+            let delay = exponential * (0.5 + js_sys::Math::random() * 0.5);
+            inner.failures += 1;
+            let again = self.clone();
+            inner.retry = Some(Timeout::new(delay as u32, move || again.connect()));
+            Some(now() + delay)
+        };
+        drop(inner);
+        self.dispatch(Action::SocketClosed { retry_at_ms });
+    }
+
+    /// Every 10 s: ping, and give up on a socket that went silent.
+    fn heartbeat(&self) {
+        let inner = self.inner.borrow();
+        let Some(control) = inner.control.clone() else {
+            return;
+        };
+        if now() - inner.last_heard > DEAD_AFTER_MS {
+            drop(inner);
+            let _ = control.unbounded_send(Control::Close(CLOSE_RECONNECTING));
+            return;
+        }
+        let _ = control.unbounded_send(Control::Send(ClientFrame::Ping { id: None }.to_json()));
+    }
+
+    fn browser_online(&self) {
+        let waiting = {
+            let mut inner = self.inner.borrow_mut();
+            inner.offline = false;
+            inner.failures = 0;
+            !inner.stopped && inner.control.is_none()
+        };
+        if waiting {
+            self.connect();
+        }
+    }
+
+    fn browser_offline(&self) {
+        let control = {
+            let mut inner = self.inner.borrow_mut();
+            inner.offline = true;
+            inner.retry = None;
+            inner.control.clone()
+        };
+        if let Some(control) = control {
+            let _ = control.unbounded_send(Control::Close(CLOSE_RECONNECTING));
+        }
+    }
+
+    fn dispatch(&self, action: Action) {
+        let dispatch = self.inner.borrow().dispatch.clone();
+        dispatch(action);
+    }
+}
