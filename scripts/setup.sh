@@ -32,6 +32,9 @@ need_pkg pkg-config
 if [ "$want_browser" = 1 ]; then
   need_pkg chromium
   need_pkg chromium-driver
+  # So Hangul, Kana, Han and emoji render in the end-to-end screenshots.
+  need_pkg fonts-noto-cjk
+  need_pkg fonts-noto-color-emoji
 fi
 if [ "${#apt_missing[@]}" -gt 0 ]; then
   say "installing Debian packages: ${apt_missing[*]}"

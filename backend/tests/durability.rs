@@ -4,10 +4,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,72 +13,30 @@ use parley::store::{MessageStore, SqliteStore, Synchronous, SCHEMA_V1};
 use parley_protocol::{ClientFrame, ServerFrame};
 use rand::Rng;
 
-use common::{test_config, Client, TestServer};
+use common::{test_config, Client, ServerProcess, TestServer};
 
-/// The server binary, started on a free port; killed when dropped.
-struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl ServerProcess {
-    /// Starts `parley-backend` with `db` and reads the address it prints.
-    fn start(db: &Path) -> ServerProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_parley-backend"))
-            .args(["--addr", "127.0.0.1:0", "--static-dir", "/nonexistent"])
-            .args(["--database-url", &format!("sqlite://{}", db.display())])
-            .args([
-                "--rate-burst",
-                "1000000",
-                "--rate-per-sec",
-                "1000000",
-                "--catch-up-cap",
-                "1000000",
-            ])
-            .env(
-                "RUST_LOG",
-                std::env::var("PARLEY_TEST_LOG").unwrap_or("warn".into()),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the server binary starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .rsplit("http://")
-            .next()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
-        ServerProcess { child, addr }
-    }
-
-    fn url(&self) -> String {
-        format!("ws://{}/ws", self.addr)
-    }
-
-    /// SIGKILL: no shutdown code runs.
-    fn kill_9(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts the server binary on `db` with generous limits for flooding.
+fn start_server(db: &Path) -> ServerProcess {
+    let url = format!("sqlite://{}", db.display());
+    ServerProcess::spawn(&[
+        "--static-dir",
+        "/nonexistent",
+        "--database-url",
+        &url,
+        "--rate-burst",
+        "1000000",
+        "--rate-per-sec",
+        "1000000",
+        "--catch-up-cap",
+        "1000000",
+    ])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("parley.db");
-    let mut server = ServerProcess::start(&db);
+    let mut server = start_server(&db);
 
     // Three clients send as fast as they can and note every ack.
     let mut senders = Vec::new();
@@ -134,7 +90,7 @@ async fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
         "some messages were acknowledged before the kill"
     );
 
-    let server = ServerProcess::start(&db);
+    let server = start_server(&db);
     let mut reader = Client::connect(&server.url()).await;
     reader.hello("reader").await;
     reader

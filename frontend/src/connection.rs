@@ -4,9 +4,11 @@
 //! the app sends and turns everything the server sends into actions. Around
 //! it: an application-level `ping` every 10 s (browsers cannot see WebSocket
 //! pings, and gloo-net's `send` does not fail once the server is gone), a
-//! dead-socket check (nothing heard for 25 s), reconnection with exponential
-//! back-off and jitter (capped at 30 s), and the browser's `online` and
-//! `offline` events. What to say after a reconnect (`hello {resume}`,
+//! dead-socket check (nothing heard for 20 s, or a socket that has not opened
+//! in 20 s: closed with 4000), reconnection with exponential back-off and
+//! jitter (capped at 30 s), the browser's `online` and `offline` events, and
+//! a clean close (1000) when the page goes away (`pagehide`), reopened if the
+//! page comes back from the back/forward cache (`pageshow`). What to say after a reconnect (`hello {resume}`,
 //! `join {since}`, queued messages) is decided by the reducer, not here.
 
 use std::cell::RefCell;
@@ -24,9 +26,11 @@ use wasm_bindgen::JsCast;
 use crate::state::Action;
 
 /// How often the app pings the server.
-const PING_EVERY_MS: u32 = 10_000;
-/// A socket that has said nothing for this long is dead.
-const DEAD_AFTER_MS: f64 = 25_000.0;
+const PING_EVERY_MS: f64 = 10_000.0;
+/// A socket that has said nothing for this long (two unanswered pings) is dead.
+const DEAD_AFTER_MS: f64 = 20_000.0;
+/// How often the watchdog looks at the socket.
+const WATCH_EVERY_MS: u32 = 1_000;
 /// The first reconnect delay; doubled on each failure.
 const BACKOFF_START_MS: f64 = 500.0;
 /// The longest reconnect delay.
@@ -54,8 +58,12 @@ struct Inner {
     generation: u32,
     /// Failed attempts since the last `welcome`.
     failures: u32,
-    /// When anything was last heard from the server.
+    /// When anything was last heard from the server (or the socket was opened).
     last_heard: f64,
+    /// When the last `ping` went out.
+    last_ping: f64,
+    /// The page was hidden (`pagehide`) while connected: reopen on `pageshow`.
+    hidden: bool,
     /// The pending reconnect, if any.
     retry: Option<Timeout>,
     /// The user left: do not reconnect.
@@ -98,24 +106,28 @@ impl Connection {
                 generation: 0,
                 failures: 0,
                 last_heard: now(),
+                last_ping: now(),
+                hidden: false,
                 retry: None,
                 stopped: true,
-                offline: false,
+                offline: web_sys::window().is_some_and(|w| !w.navigator().on_line()),
             })),
         };
-        let pinger = connection.clone();
-        Interval::new(PING_EVERY_MS, move || pinger.heartbeat()).forget();
-        let window = web_sys::window().expect("a window");
-        let online = connection.clone();
-        let on_online = Closure::<dyn FnMut()>::new(move || online.browser_online());
-        let _ =
-            window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
-        on_online.forget();
-        let offline = connection.clone();
-        let on_offline = Closure::<dyn FnMut()>::new(move || offline.browser_offline());
-        let _ =
-            window.add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref());
-        on_offline.forget();
+        let watchdog = connection.clone();
+        Interval::new(WATCH_EVERY_MS, move || watchdog.heartbeat()).forget();
+        let listen = |event: &str, handler: fn(&Connection)| {
+            let connection = connection.clone();
+            let callback = Closure::<dyn FnMut()>::new(move || handler(&connection));
+            if let Some(window) = web_sys::window() {
+                let _ = window
+                    .add_event_listener_with_callback(event, callback.as_ref().unchecked_ref());
+            }
+            callback.forget();
+        };
+        listen("online", Connection::browser_online);
+        listen("offline", Connection::browser_offline);
+        listen("pagehide", Connection::page_hidden);
+        listen("pageshow", Connection::page_shown);
         connection
     }
 
@@ -140,6 +152,7 @@ impl Connection {
         let (control, controls) = mpsc::unbounded();
         inner.control = Some(control);
         inner.last_heard = now();
+        inner.last_ping = now();
         drop(inner);
         wasm_bindgen_futures::spawn_local(self.clone().run_socket(socket, controls, generation));
     }
@@ -168,11 +181,22 @@ impl Connection {
         mut controls: mpsc::UnboundedReceiver<Control>,
         generation: u32,
     ) {
-        // Wait until the socket is open (or failed to open).
-        let _ = futures_util::future::poll_fn(|cx| {
+        // Wait until the socket is open (or failed to open), unless told to
+        // give up first (the watchdog, the user leaving).
+        let opened = futures_util::future::poll_fn(|cx| {
             futures_util::Sink::<Message>::poll_ready(std::pin::Pin::new(&mut socket), cx)
-        })
-        .await;
+        });
+        let gave_up = match select(std::pin::pin!(opened), controls.next()).await {
+            Either::Left(_) => None,
+            Either::Right((Some(Control::Close(code)), _)) => Some(code),
+            Either::Right((Some(Control::Send(_)), _)) => None,
+            Either::Right((None, _)) => Some(CLOSE_RECONNECTING),
+        };
+        if let Some(code) = gave_up {
+            let _ = socket.close(Some(code), None);
+            self.closed(generation);
+            return;
+        }
         if !matches!(socket.state(), SocketState::Open) {
             self.closed(generation);
             return;
@@ -241,18 +265,44 @@ impl Connection {
         self.dispatch(Action::SocketClosed { retry_at_ms });
     }
 
-    /// Every 10 s: ping, and give up on a socket that went silent.
+    /// Every second: ping every 10 s, and give up on a socket that went
+    /// silent for 20 s (or never opened).
     fn heartbeat(&self) {
-        let inner = self.inner.borrow();
+        let mut inner = self.inner.borrow_mut();
         let Some(control) = inner.control.clone() else {
             return;
         };
-        if now() - inner.last_heard > DEAD_AFTER_MS {
+        let now = now();
+        if now - inner.last_heard > DEAD_AFTER_MS {
+            // Closed with 4000: the server keeps the session for the resume.
+            inner.last_heard = now;
             drop(inner);
             let _ = control.unbounded_send(Control::Close(CLOSE_RECONNECTING));
             return;
         }
-        let _ = control.unbounded_send(Control::Send(ClientFrame::Ping { id: None }.to_json()));
+        if now - inner.last_ping >= PING_EVERY_MS {
+            inner.last_ping = now;
+            let _ = control.unbounded_send(Control::Send(ClientFrame::Ping { id: None }.to_json()));
+        }
+    }
+
+    /// The page is going away (tab closed, navigated off, or put in the
+    /// back/forward cache): say goodbye properly, so the others see the
+    /// user leave at once.
+    fn page_hidden(&self) {
+        let was_on = !self.inner.borrow().stopped;
+        if was_on {
+            self.disconnect();
+            self.inner.borrow_mut().hidden = true;
+        }
+    }
+
+    /// The page came back from the back/forward cache: connect again.
+    fn page_shown(&self) {
+        let hidden = std::mem::take(&mut self.inner.borrow_mut().hidden);
+        if hidden {
+            self.connect();
+        }
     }
 
     fn browser_online(&self) {

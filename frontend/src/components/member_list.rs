@@ -20,10 +20,12 @@ pub fn member_list(props: &MemberListProps) -> Html {
                 <summary>{ format!("Members ({})", props.members.len()) }</summary>
                 <ul data-testid="member-list">
                     { for props.members.iter().map(|nick| html! {
-                        <li data-testid="member" class={classes!((*nick == props.me).then_some("me"))}>
+                        <li data-testid="member" class={classes!((*nick == props.me).then_some("is-me"))}>
                             <span class="presence-dot" aria-hidden="true"></span>
-                            { nick.clone() }
-                            if *nick == props.me { <span class="you">{ " (you)" }</span> }
+                            <span class="member-name">
+                                { nick.clone() }
+                                if *nick == props.me { <span class="you">{ " (you)" }</span> }
+                            </span>
                         </li>
                     }) }
                 </ul>
