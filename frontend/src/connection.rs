@@ -183,14 +183,17 @@ impl Connection {
     ) {
         // Wait until the socket is open (or failed to open), unless told to
         // give up first (the watchdog, the user leaving).
-        let opened = futures_util::future::poll_fn(|cx| {
+        let mut opened = std::pin::pin!(futures_util::future::poll_fn(|cx| {
             futures_util::Sink::<Message>::poll_ready(std::pin::Pin::new(&mut socket), cx)
-        });
-        let gave_up = match select(std::pin::pin!(opened), controls.next()).await {
-            Either::Left(_) => None,
-            Either::Right((Some(Control::Close(code)), _)) => Some(code),
-            Either::Right((Some(Control::Send(_)), _)) => None,
-            Either::Right((None, _)) => Some(CLOSE_RECONNECTING),
+        }));
+        let gave_up = loop {
+            match select(opened.as_mut(), controls.next()).await {
+                Either::Left(_) => break None,
+                // Nothing worth sending before `hello` (a ping): drop it.
+                Either::Right((Some(Control::Send(_)), _)) => continue,
+                Either::Right((Some(Control::Close(code)), _)) => break Some(code),
+                Either::Right((None, _)) => break Some(CLOSE_RECONNECTING),
+            }
         };
         if let Some(code) = gave_up {
             let _ = socket.close(Some(code), None);

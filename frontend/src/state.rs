@@ -115,6 +115,8 @@ pub enum Action {
     OpenRoom(String),
     /// Leave a room.
     LeaveRoom(String),
+    /// Leave every room and go back to the join screen (closes with 1000).
+    Quit,
     /// Show a room.
     SelectRoom(String),
     /// The user is typing in a room.
@@ -246,8 +248,15 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
         }
         Action::Frame(frame) => on_frame(state, frame, now, &mut commands),
         Action::Send { room, text } => {
-            let text = text.trim().to_owned();
-            if text.is_empty() || state.room(&room).is_none() {
+            let max = state.limits.max_text_chars as usize;
+            let text = match parley_protocol::validate_text_with_limit(&text, max) {
+                Ok(text) => text,
+                Err(err) => {
+                    state.notice = Some(err.to_string());
+                    return commands;
+                }
+            };
+            if state.room(&room).is_none() {
                 return commands;
             }
             let cid = format!("{}-{}", state.cid_prefix, state.next_cid);
@@ -323,13 +332,14 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
                     }
                 }
                 if state.rooms.is_empty() {
-                    state.screen = Screen::Join;
-                    state.resume = None;
-                    state.identified = false;
-                    state.status = Status::Idle;
-                    commands.push(Command::Disconnect);
+                    quit(state, &mut commands);
                 }
             }
+        }
+        Action::Quit => {
+            state.rooms.clear();
+            state.active = None;
+            quit(state, &mut commands);
         }
         Action::SelectRoom(name) => state.select(&name),
         Action::Typing(room) => {
@@ -382,6 +392,16 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
         Action::DismissNotice => state.notice = None,
     }
     commands
+}
+
+/// Back to the join screen, closing the socket for good.
+fn quit(state: &mut State, commands: &mut Vec<Command>) {
+    state.screen = Screen::Join;
+    state.resume = None;
+    state.identified = false;
+    state.status = Status::Idle;
+    state.notice = None;
+    commands.push(Command::Disconnect);
 }
 
 fn on_frame(state: &mut State, frame: ServerFrame, now: f64, commands: &mut Vec<Command>) {
@@ -518,9 +538,18 @@ fn on_error(
         commands.push(Command::Disconnect);
         return;
     }
-    if let (Some(cid), Some(room)) = (&cid, &room) {
-        if let Some(line) = state.room_mut(room).and_then(|v| v.own_line_mut(cid)) {
-            line.delivery = Delivery::Failed(message);
+    if let Some(cid) = &cid {
+        // The refused message (looked up by cid in every room, in case the
+        // error does not name the room).
+        let line = state
+            .rooms
+            .iter_mut()
+            .filter(|v| room.as_ref().is_none_or(|r| *r == v.name))
+            .find_map(|v| v.own_line_mut(cid));
+        if let Some(line) = line {
+            if line.delivery == Delivery::Pending {
+                line.delivery = Delivery::Failed(message);
+            }
             return;
         }
     }

@@ -557,3 +557,124 @@ fn system_lines_mark_joins_and_leaves_and_members_update() {
     assert_eq!(room.members, vec!["joon", "me", "mina"]);
     assert!(matches!(room.lines.last(), Some(Line::System { text, .. }) if text == "joon joined"));
 }
+
+#[test]
+fn an_error_naming_only_the_cid_fails_that_message() {
+    let mut state = online_in("rust");
+    let send = Action::Send {
+        room: "rust".into(),
+        text: "x".into(),
+    };
+    reduce(&mut state, send, T0);
+    reduce(
+        &mut state,
+        Action::Frame(ServerFrame::Error {
+            code: ErrorCode::Busy,
+            message: "busy".into(),
+            cid: Some("p-1".into()),
+            room: None,
+        }),
+        T0,
+    );
+    assert_eq!(
+        deliveries(&state, "rust"),
+        vec![Delivery::Failed("busy".into())]
+    );
+    assert_eq!(state.notice, None, "shown on the message, not as a notice");
+}
+
+#[test]
+fn text_the_server_would_refuse_is_not_sent() {
+    let mut state = online_in("rust");
+    for text in ["   ", "bell \u{7}", &"x".repeat(2001)] {
+        let commands = reduce(
+            &mut state,
+            Action::Send {
+                room: "rust".into(),
+                text: text.into(),
+            },
+            T0,
+        );
+        assert!(commands.is_empty(), "{text:?} was sent");
+        assert!(state.notice.is_some(), "{text:?}: no notice");
+    }
+    assert!(seqs(&state, "rust").is_empty());
+    // \r\n is sent as \n, like the server stores it.
+    let commands = reduce(
+        &mut state,
+        Action::Send {
+            room: "rust".into(),
+            text: "a\r\nb".into(),
+        },
+        T0,
+    );
+    assert_eq!(
+        commands,
+        vec![Command::Send(ClientFrame::Send {
+            room: "rust".into(),
+            text: "a\nb".into(),
+            cid: "p-1".into()
+        })]
+    );
+}
+
+#[test]
+fn a_message_queued_offline_never_times_out_and_a_retry_offline_waits_too() {
+    let mut state = online_in("rust");
+    reduce(
+        &mut state,
+        Action::Send {
+            room: "rust".into(),
+            text: "sent, no ack".into(),
+        },
+        T0,
+    );
+    reduce(&mut state, Action::Tick, T0 + ACK_TIMEOUT_MS + 1.0);
+    assert!(matches!(deliveries(&state, "rust")[0], Delivery::Failed(_)));
+    reduce(&mut state, Action::SocketClosed { retry_at_ms: None }, T0);
+    assert_eq!(state.status, Status::Offline);
+    // Retried while offline: pending, nothing sent, and no timeout while away.
+    let retry = Action::Retry {
+        room: "rust".into(),
+        cid: "p-1".into(),
+    };
+    assert!(reduce(&mut state, retry, T0).is_empty());
+    reduce(&mut state, Action::Tick, T0 + 60_000.0);
+    assert_eq!(deliveries(&state, "rust"), vec![Delivery::Pending]);
+    // Back online: sent again with the same cid.
+    reduce(&mut state, Action::SocketOpened, T0);
+    reduce(&mut state, welcome("me", &["rust"]), T0);
+    let commands = reduce(&mut state, joined("rust", vec![], false), T0);
+    assert_eq!(
+        commands,
+        vec![Command::Send(ClientFrame::Send {
+            room: "rust".into(),
+            text: "sent, no ack".into(),
+            cid: "p-1".into()
+        })]
+    );
+}
+
+#[test]
+fn quitting_closes_for_good_and_forgets_the_session() {
+    let mut state = online_in("rust");
+    reduce(&mut state, Action::OpenRoom("go".into()), T0);
+    assert_eq!(
+        reduce(&mut state, Action::Quit, T0),
+        vec![Command::Disconnect]
+    );
+    assert_eq!((state.screen, state.status), (Screen::Join, Status::Idle));
+    assert!(state.rooms.is_empty() && state.resume.is_none());
+    // Leaving the last room one by one does the same.
+    let mut state = online_in("rust");
+    assert_eq!(
+        reduce(&mut state, Action::LeaveRoom("rust".into()), T0),
+        vec![
+            Command::Send(ClientFrame::Leave {
+                room: "rust".into()
+            }),
+            Command::Disconnect
+        ]
+    );
+    assert_eq!(state.screen, Screen::Join);
+}
