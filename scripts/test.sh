@@ -23,3 +23,6 @@ trunk build --release
 
 step "tests"
 cargo test --workspace --locked
+
+step "load generator smoke run"
+bash scripts/bench-smoke.sh

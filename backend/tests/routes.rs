@@ -603,3 +603,61 @@ async fn a_client_that_keeps_sending_garbage_is_closed() {
         .expect("closed in time")
         .expect("closed");
 }
+
+/// A store whose commits wait until the test opens the gate.
+struct GatedStore {
+    inner: MemoryStore,
+    gate: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl MessageStore for GatedStore {
+    fn append_batch(&self, batch: &[NewMessage]) -> Result<Vec<ChatMessage>, StoreError> {
+        let (open, changed) = &*self.gate;
+        let mut open = open.lock().unwrap();
+        while !*open {
+            open = changed.wait(open).unwrap();
+        }
+        self.inner.append_batch(batch)
+    }
+    fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
+        self.inner.last_seq(room)
+    }
+    fn range(&self, room: &str, after: u64, upto: u64, limit: usize) -> Result<Page, StoreError> {
+        self.inner.range(room, after, upto, limit)
+    }
+    fn prune(&self, retention: &Retention, now: u64, max: usize) -> Result<usize, StoreError> {
+        self.inner.prune(retention, now, max)
+    }
+}
+
+#[tokio::test]
+async fn when_the_store_falls_behind_sends_are_refused_as_busy_and_nothing_is_lost() {
+    let gate = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let mut config = test_config();
+    config.limits.commit_queue = 1;
+    let store = Arc::new(GatedStore {
+        inner: MemoryStore::new(100),
+        gate: gate.clone(),
+    });
+    let routes = routes_with(config, store);
+    let mut c = connect(&routes).await;
+    hello(&mut c, "writer").await;
+    join(&mut c, "r").await;
+    // The first message is taken by the committer (stuck in the store), the
+    // second waits in the queue, the third finds the queue full.
+    send(&mut c, say("r", "one", "c1")).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    send(&mut c, say("r", "two", "c2")).await;
+    send(&mut c, say("r", "three", "c3")).await;
+    let err = expect_error(&mut c, ErrorCode::Busy).await;
+    assert!(matches!(err, ServerFrame::Error { cid: Some(ref c), .. } if c == "c3"));
+    // Open the gate: the two accepted messages are committed and acknowledged.
+    *gate.0.lock().unwrap() = true;
+    gate.1.notify_all();
+    for (seq, cid) in [(1, "c1"), (2, "c2")] {
+        match recv(&mut c).await {
+            ServerFrame::Ack { seq: s, cid: c, .. } => assert_eq!((s, c.as_str()), (seq, cid)),
+            other => panic!("expected an ack, got {other:?}"),
+        }
+    }
+}
