@@ -42,6 +42,12 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// Pending connections the kernel queues before the server accepts them
+    /// (capped by `net.core.somaxconn`). Too small a queue drops connection
+    /// attempts during a reconnect storm, and each waits a 1 s SYN retry.
+    #[arg(long, env = "PARLEY_LISTEN_BACKLOG", default_value_t = 4096)]
+    pub listen_backlog: u32,
+
     /// Where history is kept: `sqlite://PATH` (or a plain path) for the
     /// embedded SQLite database, `memory` to keep it in memory only.
     #[arg(
@@ -184,8 +190,10 @@ pub struct Limits {
     #[arg(long, env = "PARLEY_SHUTDOWN_TIMEOUT", default_value = "5s", value_parser = duration)]
     pub shutdown_timeout: Duration,
 
-    /// Size of each connection's WebSocket read buffer, in bytes.
-    #[arg(long, env = "PARLEY_READ_BUFFER_BYTES", default_value_t = 4 * 1024)]
+    /// Size of each connection's WebSocket read buffer, in bytes. Client
+    /// frames are small; 1 KiB keeps an idle connection under 8 KiB of
+    /// server memory (docs/benchmarks.md), larger frames just take more reads.
+    #[arg(long, env = "PARLEY_READ_BUFFER_BYTES", default_value_t = 1024)]
     pub read_buffer_bytes: usize,
 
     /// Bytes buffered per connection before a write goes to the socket.

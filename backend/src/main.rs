@@ -23,8 +23,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let listener = tokio::net::TcpListener::bind(config.addr)
-        .await
+    let listener = parley::server::bind(config.addr, config.listen_backlog)
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let store = parley::server::open_store(&config)
         .await

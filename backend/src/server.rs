@@ -17,6 +17,20 @@ use crate::hub::Hub;
 use crate::store::{MessageStore, StoreError};
 use crate::upgrade::{OriginPolicy, Upgrader};
 
+/// Binds `addr` with a listen queue of `backlog` connections and no Nagle
+/// delays on accepted sockets (Linux copies TCP_NODELAY from the listener).
+pub fn bind(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
+}
+
 /// Serves Parley on `listener` until `shutdown` completes. Fails only if
 /// the database cannot be opened.
 pub async fn run(

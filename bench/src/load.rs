@@ -232,7 +232,16 @@ impl Load {
             let room = format!("bench-{}", i % plan.rooms);
             tasks.push(tokio::spawn(async move {
                 let _permit = limit.acquire_owned().await.expect("semaphore open");
-                connect_one(&url, server, source, format!("b{i}"), room).await
+                // Unique per run: the previous run's sessions may still be
+                // held for their resume grace.
+                connect_one(
+                    &url,
+                    server,
+                    source,
+                    format!("b{}-{i}", std::process::id()),
+                    room,
+                )
+                .await
             }));
         }
         let (window, window_rx) = watch::channel(Window::default());
