@@ -1,4 +1,5 @@
-//! Finding links in message text.
+//! Finding links in message text, and the little bits of an author's
+//! avatar (its letter and colour).
 //!
 //! Messages are always rendered as text nodes, never as HTML; this only
 //! splits a text into plain runs and `http(s)` links so the links can be
@@ -59,6 +60,23 @@ fn find_link_start(s: &str) -> Option<usize> {
         .min()
 }
 
+/// The letter shown in an author's avatar: the first letter or digit of the
+/// nickname, upper-cased (any script), or `?`.
+pub fn avatar_letter(nick: &str) -> String {
+    nick.chars()
+        .find(|c| c.is_alphanumeric())
+        .map_or_else(|| "?".to_owned(), |c| c.to_uppercase().collect())
+}
+
+/// A hue (0–359) for an author's avatar, the same for a nickname on every
+/// page and every visit (FNV-1a of the lower-cased nickname).
+pub fn avatar_hue(nick: &str) -> u32 {
+    let hash = nick.to_lowercase().bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    hash % 360
+}
+
 #[cfg(test)]
 mod tests {
     use super::Segment::{Link, Text};
@@ -100,5 +118,15 @@ mod tests {
             segments("한국어 https://例え.jp/パス 끝"),
             vec![Text("한국어 "), Link("https://例え.jp/パス"), Text(" 끝")]
         );
+    }
+
+    #[test]
+    fn avatars_are_stable_and_cover_any_script() {
+        assert_eq!(avatar_letter("mina"), "M");
+        assert_eq!(avatar_letter("_민아"), "민");
+        assert_eq!(avatar_letter("..."), "?");
+        assert_eq!(avatar_hue("Mina"), avatar_hue("mina"));
+        assert_ne!(avatar_hue("mina"), avatar_hue("joon"));
+        assert!(avatar_hue("x") < 360);
     }
 }

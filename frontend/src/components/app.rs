@@ -1,5 +1,7 @@
 //! The app: the join screen or the chat, wired to the store.
 
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use super::composer::Composer;
@@ -54,6 +56,35 @@ pub fn app() -> Html {
             });
         }
     });
+    // A room typed in the address bar (`#/room/rust`) while chatting opens it.
+    {
+        let chat = chat.clone();
+        use_effect_with((), move |_| {
+            let on_hash = Closure::<dyn Fn()>::new(move || {
+                let chatting = chat.state().screen == Screen::Chat;
+                if let (true, Some(room)) = (chatting, room_from_location()) {
+                    chat.dispatch(Action::OpenRoom(room));
+                }
+            });
+            let window = web_sys::window();
+            if let Some(window) = &window {
+                let _ = window.add_event_listener_with_callback(
+                    "hashchange",
+                    on_hash.as_ref().unchecked_ref(),
+                );
+            }
+            let listener = (window, on_hash);
+            move || {
+                let (window, on_hash) = listener;
+                if let Some(window) = window {
+                    let _ = window.remove_event_listener_with_callback(
+                        "hashchange",
+                        on_hash.as_ref().unchecked_ref(),
+                    );
+                }
+            }
+        });
+    }
     let active = state.active.clone();
     use_effect_with(active, |active| {
         if let Some(room) = active {
@@ -105,6 +136,7 @@ pub fn app() -> Html {
                 nick={state.nick.clone()}
                 on_select={chat.callback(Action::SelectRoom)}
                 on_open={chat.callback(Action::OpenRoom)}
+                on_quit={chat.callback(|_: ()| Action::Quit)}
             />
             <main class="room">
                 if let Some(room) = room {

@@ -11,12 +11,19 @@ pub struct MemberListProps {
     pub me: String,
 }
 
+/// Whether the page is as narrow as a phone: the list then starts folded.
+fn narrow_screen() -> bool {
+    web_sys::window()
+        .and_then(|w| w.match_media("(max-width: 720px)").ok().flatten())
+        .is_some_and(|q| q.matches())
+}
+
 /// The member list (folded away on narrow screens).
 #[function_component(MemberList)]
 pub fn member_list(props: &MemberListProps) -> Html {
     html! {
         <aside class="members" aria-label="Members">
-            <details open=true>
+            <details open={!narrow_screen()}>
                 <summary>{ format!("Members ({})", props.members.len()) }</summary>
                 <ul data-testid="member-list">
                     { for props.members.iter().map(|nick| html! {

@@ -8,7 +8,7 @@ use web_sys::Element;
 use yew::prelude::*;
 
 use crate::room::{ChatLine, Delivery, Line, RoomView};
-use crate::text::{segments, Segment};
+use crate::text::{avatar_hue, avatar_letter, segments, Segment};
 
 /// Within this many pixels of the bottom counts as "at the bottom".
 const BOTTOM_SLACK: i32 = 48;
@@ -54,7 +54,12 @@ fn chat_line(line: &ChatLine, continues: bool, on_retry: &Callback<String>) -> H
     html! {
         <li class={classes!("msg", line.own.then_some("own"), continues.then_some("cont"), state)}
             data-testid="message" data-seq={seq} data-state={state} data-own={line.own.to_string()}>
-            if !continues {
+            if continues {
+                <time class="gutter-time" aria-hidden="true">{ local_time(line.ts) }</time>
+            } else {
+                <span class="avatar" aria-hidden="true" style={format!("--hue: {}", avatar_hue(&line.nick))}>
+                    { avatar_letter(&line.nick) }
+                </span>
                 <div class="msg-head">
                     <span class="nick">{ line.nick.clone() }</span>
                     <time>{ local_time(line.ts) }</time>
@@ -62,6 +67,9 @@ fn chat_line(line: &ChatLine, continues: bool, on_retry: &Callback<String>) -> H
             }
             <div class="msg-body">{ render_text(&line.text) }</div>
             { match &line.delivery {
+                Delivery::Pending if line.sent_on.is_none() => html! {
+                    <span class="msg-state">{ "waiting for the connection…" }</span>
+                },
                 Delivery::Pending => html! { <span class="msg-state">{ "sending…" }</span> },
                 Delivery::Sent => html! {},
                 Delivery::Failed(reason) => {
@@ -107,37 +115,58 @@ pub fn message_list(props: &MessageListProps) -> Html {
             props.room.oldest_seq(),
             props.room.lines.len(),
         );
-        let new_chat_lines = props
-            .room
-            .lines
-            .iter()
-            .rev()
-            .take(lines.saturating_sub(seen.borrow().lines))
+        let added = || {
+            props
+                .room
+                .lines
+                .iter()
+                .rev()
+                .take(lines.saturating_sub(seen.borrow().lines))
+        };
+        let new_chat_lines = added()
             .filter(|l| matches!(l, Line::Chat(c) if !c.own))
             .count();
-        use_effect_with((room, first_seq, lines), move |(room, first_seq, lines)| {
-            if let Some(el) = list.cast::<Element>() {
-                let mut seen = seen.borrow_mut();
-                if seen.room != *room {
-                    el.set_scroll_top(el.scroll_height());
-                    seen.at_bottom = true;
-                    unseen.set(0);
-                } else if *first_seq < seen.first_seq && seen.first_seq.is_some() {
-                    // Older messages were added above: keep what the reader sees in place.
-                    el.set_scroll_top(el.scroll_top() + el.scroll_height() - seen.scroll_height);
-                } else if *lines > seen.lines {
-                    if seen.at_bottom {
+        // The reader just sent something: show it, wherever they were.
+        let sent_now = added().any(|l| matches!(l, Line::Chat(c) if c.own && c.seq.is_none()));
+        let can_load = props.room.more_before && !props.room.loading_older;
+        let load = props.on_load_older.clone();
+        use_effect_with(
+            (room, first_seq, lines, can_load),
+            move |(room, first_seq, lines, can_load)| {
+                if let Some(el) = list.cast::<Element>() {
+                    let mut seen = seen.borrow_mut();
+                    if seen.room != *room {
                         el.set_scroll_top(el.scroll_height());
-                    } else if new_chat_lines > 0 {
-                        unseen.set(*unseen + new_chat_lines);
+                        seen.at_bottom = true;
+                        if *unseen > 0 {
+                            unseen.set(0);
+                        }
+                    } else if *first_seq < seen.first_seq && seen.first_seq.is_some() {
+                        // Older messages were added above: keep what the reader sees in place.
+                        el.set_scroll_top(
+                            el.scroll_top() + el.scroll_height() - seen.scroll_height,
+                        );
+                    } else if *lines > seen.lines {
+                        if seen.at_bottom || sent_now {
+                            seen.at_bottom = true;
+                            unseen.set(0);
+                            el.set_scroll_top(el.scroll_height());
+                        } else if new_chat_lines > 0 {
+                            unseen.set(*unseen + new_chat_lines);
+                        }
+                    }
+                    seen.room = room.clone();
+                    seen.first_seq = *first_seq;
+                    seen.lines = *lines;
+                    seen.scroll_height = el.scroll_height();
+                    // Too few messages to scroll: nothing would ever reach the
+                    // top by scrolling, so fetch the older ones now.
+                    if *can_load && el.scroll_height() <= el.client_height() + TOP_SLACK {
+                        load.emit(());
                     }
                 }
-                seen.room = room.clone();
-                seen.first_seq = *first_seq;
-                seen.lines = *lines;
-                seen.scroll_height = el.scroll_height();
-            }
-        });
+            },
+        );
     }
 
     let on_scroll = {

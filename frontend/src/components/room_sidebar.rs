@@ -1,7 +1,10 @@
-//! The rooms this user has open, with unread counts, and a way to open more.
+//! The rooms this user has open, with unread counts, a way to open more,
+//! and who the user is (with a way to sign out).
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
+
+use crate::text::{avatar_hue, avatar_letter};
 
 /// One room in the sidebar.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +28,8 @@ pub struct RoomSidebarProps {
     pub on_select: Callback<String>,
     /// Open (join) a room by name.
     pub on_open: Callback<String>,
+    /// Leave every room and sign out.
+    pub on_quit: Callback<()>,
 }
 
 /// The sidebar (a row of tabs on narrow screens).
@@ -46,9 +51,8 @@ pub fn room_sidebar(props: &RoomSidebarProps) -> Html {
     };
     html! {
         <nav class="sidebar" aria-label="Rooms">
-            <div class="me">
+            <div class="sidebar-head">
                 <span class="brand small">{ "Parley" }</span>
-                <span class="whoami">{ props.nick.clone() }</span>
             </div>
             <ul class="room-tabs">
                 { for props.rooms.iter().map(|room| {
@@ -75,6 +79,14 @@ pub fn room_sidebar(props: &RoomSidebarProps) -> Html {
                 <input id="open-room" data-testid="open-room-input" type="text" placeholder="Join a room…" ref={input} autocomplete="off" />
                 <button type="submit" data-testid="open-room-submit" aria-label="Join room">{ "+" }</button>
             </form>
+            <div class="me">
+                <span class="avatar small" aria-hidden="true" style={format!("--hue: {}", avatar_hue(&props.nick))}>
+                    { avatar_letter(&props.nick) }
+                </span>
+                <span class="whoami" title={props.nick.clone()}>{ props.nick.clone() }</span>
+                <button type="button" class="quit" data-testid="quit" title="Leave all rooms and sign out"
+                    onclick={props.on_quit.reform(|_: MouseEvent| ())}>{ "Sign out" }</button>
+            </div>
         </nav>
     }
 }
