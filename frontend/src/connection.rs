@@ -154,6 +154,7 @@ impl Connection {
         inner.last_heard = now();
         inner.last_ping = now();
         drop(inner);
+        self.dispatch(Action::SocketOpening);
         wasm_bindgen_futures::spawn_local(self.clone().run_socket(socket, controls, generation));
     }
 

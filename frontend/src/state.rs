@@ -87,6 +87,8 @@ pub enum Action {
         /// The room typed.
         room: String,
     },
+    /// A new socket is being opened (a first attempt or a retry).
+    SocketOpening,
     /// A socket opened.
     SocketOpened,
     /// The socket closed; `retry_at_ms` is when the next attempt starts
@@ -223,6 +225,11 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
             state.select(&room);
             state.status = Status::Connecting;
             commands.push(Command::Connect);
+        }
+        Action::SocketOpening => {
+            if state.status != Status::Idle {
+                state.status = Status::Connecting;
+            }
         }
         Action::SocketOpened => {
             state.generation += 1;

@@ -678,3 +678,29 @@ fn quitting_closes_for_good_and_forgets_the_session() {
     );
     assert_eq!(state.screen, Screen::Join);
 }
+
+#[test]
+fn the_status_follows_the_socket() {
+    let mut state = State::new("p".into());
+    reduce(&mut state, Action::SocketOpening, T0);
+    assert_eq!(state.status, Status::Idle, "nothing to show before joining");
+    let mut state = online_in("rust");
+    reduce(
+        &mut state,
+        Action::SocketClosed {
+            retry_at_ms: Some(T0 + 800.0),
+        },
+        T0,
+    );
+    assert_eq!(state.status, Status::Reconnecting { at_ms: T0 + 800.0 });
+    reduce(&mut state, Action::SocketOpening, T0 + 800.0);
+    assert_eq!(state.status, Status::Connecting);
+    reduce(&mut state, Action::SocketOpened, T0 + 900.0);
+    assert_eq!(
+        state.status,
+        Status::Connecting,
+        "online only after welcome"
+    );
+    reduce(&mut state, welcome("me", &["rust"]), T0 + 950.0);
+    assert_eq!(state.status, Status::Online);
+}

@@ -15,21 +15,22 @@ pub struct ConnectionStatusProps {
 /// A small status pill; counts down while waiting to reconnect.
 #[function_component(ConnectionStatus)]
 pub fn connection_status(props: &ConnectionStatusProps) -> Html {
-    let now = use_state(js_sys::Date::now);
+    // While counting down, re-render twice a second (the time is read below).
+    let update = use_force_update();
     {
-        let now = now.clone();
         let counting = matches!(props.status, Status::Reconnecting { .. });
         use_effect_with(counting, move |counting| {
-            let timer = counting.then(|| Interval::new(500, move || now.set(js_sys::Date::now())));
+            let timer = counting.then(|| Interval::new(500, move || update.force_update()));
             move || drop(timer)
         });
     }
+    let now = js_sys::Date::now();
     let (key, text) = match props.status {
         Status::Idle => ("idle", "not connected".to_owned()),
         Status::Connecting => ("connecting", "connecting…".to_owned()),
         Status::Online => ("online", "online".to_owned()),
         Status::Reconnecting { at_ms } => {
-            let secs = ((at_ms - *now) / 1000.0).ceil().max(0.0);
+            let secs = ((at_ms - now) / 1000.0).ceil().max(0.0);
             ("reconnecting", format!("reconnecting in {secs:.0} s"))
         }
         Status::Offline => ("offline", "offline".to_owned()),
