@@ -71,6 +71,9 @@ pub struct State {
     pub join_error: Option<String>,
     /// A passing problem to show (e.g. a refused room name).
     pub notice: Option<String>,
+    /// Whether the page is in view (a hidden tab counts the shown room's
+    /// new messages as unread too, so the title tells).
+    pub visible: bool,
     /// Prefix making this page's message ids unique.
     pub cid_prefix: String,
     /// The next message id number.
@@ -129,6 +132,8 @@ pub enum Action {
     Tick,
     /// The notice was read.
     DismissNotice,
+    /// The page was hidden (another tab, minimised) or shown again.
+    Visible(bool),
 }
 
 /// Something for the browser glue to do.
@@ -167,6 +172,7 @@ impl State {
             active: None,
             join_error: None,
             notice: None,
+            visible: true,
             cid_prefix,
             next_cid: 1,
         }
@@ -397,6 +403,12 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
             }
         }
         Action::DismissNotice => state.notice = None,
+        Action::Visible(visible) => {
+            state.visible = visible;
+            if let (true, Some(active)) = (visible, state.active.clone()) {
+                state.select(&active);
+            }
+        }
     }
     commands
 }
@@ -521,9 +533,9 @@ fn on_frame(state: &mut State, frame: ServerFrame, now: f64, commands: &mut Vec<
 }
 
 fn on_message(state: &mut State, message: ChatMessage, _now: f64) {
-    let is_active = state.active.as_deref() == Some(message.room.as_str());
+    let in_view = state.visible && state.active.as_deref() == Some(message.room.as_str());
     if let Some(view) = state.room_mut(&message.room) {
-        if view.insert(message) && !is_active {
+        if view.insert(message) && !in_view {
             view.unread += 1;
         }
     }

@@ -704,3 +704,21 @@ fn the_status_follows_the_socket() {
     reduce(&mut state, welcome("me", &["rust"]), T0 + 950.0);
     assert_eq!(state.status, Status::Online);
 }
+
+#[test]
+fn a_hidden_page_counts_the_shown_room_as_unread_until_it_is_seen() {
+    let mut state = online_in("rust");
+    let hi = |seq| {
+        Action::Frame(ServerFrame::Message(message(
+            "rust", seq, "mina", "hi", None,
+        )))
+    };
+    reduce(&mut state, hi(1), T0);
+    assert_eq!(state.unread_total(), 0, "shown and in view");
+    reduce(&mut state, Action::Visible(false), T0);
+    reduce(&mut state, hi(2), T0);
+    reduce(&mut state, hi(3), T0);
+    assert_eq!(state.unread_total(), 2);
+    reduce(&mut state, Action::Visible(true), T0);
+    assert_eq!(state.unread_total(), 0);
+}

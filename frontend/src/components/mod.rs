@@ -1,15 +1,22 @@
 //! The page, one function component per file.
 //!
-//! Stable hooks for end-to-end tests (`data-testid`):
-//! - join screen: `join-nick`, `join-room`, `join-submit`, `join-error`
+//! Stable hooks for end-to-end tests (`data-testid`, and `id` where a label
+//! points at the element):
+//! - join screen: `join-nick` (id `join-nick`), `join-room` (id `join-room`),
+//!   `join-submit`, `join-error` (e.g. the nickname is taken)
 //! - chat: `message-list` (with `aria-live="polite"`), each `message` (with
-//!   `data-seq`, `data-state` = pending|sent|failed, `data-own`),
-//!   `system-line`, `retry`, `new-messages`, `typing-indicator`
-//! - composer: `composer` (the textarea), `send-button`, `char-counter`
-//! - rooms: `room-tab` (with `data-room`, `data-active`), `room-unread`,
-//!   `open-room-input`, `open-room-submit`, `leave-room`
+//!   `data-seq` (empty while pending), `data-state` = pending|sent|failed,
+//!   `data-own` = true|false; its text is in `.msg-body`), `system-line`
+//!   ("mina joined"), `retry` (on a failed message), `new-messages` (the
+//!   "N new messages" button), `typing-indicator`
+//! - composer: `composer` (the textarea, id `composer`), `send-button`,
+//!   `char-counter` (only near the limit)
+//! - rooms: `room-tab` (with `data-room`, `data-active` = true|false,
+//!   `data-unread` = the count), `room-unread` (the badge, when non-zero),
+//!   `open-room-input` (id `open-room`), `open-room-submit`, `leave-room`
+//!   (leaves the room shown), `quit` (sign out: leave every room, close 1000)
 //! - `member-list`, each `member`; `connection-status` (with `data-status` =
-//!   idle|connecting|online|reconnecting|offline); `notice`
+//!   idle|connecting|online|reconnecting|offline); `notice` (a passing error)
 
 mod app;
 mod composer;

@@ -62,6 +62,7 @@ pub fn room_sidebar(props: &RoomSidebarProps) -> Html {
                         <li>
                             <button type="button" class={classes!("room-tab", active.then_some("active"))}
                                 data-testid="room-tab" data-room={room.name.clone()} data-active={active.to_string()}
+                                data-unread={room.unread.to_string()}
                                 aria-current={active.then_some("page")} {onclick}>
                                 <span class="hash">{ "#" }</span>{ room.name.clone() }
                                 if room.unread > 0 {

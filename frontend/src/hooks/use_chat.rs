@@ -4,13 +4,16 @@
 //! commands the reducer returns (through the [`Connection`], or
 //! `localStorage`) and re-renders. The state lives in a `RefCell` rather
 //! than in `use_reducer` so that the connection's tasks always act on the
-//! latest state, not on the copy of an older render.
+//! latest state, not on the copy of an older render. It also tells the state
+//! when the page is hidden or shown (`visibilitychange`).
 
 use std::cell::{Ref, RefCell};
 use std::rc::{Rc, Weak};
 
 use gloo_storage::{LocalStorage, Storage};
 use gloo_timers::callback::Interval;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::connection::{now, Connection};
@@ -113,6 +116,21 @@ pub fn use_chat() -> ChatHandle {
             }
         })
         .forget();
+        // A hidden tab counts new messages in the shown room as unread.
+        let visibility = handle.clone();
+        let on_visibility = Closure::<dyn Fn()>::new(move || {
+            let hidden = web_sys::window()
+                .and_then(|w| w.document())
+                .is_some_and(|d| d.hidden());
+            visibility.dispatch(Action::Visible(!hidden));
+        });
+        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+            let _ = document.add_event_listener_with_callback(
+                "visibilitychange",
+                on_visibility.as_ref().unchecked_ref(),
+            );
+        }
+        on_visibility.forget();
         handle
     });
     *handle.0.rerender.borrow_mut() = Some(Callback::from(move |_| update.force_update()));
