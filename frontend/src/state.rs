@@ -550,7 +550,14 @@ fn on_error(
     commands: &mut Vec<Command>,
 ) {
     if !state.identified && matches!(code, ErrorCode::NickTaken | ErrorCode::InvalidNick) {
-        state.join_error = Some(message);
+        state.join_error = Some(if code == ErrorCode::NickTaken {
+            format!(
+                "Someone is already using the nickname “{}”. Please pick another.",
+                state.nick
+            )
+        } else {
+            message
+        });
         state.screen = Screen::Join;
         state.status = Status::Idle;
         state.resume = None;

@@ -515,7 +515,10 @@ fn a_taken_nickname_goes_back_to_the_join_screen() {
     );
     assert_eq!(commands, vec![Command::Disconnect]);
     assert_eq!(state.screen, Screen::Join);
-    assert!(state.join_error.as_deref().unwrap().contains("taken"));
+    assert_eq!(
+        state.join_error.as_deref(),
+        Some("Someone is already using the nickname “mina”. Please pick another.")
+    );
 }
 
 #[test]

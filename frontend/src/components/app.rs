@@ -94,12 +94,12 @@ pub fn app() -> Html {
 
     if state.screen == Screen::Join {
         let on_join = chat.callback(|(nick, room): (String, String)| Action::Start { nick, room });
-        let connecting = state.status != crate::state::Status::Idle;
+        let status = state.status;
         return html! {
             <JoinScreen
                 initial_room={room_from_location().unwrap_or_else(|| parley_protocol::DEFAULT_ROOM.to_owned())}
                 error={state.join_error.clone()}
-                {connecting}
+                {status}
                 {on_join}
             />
         };
@@ -145,6 +145,7 @@ pub fn app() -> Html {
                         <span class="member-count">{ format!("{} online", room.members.len()) }</span>
                         <ConnectionStatus status={state.status} />
                         <button type="button" class="leave" data-testid="leave-room"
+                            aria-label={format!("Leave #{}", room.name)}
                             onclick={{ let name = room.name.clone(); chat.callback(move |_: MouseEvent| Action::LeaveRoom(name.clone())) }}>
                             { "Leave" }
                         </button>

@@ -38,7 +38,7 @@ pub fn composer(props: &ComposerProps) -> Html {
         let (draft, on_send, area) = (draft.clone(), props.on_send.clone(), area.clone());
         move || {
             let text = draft.trim().to_owned();
-            if !text.is_empty() && text.chars().count() as u32 <= u32::MAX {
+            if !text.is_empty() {
                 on_send.emit(text);
                 draft.set(String::new());
                 if let Some(area) = area.cast::<HtmlTextAreaElement>() {
@@ -51,8 +51,12 @@ pub fn composer(props: &ComposerProps) -> Html {
     let on_input = {
         let (draft, on_typing) = (draft.clone(), props.on_typing.clone());
         Callback::from(move |e: InputEvent| {
-            draft.set(e.target_unchecked_into::<HtmlTextAreaElement>().value());
-            on_typing.emit(());
+            let value = e.target_unchecked_into::<HtmlTextAreaElement>().value();
+            // Deleting everything is not typing.
+            if !value.trim().is_empty() {
+                on_typing.emit(());
+            }
+            draft.set(value);
         })
     };
     let on_keydown = {

@@ -5,7 +5,9 @@ use gloo_storage::{LocalStorage, Storage};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use super::connection_status::ConnectionStatus;
 use crate::hooks::NICK_KEY;
+use crate::state::Status;
 
 /// Props of [`JoinScreen`].
 #[derive(Properties, PartialEq)]
@@ -14,8 +16,8 @@ pub struct JoinScreenProps {
     pub initial_room: String,
     /// Why the server refused the last attempt.
     pub error: Option<String>,
-    /// A join is under way.
-    pub connecting: bool,
+    /// The connection (a join is under way unless it is idle).
+    pub status: Status,
     /// Called with (nickname, room) when the form is sent.
     pub on_join: Callback<(String, String)>,
 }
@@ -34,6 +36,7 @@ pub fn join_screen(props: &JoinScreenProps) -> Html {
         .err()
         .map(|e| e.to_string());
     let valid = nick_error.is_none() && room_error.is_none();
+    let connecting = props.status != Status::Idle;
 
     let on_nick = {
         let (nick, touched) = (nick.clone(), touched.clone());
@@ -69,6 +72,7 @@ pub fn join_screen(props: &JoinScreenProps) -> Html {
 
     let show = |error: &Option<String>| if *touched { error.clone() } else { None };
     let nick_hint = show(&nick_error);
+    let nick_refused = props.error.is_some() && nick_hint.is_none();
     let room_hint = show(&room_error);
     html! {
         <div class="join">
@@ -78,7 +82,8 @@ pub fn join_screen(props: &JoinScreenProps) -> Html {
                 <label for="join-nick">{ "Nickname" }</label>
                 <input id="join-nick" data-testid="join-nick" type="text" autocomplete="nickname" autofocus=true
                     maxlength="64" value={(*nick).clone()} oninput={on_nick}
-                    aria-invalid={nick_hint.is_some().to_string()} aria-describedby="join-nick-hint" />
+                    aria-invalid={(nick_hint.is_some() || nick_refused).to_string()}
+                    aria-describedby={if nick_refused { "join-nick-hint join-error" } else { "join-nick-hint" }} />
                 <div id="join-nick-hint" class="hint">{ nick_hint.unwrap_or_default() }</div>
                 <label for="join-room">{ "Room" }</label>
                 <input id="join-room" data-testid="join-room" type="text" autocomplete="off"
@@ -86,11 +91,17 @@ pub fn join_screen(props: &JoinScreenProps) -> Html {
                     aria-invalid={room_hint.is_some().to_string()} aria-describedby="join-room-hint" />
                 <div id="join-room-hint" class="hint">{ room_hint.unwrap_or_default() }</div>
                 if let Some(error) = &props.error {
-                    <div class="error" role="alert" data-testid="join-error">{ error.clone() }</div>
+                    <div class="error" role="alert" id="join-error" data-testid="join-error">{ error.clone() }</div>
                 }
-                <button type="submit" data-testid="join-submit" disabled={!valid || props.connecting}>
-                    { if props.connecting { "Joining…" } else { "Join" } }
+                <button type="submit" data-testid="join-submit" disabled={!valid || connecting}>
+                    { if connecting { "Joining…" } else { "Join" } }
                 </button>
+                if matches!(props.status, Status::Reconnecting { .. } | Status::Offline) {
+                    <p class="join-status">
+                        { "Cannot reach the server yet. " }
+                        <ConnectionStatus status={props.status} />
+                    </p>
+                }
             </form>
         </div>
     }
