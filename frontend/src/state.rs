@@ -8,7 +8,11 @@
 //! reconnect, unread counts, typing expiry) is unit-tested natively, and the
 //! browser glue in `connection.rs` and `hooks/` stays thin.
 
-use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, Limits, ServerFrame};
+mod server;
+
+use parley_protocol::{ClientFrame, Limits, ServerFrame};
+
+use server::on_frame;
 
 pub use crate::room::{ChatLine, Delivery, Line, RoomView};
 
@@ -183,7 +187,7 @@ impl State {
         self.rooms.iter().find(|r| r.name == name)
     }
 
-    fn room_mut(&mut self, name: &str) -> Option<&mut RoomView> {
+    pub(crate) fn room_mut(&mut self, name: &str) -> Option<&mut RoomView> {
         self.rooms.iter_mut().find(|r| r.name == name)
     }
 
@@ -192,17 +196,17 @@ impl State {
         self.rooms.iter().map(|r| r.unread).sum()
     }
 
-    fn online(&self) -> bool {
+    pub(crate) fn online(&self) -> bool {
         self.identified && self.status == Status::Online
     }
 
-    fn open_room(&mut self, name: &str) {
+    pub(crate) fn open_room(&mut self, name: &str) {
         if self.room(name).is_none() {
             self.rooms.push(RoomView::new(name));
         }
     }
 
-    fn select(&mut self, name: &str) {
+    pub(crate) fn select(&mut self, name: &str) {
         if let Some(room) = self.room_mut(name) {
             room.unread = 0;
             self.active = Some(name.to_owned());
@@ -210,7 +214,7 @@ impl State {
     }
 
     /// The `join` frame that catches a room up from what it has seen.
-    fn join_frame(room: &RoomView) -> ClientFrame {
+    pub(crate) fn join_frame(room: &RoomView) -> ClientFrame {
         ClientFrame::Join {
             room: room.name.clone(),
             since: (room.last_seq > 0).then_some(room.last_seq),
@@ -421,171 +425,4 @@ fn quit(state: &mut State, commands: &mut Vec<Command>) {
     state.status = Status::Idle;
     state.notice = None;
     commands.push(Command::Disconnect);
-}
-
-fn on_frame(state: &mut State, frame: ServerFrame, now: f64, commands: &mut Vec<Command>) {
-    match frame {
-        ServerFrame::Welcome {
-            nick,
-            resume,
-            rooms,
-            limits,
-            ..
-        } => {
-            state.nick = nick.clone();
-            state.resume = Some(resume);
-            state.limits = limits;
-            state.identified = true;
-            state.status = Status::Online;
-            state.screen = Screen::Chat;
-            state.join_error = None;
-            commands.push(Command::SaveNick(nick));
-            for name in rooms {
-                state.open_room(&name);
-            }
-            if state.active.is_none() {
-                if let Some(first) = state.rooms.first().map(|r| r.name.clone()) {
-                    state.select(&first);
-                }
-            }
-            for room in &state.rooms {
-                commands.push(Command::Send(State::join_frame(room)));
-            }
-        }
-        ServerFrame::Joined {
-            room,
-            members,
-            history,
-            more,
-            last_seq,
-        } => {
-            let generation = state.generation;
-            let is_active = state.active.as_deref() == Some(room.as_str());
-            let Some(view) = state.room_mut(&room) else {
-                // Joined a room the user has left meanwhile: leave it again.
-                commands.push(Command::Send(ClientFrame::Leave { room }));
-                return;
-            };
-            view.joined = true;
-            view.members = members;
-            view.merge_joined(history, more, last_seq, is_active);
-            // Messages typed while offline, or unanswered on the old socket:
-            // send them now (the history above already settled any that the
-            // server had stored).
-            for line in view.lines.iter_mut() {
-                if let Line::Chat(line) = line {
-                    if line.own
-                        && line.delivery == Delivery::Pending
-                        && line.sent_on != Some(generation)
-                    {
-                        line.sent_on = Some(generation);
-                        line.sent_at = now;
-                        let cid = line.cid.clone().unwrap_or_default();
-                        commands.push(Command::Send(ClientFrame::Send {
-                            room: room.clone(),
-                            text: line.text.clone(),
-                            cid,
-                        }));
-                    }
-                }
-            }
-        }
-        ServerFrame::Left { room } => {
-            if let Some(view) = state.room_mut(&room) {
-                view.joined = false;
-            }
-        }
-        ServerFrame::Message(message) => on_message(state, message, now),
-        ServerFrame::Ack { cid, room, seq, ts } => {
-            if let Some(view) = state.room_mut(&room) {
-                view.acknowledge(&cid, seq, ts as f64);
-            }
-        }
-        ServerFrame::Presence { room, nick, event } => {
-            if let Some(view) = state.room_mut(&room) {
-                view.presence(&nick, event, now);
-            }
-        }
-        ServerFrame::Typing { room, nick } => {
-            let ttl = state.limits.typing_ttl_ms as f64;
-            if let Some(view) = state.room_mut(&room) {
-                view.typing.retain(|(n, _)| *n != nick);
-                view.typing.push((nick, now + ttl));
-            }
-        }
-        ServerFrame::History {
-            room,
-            messages,
-            more,
-        } => {
-            if let Some(view) = state.room_mut(&room) {
-                view.prepend(messages, more);
-            }
-        }
-        ServerFrame::Error {
-            code,
-            message,
-            cid,
-            room,
-        } => on_error(state, code, message, cid, room, commands),
-        ServerFrame::Pong { .. } => {}
-    }
-}
-
-fn on_message(state: &mut State, message: ChatMessage, _now: f64) {
-    let in_view = state.visible && state.active.as_deref() == Some(message.room.as_str());
-    if let Some(view) = state.room_mut(&message.room) {
-        if view.insert(message) && !in_view {
-            view.unread += 1;
-        }
-    }
-}
-
-fn on_error(
-    state: &mut State,
-    code: ErrorCode,
-    message: String,
-    cid: Option<String>,
-    room: Option<String>,
-    commands: &mut Vec<Command>,
-) {
-    if !state.identified && matches!(code, ErrorCode::NickTaken | ErrorCode::InvalidNick) {
-        state.join_error = Some(if code == ErrorCode::NickTaken {
-            format!(
-                "Someone is already using the nickname “{}”. Please pick another.",
-                state.nick
-            )
-        } else {
-            message
-        });
-        state.screen = Screen::Join;
-        state.status = Status::Idle;
-        state.resume = None;
-        commands.push(Command::Disconnect);
-        return;
-    }
-    if let Some(cid) = &cid {
-        // The refused message (looked up by cid in every room, in case the
-        // error does not name the room).
-        let line = state
-            .rooms
-            .iter_mut()
-            .filter(|v| room.as_ref().is_none_or(|r| *r == v.name))
-            .find_map(|v| v.own_line_mut(cid));
-        if let Some(line) = line {
-            if line.delivery == Delivery::Pending {
-                line.delivery = Delivery::Failed(message);
-            }
-            return;
-        }
-    }
-    if code == ErrorCode::InvalidRoom || code == ErrorCode::TooManyRooms {
-        if let Some(room) = &room {
-            state.rooms.retain(|r| &r.name != room);
-            if state.active.as_deref() == Some(room.as_str()) {
-                state.active = state.rooms.first().map(|r| r.name.clone());
-            }
-        }
-    }
-    state.notice = Some(message);
 }
