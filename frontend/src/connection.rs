@@ -62,6 +62,8 @@ struct Inner {
     last_heard: f64,
     /// When the last `ping` went out.
     last_ping: f64,
+    /// When the watchdog last ran (browsers hold timers back in hidden tabs).
+    last_tick: f64,
     /// The page was hidden (`pagehide`) while connected: reopen on `pageshow`.
     hidden: bool,
     /// The pending reconnect, if any.
@@ -107,6 +109,7 @@ impl Connection {
                 failures: 0,
                 last_heard: now(),
                 last_ping: now(),
+                last_tick: now(),
                 hidden: false,
                 retry: None,
                 stopped: true,
@@ -273,10 +276,21 @@ impl Connection {
     /// silent for 20 s (or never opened).
     fn heartbeat(&self) {
         let mut inner = self.inner.borrow_mut();
+        let now = now();
+        let slept =
+            now - std::mem::replace(&mut inner.last_tick, now) > 3.0 * WATCH_EVERY_MS as f64;
         let Some(control) = inner.control.clone() else {
             return;
         };
-        let now = now();
+        if slept {
+            // This timer was held back (a background tab, a sleeping laptop),
+            // so our own pings were too: the silence proves nothing. Ping
+            // now and give the server one ping interval to answer.
+            inner.last_heard = inner.last_heard.max(now - DEAD_AFTER_MS + PING_EVERY_MS);
+            inner.last_ping = now;
+            let _ = control.unbounded_send(Control::Send(ClientFrame::Ping { id: None }.to_json()));
+            return;
+        }
         if now - inner.last_heard > DEAD_AFTER_MS {
             // Closed with 4000: the server keeps the session for the resume.
             inner.last_heard = now;
