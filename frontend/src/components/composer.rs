@@ -27,8 +27,18 @@ pub fn composer(props: &ComposerProps) -> Html {
     let draft = use_state(String::new);
     let area = use_node_ref();
     {
-        let draft = draft.clone();
-        use_effect_with(props.room.clone(), move |_| draft.set(String::new()));
+        // A new room: an empty draft, and the caret in it (on devices with a
+        // keyboard and mouse; on touch screens that would pop the keyboard up).
+        let (draft, area) = (draft.clone(), area.clone());
+        use_effect_with(props.room.clone(), move |_| {
+            draft.set(String::new());
+            let touch = web_sys::window()
+                .and_then(|w| w.match_media("(pointer: coarse)").ok().flatten())
+                .is_some_and(|q| q.matches());
+            if let (false, Some(area)) = (touch, area.cast::<HtmlTextAreaElement>()) {
+                let _ = area.focus();
+            }
+        });
     }
     let length = draft.trim().chars().count() as u32;
     let too_long = length > props.max_chars;
