@@ -3,6 +3,7 @@
 #
 #   make run    build the browser app and start the server at http://127.0.0.1:8080
 #   make test   every check and test, as CI runs it
+#   make bench  Parley against two peer relays; writes docs/benchmarks.md
 
 .PHONY: run test setup bench
 
@@ -14,3 +15,6 @@ test:
 
 setup:
 	bash scripts/setup.sh --browser
+
+bench:
+	bash scripts/bench.sh

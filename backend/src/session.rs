@@ -102,12 +102,19 @@ where
     let mut last_heard = Instant::now();
     let hello_deadline = sleep(limits.hello_timeout);
     tokio::pin!(hello_deadline);
+    // Created once: a fresh `cancelled()` per wake-up would register and
+    // drop a waiter under the token's lock for every frame delivered.
+    let (overflowed, replaced) = (inbox.overflowed.clone(), inbox.replaced.clone());
+    let shutting_down = shutdown.cancelled();
+    let overflowing = overflowed.cancelled();
+    let taken_over = replaced.cancelled();
+    tokio::pin!(shutting_down, overflowing, taken_over);
 
     let ending = loop {
         tokio::select! {
-            _ = shutdown.cancelled() => break Ending::Shutdown,
-            _ = inbox.overflowed.cancelled() => break Ending::SlowConsumer,
-            _ = inbox.replaced.cancelled() => break Ending::Replaced,
+            _ = &mut shutting_down => break Ending::Shutdown,
+            _ = &mut overflowing => break Ending::SlowConsumer,
+            _ = &mut taken_over => break Ending::Replaced,
             Some(frame) = inbox.frames.recv() => {
                 if let Err(ending) = write_frames(&mut socket, frame, &mut inbox, &limits).await {
                     break ending;

@@ -3,16 +3,14 @@
 //! over real TCP on loopback, and reports deliveries, latency, set-up rate
 //! and the server's memory, as a table and as JSON.
 
-mod load;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use serde::Serialize;
 
-use load::{Load, Phase, PhaseResult, Plan};
+use parley_bench::load::{Load, Phase, PhaseResult, Plan};
+use parley_bench::report::{Report, Step};
 
 fn duration(s: &str) -> Result<Duration, humantime::DurationError> {
     humantime::parse_duration(s)
@@ -77,42 +75,6 @@ struct Args {
     /// Exit non-zero unless every expected delivery arrived (for CI smoke runs).
     #[arg(long)]
     require_all: bool,
-}
-
-/// One phase in the report.
-#[derive(Debug, Serialize)]
-struct Step {
-    rate: f64,
-    sent: u64,
-    expected: u64,
-    received: u64,
-    delivery_ratio: f64,
-    deliveries_per_sec: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    p999_ms: f64,
-    max_ms: f64,
-    errors: u64,
-    passed: bool,
-}
-
-/// The whole report.
-#[derive(Debug, Serialize)]
-struct Report {
-    url: String,
-    clients: usize,
-    rooms: usize,
-    senders: usize,
-    size: usize,
-    connect_secs: f64,
-    connections_per_sec: f64,
-    slowest_connect_ms: f64,
-    rss_before_kib: Option<u64>,
-    rss_connected_kib: Option<u64>,
-    rss_after_kib: Option<u64>,
-    rss_per_connection_bytes: Option<f64>,
-    steps: Vec<Step>,
-    best_passing_rate: Option<f64>,
 }
 
 /// The server's resident memory in KiB, from `/proc/<pid>/status`.
