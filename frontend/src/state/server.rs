@@ -58,6 +58,7 @@ pub(super) fn on_frame(
             };
             view.joined = true;
             view.members = members;
+            view.members.sort_by_key(|m| m.to_lowercase());
             view.merge_joined(history, more, last_seq, is_active);
             // Messages typed while offline, or unanswered on the old socket:
             // send them now (the history above already settled any that the
