@@ -68,13 +68,18 @@ pub fn avatar_letter(nick: &str) -> String {
         .map_or_else(|| "?".to_owned(), |c| c.to_uppercase().collect())
 }
 
-/// A hue (0–359) for an author's avatar, the same for a nickname on every
-/// page and every visit (FNV-1a of the lower-cased nickname).
-pub fn avatar_hue(nick: &str) -> u32 {
+/// How many avatar colours the stylesheet has (`.avatar.c0` … `.avatar.c11`).
+pub const AVATAR_COLOURS: u32 = 12;
+
+/// The avatar colour class of an author, the same for a nickname on every
+/// page and every visit (FNV-1a of the lower-cased nickname). A class rather
+/// than an inline style, so a strict Content-Security-Policy (as `trunk
+/// serve` sends) does not block it.
+pub fn avatar_class(nick: &str) -> String {
     let hash = nick.to_lowercase().bytes().fold(0x811c_9dc5_u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     });
-    hash % 360
+    format!("c{}", hash % AVATAR_COLOURS)
 }
 
 #[cfg(test)]
@@ -125,8 +130,15 @@ mod tests {
         assert_eq!(avatar_letter("mina"), "M");
         assert_eq!(avatar_letter("_민아"), "민");
         assert_eq!(avatar_letter("..."), "?");
-        assert_eq!(avatar_hue("Mina"), avatar_hue("mina"));
-        assert_ne!(avatar_hue("mina"), avatar_hue("joon"));
-        assert!(avatar_hue("x") < 360);
+        assert_eq!(avatar_class("Mina"), avatar_class("mina"));
+        assert_ne!(avatar_class("mina"), avatar_class("joon"));
+        let classes: std::collections::HashSet<String> = (0..200)
+            .map(|i| avatar_class(&format!("user{i}")))
+            .collect();
+        assert_eq!(
+            classes.len(),
+            AVATAR_COLOURS as usize,
+            "every colour is used"
+        );
     }
 }

@@ -8,7 +8,7 @@ use web_sys::Element;
 use yew::prelude::*;
 
 use crate::room::{ChatLine, Delivery, Line, RoomView};
-use crate::text::{avatar_hue, avatar_letter, segments, Segment};
+use crate::text::{avatar_class, avatar_letter, segments, Segment};
 
 /// Within this many pixels of the bottom counts as "at the bottom".
 const BOTTOM_SLACK: i32 = 48;
@@ -97,7 +97,7 @@ fn chat_line(line: &ChatLine, continues: bool, on_retry: &Callback<String>) -> H
             if continues {
                 <time class="gutter-time" aria-hidden="true" datetime={iso} title={long}>{ local_time(line.ts) }</time>
             } else {
-                <span class="avatar" aria-hidden="true" style={format!("--hue: {}", avatar_hue(&line.nick))}>
+                <span class={classes!("avatar", avatar_class(&line.nick))} aria-hidden="true">
                     { avatar_letter(&line.nick) }
                 </span>
                 <div class="msg-head">

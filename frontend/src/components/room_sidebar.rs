@@ -4,7 +4,7 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::text::{avatar_hue, avatar_letter};
+use crate::text::{avatar_class, avatar_letter};
 
 /// One room in the sidebar.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,7 +81,7 @@ pub fn room_sidebar(props: &RoomSidebarProps) -> Html {
                 <button type="submit" data-testid="open-room-submit" aria-label="Join room">{ "+" }</button>
             </form>
             <div class="me">
-                <span class="avatar small" aria-hidden="true" style={format!("--hue: {}", avatar_hue(&props.nick))}>
+                <span class={classes!("avatar", "small", avatar_class(&props.nick))} aria-hidden="true">
                     { avatar_letter(&props.nick) }
                 </span>
                 <span class="whoami" title={props.nick.clone()}>{ props.nick.clone() }</span>
