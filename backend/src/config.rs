@@ -196,8 +196,14 @@ pub struct Limits {
     #[arg(long, env = "PARLEY_READ_BUFFER_BYTES", default_value_t = 1024)]
     pub read_buffer_bytes: usize,
 
-    /// Bytes buffered per connection before a write goes to the socket.
-    #[arg(long, env = "PARLEY_WRITE_BUFFER_BYTES", default_value_t = 0)]
+    /// Bytes of outgoing frames gathered per connection before they are
+    /// written to the socket (every batch is flushed at its end anyway, so
+    /// this never delays a frame). The session writes everything queued and
+    /// then flushes once; with 0, tungstenite would write each frame on its
+    /// own, one `send` system call per frame per recipient, which was 75 % of
+    /// the server's CPU under fan-out load (docs/benchmarks.md). The buffer
+    /// only grows as far as a batch needs, so idle connections pay nothing.
+    #[arg(long, env = "PARLEY_WRITE_BUFFER_BYTES", default_value_t = 16 * 1024)]
     pub write_buffer_bytes: usize,
 }
 

@@ -193,7 +193,72 @@ impl Upgrader {
 
 #[cfg(test)]
 mod tests {
+    use std::io;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use futures_util::SinkExt;
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+    use tokio_tungstenite::tungstenite::Message;
+
     use super::*;
+
+    /// A socket that accepts every write and counts them.
+    #[derive(Default)]
+    struct CountingSocket {
+        writes: usize,
+    }
+
+    impl AsyncRead for CountingSocket {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Poll::Pending
+        }
+    }
+
+    impl AsyncWrite for CountingSocket {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.writes += 1;
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_of_frames_reaches_the_socket_in_one_write() {
+        // The session feeds everything queued and flushes once; that only
+        // saves system calls if the socket gathers the frames until then.
+        let limits = Limits::default();
+        let mut socket = WebSocketStream::from_raw_socket(
+            CountingSocket::default(),
+            Role::Server,
+            Some(socket_config(&limits)),
+        )
+        .await;
+        let frame = r#"{"type":"message","room":"general","seq":1,"nick":"mina","text":"hello there","ts":1}"#;
+        for _ in 0..limits.write_batch {
+            socket.feed(Message::text(frame)).await.unwrap();
+        }
+        assert_eq!(
+            socket.get_ref().writes,
+            0,
+            "nothing written before the flush"
+        );
+        socket.flush().await.unwrap();
+        assert_eq!(socket.get_ref().writes, 1);
+    }
 
     #[test]
     fn same_host_and_listed_origins_are_allowed() {
