@@ -199,8 +199,10 @@ impl Session {
             ClientFrame::Join { room, since } => {
                 let room = validate_room(&room)?;
                 // The hub queues `joined` itself, in step with live messages.
-                self.hub
-                    .join(&who, &room, since)
+                // Boxed, like `history` below: these futures may wait on the
+                // store and are large, and inline they would make every
+                // connection's task bigger for the rare frames that need them.
+                Box::pin(self.hub.join(&who, &room, since))
                     .await
                     .map_err(|e| Refusal::from(e).about(Some(&room), None))?;
             }
@@ -225,9 +227,7 @@ impl Session {
             } => {
                 let room = validate_room(&room)?;
                 let limit = limit.map_or(DEFAULT_HISTORY_PAGE, |l| l as usize);
-                let page = self
-                    .hub
-                    .history(&who, &room, before, limit)
+                let page = Box::pin(self.hub.history(&who, &room, before, limit))
                     .await
                     .map_err(|e| Refusal::from(e).about(Some(&room), None))?;
                 self.reply(&page);

@@ -191,8 +191,9 @@ pub struct Limits {
     pub shutdown_timeout: Duration,
 
     /// Size of each connection's WebSocket read buffer, in bytes. Client
-    /// frames are small; 1 KiB keeps an idle connection under 8 KiB of
-    /// server memory (docs/benchmarks.md), larger frames just take more reads.
+    /// frames are small and larger ones just take more reads; tungstenite's
+    /// 128 KiB default would be most of an idle connection's memory (about
+    /// 7.4 KiB in all with this one, docs/benchmarks.md).
     #[arg(long, env = "PARLEY_READ_BUFFER_BYTES", default_value_t = 1024)]
     pub read_buffer_bytes: usize,
 

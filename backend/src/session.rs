@@ -92,7 +92,8 @@ where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
 {
     metrics::connection_opened();
-    let limits = hub.limits.clone();
+    // Borrowed: a copy would add its size to every connection's task.
+    let limits = &hub.limits;
     let (outbox, mut inbox) = outbox(limits.outbox_capacity);
     let mut session = Session::new(hub.clone(), outbox);
 
@@ -116,7 +117,7 @@ where
             _ = &mut overflowing => break Ending::SlowConsumer,
             _ = &mut taken_over => break Ending::Replaced,
             Some(frame) = inbox.frames.recv() => {
-                if let Err(ending) = write_frames(&mut socket, frame, &mut inbox, &limits).await {
+                if let Err(ending) = write_frames(&mut socket, frame, &mut inbox, limits).await {
                     break ending;
                 }
             }
@@ -159,7 +160,7 @@ where
             hub.detach(identity);
         }
     }
-    close(&mut socket, &mut inbox, ending, &limits).await;
+    close(&mut socket, &mut inbox, ending, limits).await;
     metrics::connection_closed();
 }
 
