@@ -87,7 +87,8 @@ impl Session {
         let limits = &hub.limits;
         let per_sec = NonZeroU32::new(limits.rate_per_sec).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(limits.rate_burst).unwrap_or(NonZeroU32::MIN);
-        let limiter = RateLimiter::direct(Quota::per_second(per_sec).allow_burst(burst));
+        let quota = Quota::per_second(per_sec).allow_burst(burst);
+        let limiter = RateLimiter::direct_with_clock(quota, hub.rate_clock.clone());
         Session {
             hub,
             outbox,

@@ -107,6 +107,10 @@ pub struct Hub {
     next_id: AtomicU64,
     /// Writes messages to the store in batches, then hands them back for delivery.
     committer: Committer,
+    /// The clock every connection's rate limiter reads. Made once: creating
+    /// one probes the CPU (`cpuid`, which traps to the hypervisor on a VM),
+    /// and doing that per connection was about 5 % of a reconnect storm.
+    pub(crate) rate_clock: governor::clock::DefaultClock,
 }
 
 impl std::fmt::Debug for Hub {
@@ -143,6 +147,7 @@ impl Hub {
                 rooms: RwLock::new(HashMap::new()),
                 registry: Mutex::new(Registry::default()),
                 next_id: AtomicU64::new(1),
+                rate_clock: governor::clock::DefaultClock::default(),
             }
         })
     }
