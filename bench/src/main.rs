@@ -69,6 +69,10 @@ struct Args {
     /// Highest rate a sweep tries.
     #[arg(long, default_value_t = 1_000_000.0)]
     sweep_max: f64,
+    /// How many times a sweep runs a failed rate again before it stops, so
+    /// one scheduling hiccup on a shared machine does not end it early.
+    #[arg(long, default_value_t = 1)]
+    sweep_retries: u32,
     /// Write the report as JSON here too.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -187,6 +191,7 @@ async fn main() -> anyhow::Result<()> {
 
     let mut steps = Vec::new();
     let mut rate = args.rate;
+    let mut retries_left = args.sweep_retries;
     if rate > 0.0 && args.senders > 0 {
         loop {
             let phase = Phase {
@@ -204,9 +209,20 @@ async fn main() -> anyhow::Result<()> {
                 s.p99_ms
             );
             steps.push(s);
-            if !args.sweep || !passed || rate * args.sweep_factor > args.sweep_max {
+            if !args.sweep {
                 break;
             }
+            if !passed {
+                if retries_left == 0 {
+                    break;
+                }
+                retries_left -= 1;
+                continue;
+            }
+            if rate * args.sweep_factor > args.sweep_max {
+                break;
+            }
+            retries_left = args.sweep_retries;
             rate *= args.sweep_factor;
         }
     }
