@@ -73,6 +73,9 @@ pub struct PhaseResult {
 
 /// Per-receiver counts, sent to the controller when a phase ends.
 struct ReceiverStats {
+    /// Which collection round these counts answer; a late answer to an
+    /// earlier round must not be added to the current one.
+    round: u64,
     received: u64,
     errors: u64,
     latency: Histogram<u64>,
@@ -169,6 +172,7 @@ async fn receive(
     stats: mpsc::UnboundedSender<ReceiverStats>,
 ) {
     let mut local = ReceiverStats {
+        round: 0,
         received: 0,
         errors: 0,
         latency: histogram(),
@@ -194,7 +198,9 @@ async fn receive(
             }
             changed = collect.changed() => {
                 if changed.is_err() { return; }
-                let done = std::mem::replace(&mut local, ReceiverStats { received: 0, errors: 0, latency: histogram() });
+                let round = *collect.borrow_and_update();
+                let fresh = ReceiverStats { round, received: 0, errors: 0, latency: histogram() };
+                let done = ReceiverStats { round, ..std::mem::replace(&mut local, fresh) };
                 let _ = stats.send(done);
             }
         }
@@ -348,6 +354,7 @@ impl Load {
         tokio::time::sleep(phase.drain).await;
 
         self.collect.send_modify(|n| *n += 1);
+        let round = *self.collect.borrow();
         let mut result = PhaseResult {
             sent,
             expected,
@@ -355,9 +362,13 @@ impl Load {
             latency: histogram(),
             errors: 0,
         };
-        for _ in 0..self.plan.clients {
+        let mut answered = 0;
+        while answered < self.plan.clients {
             match tokio::time::timeout(Duration::from_secs(10), self.stats.recv()).await {
+                // Late for an earlier round, whose result is already out.
+                Ok(Some(stats)) if stats.round != round => continue,
                 Ok(Some(stats)) => {
+                    answered += 1;
                     result.received += stats.received;
                     result.errors += stats.errors;
                     result.latency.add(&stats.latency).expect("same bounds");
