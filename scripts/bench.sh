@@ -27,6 +27,22 @@ ulimit -n 20000 2>/dev/null || true
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# ready NAME PORT: whether the server is serving. Parley binds its port
+# before it opens the database and builds its queues, so for Parley only an
+# answer from /healthz counts; otherwise the memory read as "before" could
+# miss those fixed allocations and bill them to the connections.
+ready() {
+  local name=$1 port=$2
+  if [ "$name" != parley ]; then
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
+    return
+  fi
+  python3 - "$port" <<'PY' 2>/dev/null
+import sys, urllib.request
+urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1)
+PY
+}
+
 # start_server NAME PORT -> sets $server_pid
 start_server() {
   local name=$1 port=$2
@@ -42,7 +58,7 @@ start_server() {
   esac
   server_pid=$!
   for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return; fi
+    if ready "$name" "$port"; then return; fi
     sleep 0.1
   done
   echo "[bench] $name did not start" >&2; exit 1
