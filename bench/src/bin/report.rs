@@ -337,31 +337,38 @@ fn markdown(results: &Results, store: &[(String, u64, f64)], chart: &Path) -> St
     md
 }
 
+/// A point of the chart: deliveries per second, p99 in milliseconds.
+type Point = (f64, f64);
+
 fn chart(results: &Results, path: &Path) -> anyhow::Result<()> {
     let root = SVGBackend::new(path, (800, 480)).into_drawing_area();
     root.fill(&WHITE)?;
-    let series: Vec<(&str, Vec<(f64, f64)>)> = SERVERS
+    // Every attempt is a dot; the line joins, in order of rate, the attempt
+    // that decided each rate (the last one run at it), since a sweep retries
+    // failed rates and narrows back down after its first failure.
+    let series: Vec<(&str, Vec<Point>, Vec<Point>)> = SERVERS
         .iter()
         .filter_map(|(key, name)| {
             let report = get(results, "fanout", key)?;
-            Some((
-                *name,
-                report
-                    .steps
-                    .iter()
-                    .map(|s| (s.deliveries_per_sec, s.p99_ms.max(0.1)))
-                    .collect(),
-            ))
+            let point = |s: &Step| (s.deliveries_per_sec, s.p99_ms.max(0.1));
+            let dots: Vec<(f64, f64)> = report.steps.iter().map(point).collect();
+            let mut deciding: Vec<&Step> = Vec::new();
+            for step in &report.steps {
+                deciding.retain(|s| s.rate != step.rate);
+                deciding.push(step);
+            }
+            deciding.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+            Some((*name, deciding.into_iter().map(point).collect(), dots))
         })
         .collect();
     let max_x = series
         .iter()
-        .flat_map(|(_, p)| p.iter().map(|(x, _)| *x))
+        .flat_map(|(_, _, p)| p.iter().map(|(x, _)| *x))
         .fold(1.0, f64::max)
         * 1.05;
     let max_y = series
         .iter()
-        .flat_map(|(_, p)| p.iter().map(|(_, y)| *y))
+        .flat_map(|(_, _, p)| p.iter().map(|(_, y)| *y))
         .fold(1.0, f64::max)
         .min(2000.0)
         * 1.2;
@@ -385,9 +392,9 @@ fn chart(results: &Results, path: &Path) -> anyhow::Result<()> {
         RGBColor(230, 119, 0),
         RGBColor(43, 138, 62),
     ];
-    for ((name, points), colour) in series.into_iter().zip(colours) {
+    for ((name, line, points), colour) in series.into_iter().zip(colours) {
         chart
-            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
+            .draw_series(LineSeries::new(line, colour.stroke_width(2)))?
             .label(name)
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
