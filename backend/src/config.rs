@@ -193,7 +193,7 @@ pub struct Limits {
     /// Size of each connection's WebSocket read buffer, in bytes. Client
     /// frames are small and larger ones just take more reads; tungstenite's
     /// 128 KiB default would be most of an idle connection's memory (about
-    /// 7.4 KiB in all with this one, docs/benchmarks.md).
+    /// 7.5 KiB in all with this one, docs/benchmarks.md).
     #[arg(long, env = "PARLEY_READ_BUFFER_BYTES", default_value_t = 1024)]
     pub read_buffer_bytes: usize,
 
@@ -202,7 +202,7 @@ pub struct Limits {
     /// this never delays a frame). The session writes everything queued and
     /// then flushes once; with 0, tungstenite would write each frame on its
     /// own, one `send` system call per frame per recipient, which was 75 % of
-    /// the server's CPU under fan-out load (docs/benchmarks.md). The buffer
+    /// the server's CPU under fan-out load (docs/profiling.md). The buffer
     /// only grows as far as a batch needs, so idle connections pay nothing.
     #[arg(long, env = "PARLEY_WRITE_BUFFER_BYTES", default_value_t = 16 * 1024)]
     pub write_buffer_bytes: usize,

@@ -351,7 +351,7 @@ fn chart(results: &Results, path: &Path) -> anyhow::Result<()> {
         .filter_map(|(key, name)| {
             let report = get(results, "fanout", key)?;
             let point = |s: &Step| (s.deliveries_per_sec, s.p99_ms.max(0.1));
-            let dots: Vec<(f64, f64)> = report.steps.iter().map(point).collect();
+            let dots: Vec<Point> = report.steps.iter().map(point).collect();
             let mut deciding: Vec<&Step> = Vec::new();
             for step in &report.steps {
                 deciding.retain(|s| s.rate != step.rate);
