@@ -64,7 +64,7 @@ pub fn room_sidebar(props: &RoomSidebarProps) -> Html {
                                 data-testid="room-tab" data-room={room.name.clone()} data-active={active.to_string()}
                                 data-unread={room.unread.to_string()}
                                 aria-current={active.then_some("page")} {onclick}>
-                                <span class="hash">{ "#" }</span>{ room.name.clone() }
+                                <span class="hash">{ "#" }</span><span class="room-tab-name">{ room.name.clone() }</span>
                                 if room.unread > 0 {
                                     <span class="badge" data-testid="room-unread" aria-label={format!("{} unread", room.unread)}>
                                         { if room.unread > 99 { "99+".to_owned() } else { room.unread.to_string() } }
