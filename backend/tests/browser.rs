@@ -63,40 +63,80 @@ fn find_program(names: &[&str]) -> PathBuf {
     panic!("none of {names:?} is installed: run `scripts/setup.sh --browser` (or `make test`)");
 }
 
-/// A server, a ChromeDriver, and a scratch folder; all stopped on drop.
+/// Whether the ChromeDriver on `port` answers `/status` with `"ready":true`.
+/// (It ignores HTTP/1.0 and keeps the connection open, so this speaks
+/// HTTP/1.1 and reads only until the answer is in.)
+fn driver_ready(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!("GET /status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let (mut reply, mut chunk) = (Vec::new(), [0u8; 4096]);
+    while let Ok(n @ 1..) = stream.read(&mut chunk) {
+        reply.extend_from_slice(&chunk[..n]);
+        if String::from_utf8_lossy(&reply).contains("\"ready\":true") {
+            return true;
+        }
+    }
+    false
+}
+
+/// Starts ChromeDriver on a free port and waits until it is ready for
+/// sessions. Several browser tests start at once on a busy machine, so the
+/// wait is generous; a driver that exits (its port was taken meanwhile) is
+/// replaced by one on another port.
+async fn start_driver() -> (Child, u16) {
+    let program = find_program(&["chromedriver"]);
+    for _ in 0..3 {
+        let port = free_port();
+        let mut driver = Command::new(&program)
+            .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while tokio::time::Instant::now() < deadline {
+            if !matches!(driver.try_wait(), Ok(None)) {
+                break;
+            }
+            if driver_ready(port) {
+                return (driver, port);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = driver.kill();
+        let _ = driver.wait();
+    }
+    panic!("ChromeDriver did not become ready (three tries, 30 s each)");
+}
+
+/// A server, a ChromeDriver, and scratch folders; all stopped or removed on drop.
 struct Stage {
     server: ServerProcess,
     db_dir: tempfile::TempDir,
     driver: Child,
     driver_port: u16,
+    /// The browsers' profile folders.
+    profiles: std::sync::Mutex<Vec<tempfile::TempDir>>,
 }
 
 impl Stage {
     async fn start() -> Stage {
         let db_dir = tempfile::tempdir().unwrap();
         let server = start_server(db_dir.path(), None);
-        let driver_port = free_port();
-        let driver = Command::new(find_program(&["chromedriver"]))
-            .args([
-                format!("--port={driver_port}"),
-                "--allowed-ips=127.0.0.1".into(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        // Wait until ChromeDriver answers.
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", driver_port)).is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let (driver, driver_port) = start_driver().await;
         Stage {
             server,
             db_dir,
             driver,
             driver_port,
+            profiles: Default::default(),
         }
     }
 
@@ -106,7 +146,9 @@ impl Stage {
 
     /// A fresh headless Chromium at `width`×`height`, dark or light.
     async fn browser(&self, width: u32, height: u32, dark: bool) -> Client {
-        let profile = tempfile::tempdir().unwrap().keep();
+        let profile = tempfile::tempdir().unwrap();
+        let profile_dir = profile.path().to_owned();
+        self.profiles.lock().unwrap().push(profile);
         let mut args = vec![
             "--headless".to_owned(),
             "--no-sandbox".into(),
@@ -117,7 +159,7 @@ impl Stage {
             "--disable-component-update".into(),
             "--disable-sync".into(),
             "--disable-dev-shm-usage".into(),
-            format!("--user-data-dir={}", profile.display()),
+            format!("--user-data-dir={}", profile_dir.display()),
             format!("--window-size={width},{height}"),
         ];
         if dark {
