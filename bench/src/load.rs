@@ -81,6 +81,18 @@ struct ReceiverStats {
     latency: Histogram<u64>,
 }
 
+impl ReceiverStats {
+    /// Nothing counted yet; `round` is set when the counts are sent.
+    fn empty() -> Self {
+        ReceiverStats {
+            round: 0,
+            received: 0,
+            errors: 0,
+            latency: histogram(),
+        }
+    }
+}
+
 fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
 }
@@ -171,12 +183,7 @@ async fn receive(
     mut collect: watch::Receiver<u64>,
     stats: mpsc::UnboundedSender<ReceiverStats>,
 ) {
-    let mut local = ReceiverStats {
-        round: 0,
-        received: 0,
-        errors: 0,
-        latency: histogram(),
-    };
+    let mut local = ReceiverStats::empty();
     loop {
         tokio::select! {
             message = stream.next() => {
@@ -199,8 +206,7 @@ async fn receive(
             changed = collect.changed() => {
                 if changed.is_err() { return; }
                 let round = *collect.borrow_and_update();
-                let fresh = ReceiverStats { round, received: 0, errors: 0, latency: histogram() };
-                let done = ReceiverStats { round, ..std::mem::replace(&mut local, fresh) };
+                let done = ReceiverStats { round, ..std::mem::replace(&mut local, ReceiverStats::empty()) };
                 let _ = stats.send(done);
             }
         }
