@@ -6,6 +6,7 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -139,10 +140,16 @@ async fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
 /// A server in this process on a fresh SQLite file, with a small room cache
 /// so catch-ups beyond it are read from the database.
 async fn sqlite_server(dir: &Path) -> TestServer {
+    sqlite_server_with_cache(dir, 64).await
+}
+
+/// A server in this process on a fresh SQLite file whose rooms keep the
+/// newest `room_cache` messages in memory.
+async fn sqlite_server_with_cache(dir: &Path, room_cache: usize) -> TestServer {
     let mut config = test_config();
     config.limits.rate_burst = 1_000_000;
     config.limits.rate_per_sec = 1_000_000;
-    config.limits.room_cache = 64;
+    config.limits.room_cache = room_cache;
     config.limits.catch_up_cap = 100_000;
     // These tests flood one room far past any chat's pace; a commit batch is
     // delivered at once, so the queues must hold a whole burst.
@@ -200,75 +207,118 @@ async fn a_returning_client_gets_exactly_what_it_missed_then_live_messages() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn joining_while_others_send_has_no_gap_and_no_duplicate() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = sqlite_server(dir.path()).await;
-    let mut sender = server.hello("sender").await;
-    sender.join("r").await;
-    for i in 0..300 {
+/// Sends `n` messages to room "r" without waiting in between, numbering their
+/// cids on from `sent`, and returns the seq of the last one once it is acked.
+async fn send_burst(sender: &mut Client, sent: &mut usize, n: usize) -> u64 {
+    for _ in 0..n {
         sender
             .send(ClientFrame::Send {
                 room: "r".into(),
-                text: "warm-up".into(),
-                cid: format!("w{i}"),
+                text: "x".into(),
+                cid: format!("s{sent}"),
             })
             .await;
+        *sent += 1;
     }
-    sender
-        .recv_until(|f| matches!(f, ServerFrame::Ack { cid, .. } if cid == "w299"))
-        .await;
+    let last = format!("s{}", *sent - 1);
+    match sender
+        .recv_until(|f| matches!(f, ServerFrame::Ack { cid, .. } if *cid == last))
+        .await
+    {
+        ServerFrame::Ack { seq, .. } => seq,
+        _ => unreachable!(),
+    }
+}
 
-    let url = server.ws_url();
-    let sending = tokio::spawn(async move {
-        for i in 0..3000 {
-            sender
-                .send(ClientFrame::Send {
-                    room: "r".into(),
-                    text: "x".into(),
-                    cid: format!("s{i}"),
-                })
-                .await;
-        }
-        sender
-            .recv_until(|f| matches!(f, ServerFrame::Ack { cid, .. } if cid == "s2999"))
-            .await;
-        sender.say("r", "end", "end").await
-    });
-    // Joiners arrive during the burst, some within the cache, some beyond it.
-    let mut joiners = Vec::new();
-    for (n, since) in [0u64, 10, 250, 290, 299].into_iter().enumerate() {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        let url = url.clone();
-        joiners.push(tokio::spawn(async move {
-            let mut c = Client::connect(&url).await;
-            c.hello(&format!("joiner{n}")).await;
-            c.send(ClientFrame::Join {
-                room: "r".into(),
-                since: Some(since),
-            })
-            .await;
-            let mut seqs = Vec::new();
-            loop {
-                match c.recv().await {
-                    ServerFrame::Joined { history, more, .. } => {
-                        assert!(!more);
-                        seqs.extend(history.iter().map(|m| m.seq));
-                    }
-                    ServerFrame::Message(m) => {
-                        seqs.push(m.seq);
-                        if m.text == "end" {
-                            return (since, seqs);
-                        }
-                    }
-                    _ => {}
+/// Joins room "r" after `since` and collects the seqs it receives, from
+/// history and live, until it has seen the message "end" (in either).
+async fn join_and_collect(
+    url: String,
+    nick: String,
+    since: u64,
+    joined: Arc<AtomicUsize>,
+) -> Vec<u64> {
+    let mut c = Client::connect(&url).await;
+    c.hello(&nick).await;
+    c.send(ClientFrame::Join {
+        room: "r".into(),
+        since: Some(since),
+    })
+    .await;
+    let mut seqs = Vec::new();
+    loop {
+        match c.recv().await {
+            ServerFrame::Joined { history, more, .. } => {
+                assert!(!more, "a catch-up under the cap comes whole");
+                seqs.extend(history.iter().map(|m| m.seq));
+                joined.fetch_add(1, Ordering::SeqCst);
+                if history.iter().any(|m| m.text == "end") {
+                    return seqs;
                 }
             }
-        }));
+            ServerFrame::Message(m) => {
+                seqs.push(m.seq);
+                if m.text == "end" {
+                    return seqs;
+                }
+            }
+            _ => {}
+        }
     }
-    let end = sending.await.unwrap();
-    for joiner in joiners {
-        let (since, seqs) = joiner.await.unwrap();
+}
+
+/// Clients join while another floods the room, each after a different
+/// `since`: some are answered from the room's cache, some from the database.
+/// Every one must get each message after its `since` exactly once, in order,
+/// whether as history or live. The flood goes on until all have joined, so
+/// the joins land mid-burst however fast the machine is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joining_while_others_send_has_no_gap_and_no_duplicate() {
+    /// Messages each room keeps in memory.
+    const CACHE: usize = 256;
+    /// Messages sent between two joiners.
+    const BURST: usize = 100;
+    /// Bursts after which the flood gives up waiting for the joiners.
+    const MAX_BURSTS: usize = 500;
+    let dir = tempfile::tempdir().unwrap();
+    let server = sqlite_server_with_cache(dir.path(), CACHE).await;
+    let url = server.ws_url();
+    let mut sender = server.hello("sender").await;
+    sender.join("r").await;
+    let mut sent = 0;
+    // Enough that the oldest messages are only in the database.
+    let mut newest = send_burst(&mut sender, &mut sent, 3 * CACHE).await;
+
+    // How far behind the newest acked message each joiner starts: `None`
+    // means from the very beginning. The first two stay inside the cache
+    // even if two more bursts land before their join; the others do not.
+    let behind = [Some(1), Some(CACHE / 4), Some(2 * CACHE), None];
+    let joined = Arc::new(AtomicUsize::new(0));
+    let mut joiners = Vec::new();
+    for (n, behind) in behind.into_iter().enumerate() {
+        let since = behind.map_or(0, |b| newest - b as u64);
+        let task = join_and_collect(url.clone(), format!("joiner{n}"), since, joined.clone());
+        joiners.push((since, tokio::spawn(task)));
+        newest = send_burst(&mut sender, &mut sent, BURST).await;
+    }
+    let mut bursts = 0;
+    // A joiner that ended early has failed; its error shows at the await.
+    let failed = |joiners: &[(u64, tokio::task::JoinHandle<Vec<u64>>)]| {
+        joiners.iter().any(|(_, task)| task.is_finished())
+    };
+    while joined.load(Ordering::SeqCst) < joiners.len() && !failed(&joiners) {
+        bursts += 1;
+        assert!(
+            bursts < MAX_BURSTS,
+            "the joiners never got their joined frame"
+        );
+        send_burst(&mut sender, &mut sent, BURST).await;
+    }
+    // One more burst, all of it live for everyone.
+    send_burst(&mut sender, &mut sent, BURST).await;
+    let end = sender.say("r", "end", "end").await;
+    for (since, joiner) in joiners {
+        let seqs = joiner.await.unwrap();
         assert_eq!(
             seqs,
             (since + 1..=end).collect::<Vec<_>>(),
