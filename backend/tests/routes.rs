@@ -606,12 +606,17 @@ async fn a_client_that_keeps_sending_garbage_is_closed() {
 
 /// A store whose commits wait until the test opens the gate.
 struct GatedStore {
+    /// Where messages go once the gate is open.
     inner: MemoryStore,
+    /// Whether the gate is open, and its change signal.
     gate: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+    /// Notified when a commit reaches the gate.
+    reached: Arc<tokio::sync::Notify>,
 }
 
 impl MessageStore for GatedStore {
     fn append_batch(&self, batch: &[NewMessage]) -> Result<Vec<ChatMessage>, StoreError> {
+        self.reached.notify_one();
         let (open, changed) = &*self.gate;
         let mut open = open.lock().unwrap();
         while !*open {
@@ -633,11 +638,13 @@ impl MessageStore for GatedStore {
 #[tokio::test]
 async fn when_the_store_falls_behind_sends_are_refused_as_busy_and_nothing_is_lost() {
     let gate = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let reached = Arc::new(tokio::sync::Notify::new());
     let mut config = test_config();
     config.limits.commit_queue = 1;
     let store = Arc::new(GatedStore {
         inner: MemoryStore::new(100),
         gate: gate.clone(),
+        reached: reached.clone(),
     });
     let routes = routes_with(config, store);
     let mut c = connect(&routes).await;
@@ -646,7 +653,9 @@ async fn when_the_store_falls_behind_sends_are_refused_as_busy_and_nothing_is_lo
     // The first message is taken by the committer (stuck in the store), the
     // second waits in the queue, the third finds the queue full.
     send(&mut c, say("r", "one", "c1")).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::timeout(Duration::from_secs(10), reached.notified())
+        .await
+        .expect("the committer reaches the store");
     send(&mut c, say("r", "two", "c2")).await;
     send(&mut c, say("r", "three", "c3")).await;
     let err = expect_error(&mut c, ErrorCode::Busy).await;
