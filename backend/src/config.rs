@@ -72,7 +72,7 @@ pub struct Config {
 pub struct Limits {
     /// Largest WebSocket frame or message a client may send, in bytes; larger
     /// ones close the connection with 1009.
-    #[arg(long, env = "PARLEY_MAX_FRAME_BYTES", default_value_t = 16 * 1024)]
+    #[arg(long, env = "PARLEY_MAX_FRAME_BYTES", default_value_t = parley_protocol::defaults::MAX_FRAME_BYTES)]
     pub max_frame_bytes: usize,
 
     /// Longest message text in characters, after trimming.
@@ -80,11 +80,11 @@ pub struct Limits {
     pub max_text_chars: usize,
 
     /// Messages a connection may send in one burst (token bucket size).
-    #[arg(long, env = "PARLEY_RATE_BURST", default_value_t = 20)]
+    #[arg(long, env = "PARLEY_RATE_BURST", default_value_t = parley_protocol::defaults::RATE_BURST)]
     pub rate_burst: u32,
 
     /// Messages per second the burst refills at.
-    #[arg(long, env = "PARLEY_RATE_PER_SEC", default_value_t = 5)]
+    #[arg(long, env = "PARLEY_RATE_PER_SEC", default_value_t = parley_protocol::defaults::RATE_PER_SEC)]
     pub rate_per_sec: u32,
 
     /// Frames queued for one client before it counts as too slow and is

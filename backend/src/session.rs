@@ -20,16 +20,13 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::CancellationToken;
 
+use parley_protocol::close::{RECONNECTING as CLOSE_RECONNECTING, REPLACED as CLOSE_REPLACED};
+
 use crate::commands::Session;
 use crate::config::Limits;
 use crate::hub::Hub;
 use crate::metrics;
 use crate::outbox::{outbox, OutboxReceiver};
-
-/// Close code a client sends when it will reconnect and resume.
-pub const CLOSE_RECONNECTING: u16 = 4000;
-/// Close code sent to a connection whose session another one resumed.
-pub const CLOSE_REPLACED: u16 = 4001;
 
 /// Why a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

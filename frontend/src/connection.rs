@@ -19,6 +19,7 @@ use futures_util::future::{select, Either};
 use futures_util::{SinkExt, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message, State as SocketState};
 use gloo_timers::callback::{Interval, Timeout};
+use parley_protocol::close::{NORMAL as CLOSE_NORMAL, RECONNECTING as CLOSE_RECONNECTING};
 use parley_protocol::{ClientFrame, ServerFrame};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -35,10 +36,6 @@ const WATCH_EVERY_MS: u32 = 1_000;
 const BACKOFF_START_MS: f64 = 500.0;
 /// The longest reconnect delay.
 const BACKOFF_CAP_MS: f64 = 30_000.0;
-/// Close code telling the server "I will be back, keep my session".
-const CLOSE_RECONNECTING: u16 = 4000;
-/// Close code for leaving for good.
-const CLOSE_NORMAL: u16 = 1000;
 
 /// What the socket task is told.
 enum Control {

@@ -6,6 +6,8 @@
 //! The protocol itself is described, with an example of every frame, in
 //! `docs/protocol.md`.
 
+pub mod close;
+pub mod defaults;
 mod error;
 mod frames;
 mod validate;
