@@ -1,12 +1,22 @@
 //! What each client frame does: validation, rate limiting, the hub call,
 //! and the reply.
 //!
-//! Kept apart from the socket loop in [`crate::session`] so the rules read as
-//! one list. Every refusal becomes an `error` frame with a specific code; the
+//! [`Client`] is one connection's protocol state (its identity after
+//! `hello`, its rate limiter, its count of bad frames in a row), kept apart
+//! from the socket loop in [`crate::connection`] so the rules read as one
+//! list. Every refusal becomes an `error` frame with a specific code; the
 //! connection only ends when a client keeps sending garbage.
+//!
+//! Nothing here waits on the database. A frame that needs a read (a `join`
+//! whose history is not in memory, a `history` page) yields a [`Pending`]
+//! request that the connection task polls beside its socket, and whose
+//! [`Outcome`] it hands back to [`Client::settle`].
 
+use std::future::Future;
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use parley_protocol::{
@@ -15,12 +25,12 @@ use parley_protocol::{
 };
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::ending::Ending;
 use crate::error::HubError;
-use crate::hub::{Hub, Identity};
+use crate::hub::{Hub, Joining};
+use crate::ids::Identity;
 use crate::metrics;
-use crate::outbox::Outbox;
-use crate::room::encode;
-use crate::session::Ending;
+use crate::outbox::{encode, Outbox};
 
 /// Messages in one `history` page when the client does not say.
 const DEFAULT_HISTORY_PAGE: usize = 50;
@@ -53,6 +63,10 @@ impl Refusal {
         self.cid = cid.map(str::to_owned);
         self
     }
+
+    fn in_room(room: &str) -> impl Fn(HubError) -> Refusal + '_ {
+        move |e| Refusal::from(e).about(Some(room), None)
+    }
 }
 
 impl From<HubError> for Refusal {
@@ -67,8 +81,40 @@ impl From<parley_protocol::ValidationError> for Refusal {
     }
 }
 
-/// The per-connection protocol state.
-pub struct Session {
+/// What the connection does after a frame.
+pub enum Step {
+    /// Go on reading.
+    Next,
+    /// Apply no further frame until this request is answered; hand its
+    /// outcome to [`Client::settle`].
+    Wait(Pending),
+    /// Close the connection.
+    End(Ending),
+}
+
+/// A request waiting on the store. Its reply (or `error`) is queued in the
+/// connection's outbox when it completes; dropping it abandons the request.
+pub struct Pending(Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send>>);
+
+/// How a [`Pending`] request ended; for [`Client::settle`].
+pub struct Outcome(Result<(), Refusal>);
+
+impl Future for Pending {
+    type Output = Outcome;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
+        self.0.as_mut().poll(cx).map(Outcome)
+    }
+}
+
+impl Pending {
+    fn new(request: impl Future<Output = Result<(), Refusal>> + Send + 'static) -> Self {
+        Pending(Box::pin(request))
+    }
+}
+
+/// One connection's protocol state.
+pub struct Client {
     /// The shared hub.
     hub: Arc<Hub>,
     /// This connection's own queue, for replies.
@@ -81,26 +127,21 @@ pub struct Session {
     errors_in_row: u32,
 }
 
-impl Session {
+impl Client {
     /// A connection that has not said `hello` yet.
     pub fn new(hub: Arc<Hub>, outbox: Outbox) -> Self {
-        let limits = &hub.limits;
-        let per_sec = NonZeroU32::new(limits.rate_per_sec).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(limits.rate_burst).unwrap_or(NonZeroU32::MIN);
-        let quota = Quota::per_second(per_sec).allow_burst(burst);
-        let limiter = RateLimiter::direct_with_clock(quota, hub.rate_clock.clone());
-        Session {
+        let limits = hub.limits();
+        let nonzero = |n| NonZeroU32::new(n).expect("the configuration refuses 0");
+        let quota =
+            Quota::per_second(nonzero(limits.rate_per_sec)).allow_burst(nonzero(limits.rate_burst));
+        let limiter = RateLimiter::direct_with_clock(quota, hub.rate_clock().clone());
+        Client {
             hub,
             outbox,
             identity: None,
             limiter,
             errors_in_row: 0,
         }
-    }
-
-    /// Whether `hello` succeeded.
-    pub fn is_identified(&self) -> bool {
-        self.identity.is_some()
     }
 
     /// The session's identity, after `hello`.
@@ -113,11 +154,11 @@ impl Session {
         self.identity.as_ref().map(|i| i.nick.as_str())
     }
 
-    /// Handles one WebSocket message; returns how the connection ends, if it does.
-    pub async fn on_message(&mut self, message: Message) -> Option<Ending> {
+    /// Applies one WebSocket message.
+    pub fn on_message(&mut self, message: Message) -> Step {
         let result = match message {
             Message::Text(text) => match parse_client_frame(text.as_str()) {
-                Ok(frame) => self.dispatch(frame).await,
+                Ok(frame) => self.dispatch(frame),
                 Err(err) => Err(Refusal::new(err.code(), err.to_string())),
             },
             Message::Binary(_) => Err(Refusal::new(
@@ -125,12 +166,24 @@ impl Session {
                 "binary frames are not supported; send JSON text frames",
             )),
             Message::Close(frame) => {
-                return Some(Ending::ClientClosed(frame.map(|f| f.code.into())))
+                return Step::End(Ending::ClientClosed(frame.map(|f| f.code.into())))
             }
             // Pings are answered by tungstenite; pongs only prove liveness.
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return None,
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return Step::Next,
         };
         match result {
+            Ok(Step::Wait(pending)) => Step::Wait(pending),
+            other => match self.settle(Outcome(other.map(|_| ()))) {
+                Some(ending) => Step::End(ending),
+                None => Step::Next,
+            },
+        }
+    }
+
+    /// Takes the outcome of a request: a success resets the count of bad
+    /// frames, a refusal is answered (and may end the connection).
+    pub fn settle(&mut self, outcome: Outcome) -> Option<Ending> {
+        match outcome.0 {
             Ok(()) => {
                 self.errors_in_row = 0;
                 None
@@ -154,7 +207,7 @@ impl Session {
         });
         if counts {
             self.errors_in_row += 1;
-            if self.errors_in_row >= self.hub.limits.max_errors_in_row {
+            if self.errors_in_row >= self.hub.limits().max_errors_in_row {
                 return Some(Ending::Abusive);
             }
         }
@@ -162,7 +215,7 @@ impl Session {
     }
 
     fn wire_limits(&self) -> WireLimits {
-        let limits = &self.hub.limits;
+        let limits = self.hub.limits();
         WireLimits {
             max_text_chars: limits.max_text_chars as u32,
             max_frame_bytes: limits.max_frame_bytes as u32,
@@ -173,69 +226,79 @@ impl Session {
         }
     }
 
-    async fn dispatch(&mut self, frame: ClientFrame) -> Result<(), Refusal> {
-        let who = match (&frame, &self.identity) {
+    fn dispatch(&mut self, frame: ClientFrame) -> Result<Step, Refusal> {
+        match (frame, self.identity.clone()) {
             (ClientFrame::Ping { id }, _) => {
-                self.reply(&ServerFrame::Pong { id: *id });
-                return Ok(());
+                self.reply(&ServerFrame::Pong { id });
+                Ok(Step::Next)
             }
             (ClientFrame::Hello { nick, resume }, None) => {
-                return self.hello(nick, resume.as_deref())
+                self.hello(&nick, resume.as_deref())?;
+                Ok(Step::Next)
             }
-            (ClientFrame::Hello { .. }, Some(_)) => {
-                return Err(Refusal::new(
-                    ErrorCode::AlreadyIdentified,
-                    "this connection already said hello",
-                ))
-            }
-            (_, None) => {
-                return Err(Refusal::new(
-                    ErrorCode::HelloRequired,
-                    "say hello with a nickname first",
-                ))
-            }
-            (_, Some(who)) => who.clone(),
-        };
-        match frame {
-            ClientFrame::Join { room, since } => {
+            (ClientFrame::Hello { .. }, Some(_)) => Err(Refusal::new(
+                ErrorCode::AlreadyIdentified,
+                "this connection already said hello",
+            )),
+            (_, None) => Err(Refusal::new(
+                ErrorCode::HelloRequired,
+                "say hello with a nickname first",
+            )),
+            (ClientFrame::Join { room, since }, Some(who)) => {
                 let room = validate_room(&room)?;
                 // The hub queues `joined` itself, in step with live messages.
-                // Boxed, like `history` below: these futures may wait on the
-                // store and are large, and inline they would make every
-                // connection's task bigger for the rare frames that need them.
-                Box::pin(self.hub.join(&who, &room, since))
-                    .await
-                    .map_err(|e| Refusal::from(e).about(Some(&room), None))?;
+                match self
+                    .hub
+                    .join(&who, &room, since)
+                    .map_err(Refusal::in_room(&room))?
+                {
+                    Joining::Answered => Ok(Step::Next),
+                    Joining::Reading(reading) => Ok(Step::Wait(Pending::new(async move {
+                        reading.await.map_err(Refusal::in_room(&room))
+                    }))),
+                }
             }
-            ClientFrame::Leave { room } => {
+            (ClientFrame::Leave { room }, Some(who)) => {
                 let room = validate_room(&room)?;
                 self.hub
                     .leave(&who, &room)
-                    .map_err(|e| Refusal::from(e).about(Some(&room), None))?;
+                    .map_err(Refusal::in_room(&room))?;
                 self.reply(&ServerFrame::Left { room });
+                Ok(Step::Next)
             }
-            ClientFrame::Send { room, text, cid } => self.send(&who, &room, &text, cid)?,
-            ClientFrame::Typing { room } => {
+            (ClientFrame::Send { room, text, cid }, Some(who)) => {
+                self.send(&who, &room, &text, cid)?;
+                Ok(Step::Next)
+            }
+            (ClientFrame::Typing { room }, Some(who)) => {
                 let room = validate_room(&room)?;
                 self.hub
                     .typing(&who, &room)
-                    .map_err(|e| Refusal::from(e).about(Some(&room), None))?;
+                    .map_err(Refusal::in_room(&room))?;
+                Ok(Step::Next)
             }
-            ClientFrame::History {
-                room,
-                before,
-                limit,
-            } => {
+            (
+                ClientFrame::History {
+                    room,
+                    before,
+                    limit,
+                },
+                Some(who),
+            ) => {
                 let room = validate_room(&room)?;
                 let limit = limit.map_or(DEFAULT_HISTORY_PAGE, |l| l as usize);
-                let page = Box::pin(self.hub.history(&who, &room, before, limit))
-                    .await
-                    .map_err(|e| Refusal::from(e).about(Some(&room), None))?;
-                self.reply(&page);
+                let reading = self
+                    .hub
+                    .history(&who, &room, before, limit)
+                    .map_err(Refusal::in_room(&room))?;
+                let outbox = self.outbox.clone();
+                Ok(Step::Wait(Pending::new(async move {
+                    let page = reading.await.map_err(Refusal::in_room(&room))?;
+                    outbox.push(encode(&page));
+                    Ok(())
+                })))
             }
-            ClientFrame::Hello { .. } | ClientFrame::Ping { .. } => unreachable!("handled above"),
         }
-        Ok(())
     }
 
     fn hello(&mut self, nick: &str, resume: Option<&str>) -> Result<(), Refusal> {
@@ -256,11 +319,11 @@ impl Session {
         validate_cid(&cid)?;
         let room = validate_room(room).map_err(|e| Refusal::from(e).about(None, Some(&cid)))?;
         let about = |e: Refusal| e.about(Some(&room), Some(&cid));
-        let text = validate_text_with_limit(text, self.hub.limits.max_text_chars)
+        let text = validate_text_with_limit(text, self.hub.limits().max_text_chars)
             .map_err(|e| about(e.into()))?;
         if self.limiter.check().is_err() {
             metrics::rate_limited();
-            let limits = &self.hub.limits;
+            let limits = self.hub.limits();
             return Err(about(Refusal::new(
                 ErrorCode::RateLimited,
                 format!(

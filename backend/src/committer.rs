@@ -1,47 +1,41 @@
 //! Group commit: one thread that writes messages to the store in batches and
-//! hands each committed batch back to the hub for delivery.
+//! hands each committed batch back for delivery.
 //!
 //! Every `send` is queued here instead of being written on the spot. The
 //! thread takes everything that queued up while the previous transaction was
 //! committing (and, with `--commit-window`, waits that long for more), writes
-//! it in one transaction, and only then lets the hub relay the messages and
-//! acknowledge them. So an `ack` always means "committed", a busy server pays
-//! for one commit per batch rather than per message, and database work never
-//! runs on the async worker threads. The same thread applies the retention
-//! policy between batches, in small chunks, so pruning never holds up relaying.
+//! it in one transaction, and only then hands the batch to its
+//! [`CommitHandler`], which relays the messages and acknowledges them. So an
+//! `ack` always means "committed", a busy server pays for one commit per
+//! batch rather than per message, and database work never runs on the async
+//! worker threads. The same thread applies the retention policy between
+//! batches, in small chunks, so pruning never holds up relaying.
+//!
+//! The committer knows nothing of sessions or sockets: each message travels
+//! with a receipt of the caller's type `R`, which comes back with the
+//! outcome. The handler is the one edge back to the hub, named as a trait
+//! (as centrifuge names its broker's `BrokerEventHandler`).
 
-use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parley_protocol::ChatMessage;
 
-use crate::hub::SessionId;
-use crate::outbox::Outbox;
+use crate::config::Limits;
 use crate::store::{MessageStore, NewMessage, Retention, StoreError};
 
-/// Who to tell about a message once its batch is committed (or failed).
-#[derive(Debug)]
-pub struct Receipt {
-    /// The author's session: everyone but it gets the message.
-    pub author: SessionId,
-    /// The author's connection, for the `ack` or the `error`.
-    pub reply: Outbox,
-}
+/// What happens to each batch once the store has answered. Called on the
+/// committer thread, in commit order.
+pub trait CommitHandler<R>: Send + 'static {
+    /// The batch is durable: each receipt with its message as stored (with
+    /// its `seq` and time).
+    fn committed(&self, batch: Vec<(R, ChatMessage)>);
 
-/// A message waiting to be committed.
-#[derive(Debug)]
-pub struct Submission {
-    /// The message (its `ts` is set by the committer).
-    pub message: NewMessage,
-    /// Who sent it.
-    pub receipt: Receipt,
+    /// Nothing of the batch was stored.
+    fn failed(&self, batch: Vec<(R, NewMessage)>, error: &StoreError);
 }
-
-/// Called on the committer thread with each batch's outcome.
-pub type DeliverFn =
-    dyn Fn(Vec<Receipt>, Vec<NewMessage>, Result<Vec<ChatMessage>, StoreError>) + Send + Sync;
 
 /// How the committer batches and prunes.
 #[derive(Debug, Clone)]
@@ -60,6 +54,23 @@ pub struct CommitterConfig {
     pub prune_chunk: usize,
 }
 
+impl CommitterConfig {
+    /// The committer's part of the server's limits.
+    pub fn from_limits(limits: &Limits) -> Self {
+        CommitterConfig {
+            max_batch: limits.commit_batch,
+            window: limits.commit_window,
+            queue_capacity: limits.commit_queue,
+            retention: Retention {
+                keep_last: limits.retain_messages,
+                keep_ms: limits.retain_for.map(|d| d.as_millis() as u64),
+            },
+            prune_every: limits.prune_every,
+            prune_chunk: 1000,
+        }
+    }
+}
+
 /// Why a message could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubmitError {
@@ -69,91 +80,77 @@ pub enum SubmitError {
     Closed,
 }
 
-/// The handle to the committer thread.
-pub struct Committer {
+/// A message waiting for its commit, with its receipt.
+type Submission<R> = (R, NewMessage);
+
+/// The queue into the committer. Creating it starts nothing; [`start`]
+/// starts the thread that empties it.
+pub struct Committer<R> {
     /// The queue; `None` once closed.
-    queue: RwLock<Option<SyncSender<Submission>>>,
-    /// The thread, until joined.
-    thread: Mutex<Option<JoinHandle<()>>>,
+    queue: RwLock<Option<SyncSender<Submission<R>>>>,
 }
 
-impl Committer {
-    /// Starts the thread.
-    pub fn start(
-        store: Arc<dyn MessageStore>,
-        config: CommitterConfig,
-        deliver: Box<DeliverFn>,
-    ) -> Self {
-        let (queue, incoming) = mpsc::sync_channel(config.queue_capacity.max(1));
-        let thread = std::thread::Builder::new()
-            .name("parley-committer".into())
-            .spawn(move || run(incoming, store, config, deliver))
-            .expect("the committer thread starts");
-        Committer {
-            queue: RwLock::new(Some(queue)),
-            thread: Mutex::new(Some(thread)),
-        }
+/// The other end of the queue, for [`start`].
+pub struct Backlog<R>(Receiver<Submission<R>>);
+
+impl<R: Send + 'static> Committer<R> {
+    /// A queue holding at most `capacity` messages.
+    pub fn new(capacity: usize) -> (Self, Backlog<R>) {
+        let (queue, incoming) = mpsc::sync_channel(capacity);
+        (
+            Committer {
+                queue: RwLock::new(Some(queue)),
+            },
+            Backlog(incoming),
+        )
     }
 
     /// Queues a message without waiting.
-    pub fn submit(&self, submission: Submission) -> Result<(), SubmitError> {
+    pub fn submit(&self, receipt: R, message: NewMessage) -> Result<(), SubmitError> {
         let queue = self.queue.read().unwrap_or_else(|p| p.into_inner());
         let Some(queue) = queue.as_ref() else {
             return Err(SubmitError::Closed);
         };
-        match queue.try_send(submission) {
+        match queue.try_send((receipt, message)) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => Err(SubmitError::Busy),
             Err(TrySendError::Disconnected(_)) => Err(SubmitError::Closed),
         }
     }
 
-    /// Stops taking messages, commits and delivers what is queued, and waits
-    /// for the thread to finish. Blocking: call it from `spawn_blocking`.
+    /// Stops taking messages. The thread commits and hands back what is
+    /// queued, then ends.
     pub fn close(&self) {
         self.queue.write().unwrap_or_else(|p| p.into_inner()).take();
-        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(thread) = thread {
-            if thread.join().is_err() {
-                tracing::error!("the committer thread panicked");
-            }
-        }
     }
 }
 
-impl Drop for Committer {
-    fn drop(&mut self) {
-        // Let the thread drain and end on its own; don't block the dropper.
-        self.queue.write().unwrap_or_else(|p| p.into_inner()).take();
-    }
+/// Starts the committer thread: it empties `backlog` into `store` until the
+/// queue is closed and drained, handing each batch to `handler`.
+pub fn start<R: Send + 'static>(
+    backlog: Backlog<R>,
+    store: Arc<dyn MessageStore>,
+    config: CommitterConfig,
+    handler: impl CommitHandler<R>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("parley-committer".into())
+        .spawn(move || run(backlog.0, store, config, handler))
 }
 
 /// The thread's loop.
-fn run(
-    incoming: mpsc::Receiver<Submission>,
+fn run<R>(
+    incoming: Receiver<Submission<R>>,
     store: Arc<dyn MessageStore>,
     config: CommitterConfig,
-    deliver: Box<DeliverFn>,
+    handler: impl CommitHandler<R>,
 ) {
     let pruning = !config.retention.is_forever();
     let mut next_prune = Instant::now();
     let mut last_ts = 0;
     loop {
         if pruning && Instant::now() >= next_prune {
-            match store.prune(&config.retention, crate::time::now_ms(), config.prune_chunk) {
-                // A full chunk means there may be more: look again soon.
-                Ok(n) if n >= config.prune_chunk => next_prune = Instant::now(),
-                Ok(n) => {
-                    if n > 0 {
-                        tracing::debug!(deleted = n, "retention pruned messages");
-                    }
-                    next_prune = Instant::now() + config.prune_every;
-                }
-                Err(err) => {
-                    tracing::warn!(%err, "retention pruning failed");
-                    next_prune = Instant::now() + config.prune_every;
-                }
-            }
+            next_prune = prune(store.as_ref(), &config);
         }
         let first = if pruning {
             match incoming.recv_timeout(next_prune.saturating_duration_since(Instant::now())) {
@@ -167,41 +164,160 @@ fn run(
                 Err(_) => return,
             }
         };
-        let mut batch = vec![first];
-        if !config.window.is_zero() {
-            let deadline = Instant::now() + config.window;
-            while batch.len() < config.max_batch {
-                let left = deadline.saturating_duration_since(Instant::now());
-                match incoming.recv_timeout(left) {
-                    Ok(submission) => batch.push(submission),
-                    Err(_) => break,
-                }
-            }
-        }
-        while batch.len() < config.max_batch {
-            match incoming.try_recv() {
-                Ok(submission) => batch.push(submission),
-                Err(_) => break,
-            }
-        }
+        let batch = gather(&incoming, first, &config);
         // One clock reading per batch, never going backwards.
         last_ts = crate::time::now_ms().max(last_ts);
-        let (receipts, messages): (Vec<Receipt>, Vec<NewMessage>) = batch
+        let (receipts, messages): (Vec<R>, Vec<NewMessage>) = batch
             .into_iter()
-            .map(|s| {
+            .map(|(receipt, message)| {
                 (
-                    s.receipt,
+                    receipt,
                     NewMessage {
                         ts: last_ts,
-                        ..s.message
+                        ..message
                     },
                 )
             })
             .unzip();
-        let result = store.append_batch(&messages);
-        if let Err(err) = &result {
-            tracing::error!(%err, messages = messages.len(), "a batch could not be committed");
+        match store.append_batch(&messages) {
+            Ok(stored) => handler.committed(receipts.into_iter().zip(stored).collect()),
+            Err(err) => {
+                tracing::error!(%err, messages = messages.len(), "a batch could not be committed");
+                handler.failed(receipts.into_iter().zip(messages).collect(), &err);
+            }
         }
-        deliver(receipts, messages, result);
+    }
+}
+
+/// `first` and whatever else is queued, up to a batch (waiting up to the
+/// commit window for more).
+fn gather<R>(
+    incoming: &Receiver<Submission<R>>,
+    first: Submission<R>,
+    config: &CommitterConfig,
+) -> Vec<Submission<R>> {
+    let mut batch = vec![first];
+    if !config.window.is_zero() {
+        let deadline = Instant::now() + config.window;
+        while batch.len() < config.max_batch {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match incoming.recv_timeout(left) {
+                Ok(submission) => batch.push(submission),
+                Err(_) => break,
+            }
+        }
+    }
+    while batch.len() < config.max_batch {
+        match incoming.try_recv() {
+            Ok(submission) => batch.push(submission),
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
+/// Applies the retention policy once; returns when to look again.
+fn prune(store: &dyn MessageStore, config: &CommitterConfig) -> Instant {
+    match store.prune(&config.retention, crate::time::now_ms(), config.prune_chunk) {
+        // A full chunk means there may be more: look again soon.
+        Ok(n) if n >= config.prune_chunk => Instant::now(),
+        Ok(n) => {
+            if n > 0 {
+                tracing::debug!(deleted = n, "retention pruned messages");
+            }
+            Instant::now() + config.prune_every
+        }
+        Err(err) => {
+            tracing::warn!(%err, "retention pruning failed");
+            Instant::now() + config.prune_every
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc::Sender;
+
+    use super::*;
+    use crate::store::MemoryStore;
+
+    /// A batch's outcome: the receipts with their seqs, or the failed receipts.
+    type Outcome = Result<Vec<(u32, u64)>, Vec<u32>>;
+
+    /// Reports each outcome on a channel.
+    struct Report(Sender<Outcome>);
+
+    impl CommitHandler<u32> for Report {
+        fn committed(&self, batch: Vec<(u32, ChatMessage)>) {
+            let _ = self
+                .0
+                .send(Ok(batch.into_iter().map(|(r, m)| (r, m.seq)).collect()));
+        }
+        fn failed(&self, batch: Vec<(u32, NewMessage)>, _: &StoreError) {
+            let _ = self
+                .0
+                .send(Err(batch.into_iter().map(|(r, _)| r).collect()));
+        }
+    }
+
+    fn message(room: &str) -> NewMessage {
+        NewMessage {
+            room: room.into(),
+            nick: "n".into(),
+            text: "t".into(),
+            cid: None,
+            ts: 0,
+        }
+    }
+
+    fn config() -> CommitterConfig {
+        CommitterConfig::from_limits(&Limits::default())
+    }
+
+    #[test]
+    fn queued_messages_are_committed_in_one_batch_and_handed_back_in_order() {
+        let (committer, backlog) = Committer::new(16);
+        for receipt in 0..3 {
+            committer
+                .submit(receipt, message(if receipt == 1 { "b" } else { "a" }))
+                .unwrap();
+        }
+        committer.close();
+        assert_eq!(committer.submit(9, message("a")), Err(SubmitError::Closed));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let store = Arc::new(MemoryStore::new(10));
+        start(backlog, store, config(), Report(tx))
+            .unwrap()
+            .join()
+            .unwrap();
+        let outcomes: Vec<_> = rx.iter().collect();
+        assert_eq!(outcomes, vec![Ok(vec![(0, 1), (1, 1), (2, 2)])]);
+    }
+
+    #[test]
+    fn a_full_queue_is_busy() {
+        let (committer, _backlog) = Committer::new(1);
+        committer.submit(1, message("a")).unwrap();
+        assert_eq!(committer.submit(2, message("a")), Err(SubmitError::Busy));
+    }
+
+    #[test]
+    fn a_batch_never_exceeds_the_batch_size() {
+        let (committer, backlog) = Committer::new(16);
+        for receipt in 0..5 {
+            committer.submit(receipt, message("a")).unwrap();
+        }
+        committer.close();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let config = CommitterConfig {
+            max_batch: 2,
+            ..config()
+        };
+        start(backlog, Arc::new(MemoryStore::new(10)), config, Report(tx))
+            .unwrap()
+            .join()
+            .unwrap();
+        let sizes: Vec<usize> = rx.iter().map(|o| o.unwrap().len()).collect();
+        assert_eq!(sizes, vec![2, 2, 1]);
     }
 }

@@ -5,19 +5,37 @@
 //! a magic number buried in the code, and `parley-backend --help` is the
 //! complete list. Tests build a [`Config`] with [`Config::default`] and change
 //! the fields they care about.
+//!
+//! A limit that makes no sense (a queue of 0 frames, a heartbeat of 0 s) is
+//! refused at start-up with a one-line error that names the flag, rather
+//! than quietly clamped to something that works.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser};
 
-use crate::committer::CommitterConfig;
-use crate::store::{Retention, Synchronous};
+use crate::store::Synchronous;
 
 /// Parses durations such as `20s`, `500ms` or `2min`.
 fn duration(s: &str) -> Result<Duration, humantime::DurationError> {
     humantime::parse_duration(s)
+}
+
+/// Parses a duration that must not be zero.
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    match duration(s) {
+        Ok(d) if d.is_zero() => Err("must be longer than 0".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Parses a count that must be at least 1.
+fn at_least_one<T: TryFrom<u64> + Clone + Send + Sync + 'static>() -> RangedU64ValueParser<T> {
+    RangedU64ValueParser::new().range(1..)
 }
 
 /// The server's configuration.
@@ -71,41 +89,47 @@ pub struct Config {
 #[derive(Debug, Clone, Args)]
 pub struct Limits {
     /// Largest WebSocket frame or message a client may send, in bytes; larger
-    /// ones close the connection with 1009.
-    #[arg(long, env = "PARLEY_MAX_FRAME_BYTES", default_value_t = parley_protocol::defaults::MAX_FRAME_BYTES)]
+    /// ones close the connection with 1009. At least 256.
+    #[arg(long, env = "PARLEY_MAX_FRAME_BYTES", default_value_t = parley_protocol::defaults::MAX_FRAME_BYTES, value_parser = RangedU64ValueParser::<usize>::new().range(256..))]
     pub max_frame_bytes: usize,
 
     /// Longest message text in characters, after trimming.
-    #[arg(long, env = "PARLEY_MAX_TEXT_CHARS", default_value_t = parley_protocol::MAX_TEXT_CHARS)]
+    #[arg(long, env = "PARLEY_MAX_TEXT_CHARS", default_value_t = parley_protocol::MAX_TEXT_CHARS, value_parser = at_least_one::<usize>())]
     pub max_text_chars: usize,
 
     /// Messages a connection may send in one burst (token bucket size).
-    #[arg(long, env = "PARLEY_RATE_BURST", default_value_t = parley_protocol::defaults::RATE_BURST)]
+    #[arg(long, env = "PARLEY_RATE_BURST", default_value_t = parley_protocol::defaults::RATE_BURST, value_parser = at_least_one::<u32>())]
     pub rate_burst: u32,
 
     /// Messages per second the burst refills at.
-    #[arg(long, env = "PARLEY_RATE_PER_SEC", default_value_t = parley_protocol::defaults::RATE_PER_SEC)]
+    #[arg(long, env = "PARLEY_RATE_PER_SEC", default_value_t = parley_protocol::defaults::RATE_PER_SEC, value_parser = at_least_one::<u32>())]
     pub rate_per_sec: u32,
+
+    /// Frames a client may send ahead while one of its requests waits on
+    /// the database; they are applied in order once it is answered, and
+    /// beyond this many the server stops reading from the client until then.
+    #[arg(long, env = "PARLEY_PIPELINE_FRAMES", default_value_t = 16, value_parser = at_least_one::<usize>())]
+    pub pipeline_frames: usize,
 
     /// Frames queued for one client before it counts as too slow and is
     /// closed with 1013.
-    #[arg(long, env = "PARLEY_OUTBOX_CAPACITY", default_value_t = 1024)]
+    #[arg(long, env = "PARLEY_OUTBOX_CAPACITY", default_value_t = 1024, value_parser = at_least_one::<usize>())]
     pub outbox_capacity: usize,
 
     /// Most frames written to a socket before one flush.
-    #[arg(long, env = "PARLEY_WRITE_BATCH", default_value_t = 64)]
+    #[arg(long, env = "PARLEY_WRITE_BATCH", default_value_t = 64, value_parser = at_least_one::<usize>())]
     pub write_batch: usize,
 
     /// How long one write to a client may take before it counts as stuck.
-    #[arg(long, env = "PARLEY_WRITE_TIMEOUT", default_value = "10s", value_parser = duration)]
+    #[arg(long, env = "PARLEY_WRITE_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
     pub write_timeout: Duration,
 
     /// Interval of WebSocket pings; a client silent for two intervals is dropped.
-    #[arg(long, env = "PARLEY_HEARTBEAT", default_value = "20s", value_parser = duration)]
+    #[arg(long, env = "PARLEY_HEARTBEAT", default_value = "20s", value_parser = positive_duration)]
     pub heartbeat: Duration,
 
     /// How long a new connection has to send `hello`.
-    #[arg(long, env = "PARLEY_HELLO_TIMEOUT", default_value = "10s", value_parser = duration)]
+    #[arg(long, env = "PARLEY_HELLO_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
     pub hello_timeout: Duration,
 
     /// How long a dropped session keeps its nickname and rooms for a resume.
@@ -113,7 +137,7 @@ pub struct Limits {
     pub resume_grace: Duration,
 
     /// How long a typing indicator lasts without a new `typing` frame.
-    #[arg(long, env = "PARLEY_TYPING_TTL", default_value = "6s", value_parser = duration)]
+    #[arg(long, env = "PARLEY_TYPING_TTL", default_value = "6s", value_parser = positive_duration)]
     pub typing_ttl: Duration,
 
     /// Shortest gap between two relayed `typing` frames of one member in one room.
@@ -121,19 +145,19 @@ pub struct Limits {
     pub typing_throttle: Duration,
 
     /// Bad frames in a row after which a connection is closed with 1008.
-    #[arg(long, env = "PARLEY_MAX_ERRORS_IN_ROW", default_value_t = 20)]
+    #[arg(long, env = "PARLEY_MAX_ERRORS_IN_ROW", default_value_t = 20, value_parser = at_least_one::<u32>())]
     pub max_errors_in_row: u32,
 
     /// Rooms one connection may be in at once.
-    #[arg(long, env = "PARLEY_MAX_ROOMS_PER_CONNECTION", default_value_t = 32)]
+    #[arg(long, env = "PARLEY_MAX_ROOMS_PER_CONNECTION", default_value_t = 32, value_parser = at_least_one::<usize>())]
     pub max_rooms_per_connection: usize,
 
     /// Rooms the server holds at once (rooms with members).
-    #[arg(long, env = "PARLEY_MAX_ROOMS", default_value_t = 100_000)]
+    #[arg(long, env = "PARLEY_MAX_ROOMS", default_value_t = 100_000, value_parser = at_least_one::<usize>())]
     pub max_rooms: usize,
 
     /// WebSocket connections the server accepts at once; more get HTTP 503.
-    #[arg(long, env = "PARLEY_MAX_CONNECTIONS", default_value_t = 20_000)]
+    #[arg(long, env = "PARLEY_MAX_CONNECTIONS", default_value_t = 20_000, value_parser = at_least_one::<usize>())]
     pub max_connections: usize,
 
     /// Messages sent with `joined` when a client joins without `since`.
@@ -141,15 +165,15 @@ pub struct Limits {
     pub join_history: usize,
 
     /// Most messages sent with `joined` when a client joins with `since`.
-    #[arg(long, env = "PARLEY_CATCH_UP_CAP", default_value_t = 1000)]
+    #[arg(long, env = "PARLEY_CATCH_UP_CAP", default_value_t = 1000, value_parser = at_least_one::<usize>())]
     pub catch_up_cap: usize,
 
     /// Most messages in one `history` page.
-    #[arg(long, env = "PARLEY_HISTORY_PAGE_MAX", default_value_t = 200)]
+    #[arg(long, env = "PARLEY_HISTORY_PAGE_MAX", default_value_t = 200, value_parser = at_least_one::<usize>())]
     pub history_page_max: usize,
 
     /// Messages kept per room by the in-memory store (`--database-url memory`).
-    #[arg(long, env = "PARLEY_MEMORY_HISTORY", default_value_t = 10_000)]
+    #[arg(long, env = "PARLEY_MEMORY_HISTORY", default_value_t = 10_000, value_parser = at_least_one::<usize>())]
     pub memory_history: usize,
 
     /// Newest messages each open room keeps in memory to answer joins and
@@ -158,7 +182,7 @@ pub struct Limits {
     pub room_cache: usize,
 
     /// Most messages written in one transaction (group commit).
-    #[arg(long, env = "PARLEY_COMMIT_BATCH", default_value_t = 4096)]
+    #[arg(long, env = "PARLEY_COMMIT_BATCH", default_value_t = 4096, value_parser = at_least_one::<usize>())]
     pub commit_batch: usize,
 
     /// How long a commit waits for more messages after the first; 0 commits
@@ -167,34 +191,34 @@ pub struct Limits {
     pub commit_window: Duration,
 
     /// Messages that may wait for a commit; more `send`s get `busy`.
-    #[arg(long, env = "PARLEY_COMMIT_QUEUE", default_value_t = 65_536)]
+    #[arg(long, env = "PARLEY_COMMIT_QUEUE", default_value_t = 65_536, value_parser = at_least_one::<usize>())]
     pub commit_queue: usize,
 
     /// Keep at most this many messages per room (default: all).
-    #[arg(long, env = "PARLEY_RETAIN_MESSAGES")]
+    #[arg(long, env = "PARLEY_RETAIN_MESSAGES", value_parser = at_least_one::<u64>())]
     pub retain_messages: Option<u64>,
 
     /// Delete messages older than this, e.g. `30days` (default: never).
-    #[arg(long, env = "PARLEY_RETAIN_FOR", value_parser = duration)]
+    #[arg(long, env = "PARLEY_RETAIN_FOR", value_parser = positive_duration)]
     pub retain_for: Option<Duration>,
 
     /// How often the retention policy is applied.
-    #[arg(long, env = "PARLEY_PRUNE_EVERY", default_value = "60s", value_parser = duration)]
+    #[arg(long, env = "PARLEY_PRUNE_EVERY", default_value = "60s", value_parser = positive_duration)]
     pub prune_every: Duration,
 
     /// How long a closing handshake or final flush may take.
-    #[arg(long, env = "PARLEY_CLOSE_TIMEOUT", default_value = "3s", value_parser = duration)]
+    #[arg(long, env = "PARLEY_CLOSE_TIMEOUT", default_value = "3s", value_parser = positive_duration)]
     pub close_timeout: Duration,
 
     /// How long shutdown waits for connections to close before giving up.
-    #[arg(long, env = "PARLEY_SHUTDOWN_TIMEOUT", default_value = "5s", value_parser = duration)]
+    #[arg(long, env = "PARLEY_SHUTDOWN_TIMEOUT", default_value = "5s", value_parser = positive_duration)]
     pub shutdown_timeout: Duration,
 
     /// Size of each connection's WebSocket read buffer, in bytes. Client
     /// frames are small and larger ones just take more reads; tungstenite's
     /// 128 KiB default would be most of an idle connection's memory (about
     /// 7.5 KiB in all with this one, docs/benchmarks.md).
-    #[arg(long, env = "PARLEY_READ_BUFFER_BYTES", default_value_t = 1024)]
+    #[arg(long, env = "PARLEY_READ_BUFFER_BYTES", default_value_t = 1024, value_parser = at_least_one::<usize>())]
     pub read_buffer_bytes: usize,
 
     /// Bytes of outgoing frames gathered per connection before they are
@@ -212,23 +236,6 @@ impl Default for Config {
     /// The defaults of the flags, ignoring the environment.
     fn default() -> Self {
         Config::try_parse_from_defaults()
-    }
-}
-
-impl Limits {
-    /// The committer's settings.
-    pub fn committer(&self) -> CommitterConfig {
-        CommitterConfig {
-            max_batch: self.commit_batch.max(1),
-            window: self.commit_window,
-            queue_capacity: self.commit_queue,
-            retention: Retention {
-                keep_last: self.retain_messages,
-                keep_ms: self.retain_for.map(|d| d.as_millis() as u64),
-            },
-            prune_every: self.prune_every,
-            prune_chunk: 1000,
-        }
     }
 }
 
@@ -272,6 +279,57 @@ mod tests {
         assert_eq!(config.limits.heartbeat, Duration::from_secs(20));
         assert_eq!(config.limits.resume_grace, Duration::from_secs(30));
         assert_eq!(config.limits.max_text_chars, 2000);
+    }
+
+    #[test]
+    fn defaults_are_the_protocol_crate_s() {
+        use parley_protocol::defaults;
+        let limits = Config::default().limits;
+        assert_eq!(limits.max_frame_bytes, defaults::MAX_FRAME_BYTES);
+        assert_eq!(limits.max_text_chars, parley_protocol::MAX_TEXT_CHARS);
+        assert_eq!(limits.rate_burst, defaults::RATE_BURST);
+        assert_eq!(limits.rate_per_sec, defaults::RATE_PER_SEC);
+        assert_eq!(
+            limits.typing_ttl.as_millis() as u64,
+            defaults::TYPING_TTL_MS
+        );
+        assert_eq!(
+            limits.resume_grace.as_millis() as u64,
+            defaults::RESUME_GRACE_MS
+        );
+    }
+
+    #[test]
+    fn nonsensical_limits_are_refused_naming_the_flag() {
+        for (flag, value) in [
+            ("--outbox-capacity", "0"),
+            ("--rate-per-sec", "0"),
+            ("--rate-burst", "0"),
+            ("--commit-queue", "0"),
+            ("--commit-batch", "0"),
+            ("--write-batch", "0"),
+            ("--pipeline-frames", "0"),
+            ("--max-connections", "0"),
+            ("--heartbeat", "0s"),
+            ("--hello-timeout", "0ms"),
+            ("--prune-every", "0s"),
+            ("--retain-messages", "0"),
+            ("--max-frame-bytes", "100"),
+        ] {
+            let err = Config::try_parse_from(["parley-backend", flag, value])
+                .expect_err(&format!("{flag} {value} must be refused"))
+                .to_string();
+            let first_line = err.lines().next().unwrap_or_default();
+            assert!(first_line.contains(flag), "{flag}: {err}");
+        }
+        assert!(Config::try_parse_from([
+            "parley-backend",
+            "--commit-window",
+            "0s",
+            "--resume-grace",
+            "0s"
+        ])
+        .is_ok());
     }
 
     #[test]

@@ -30,8 +30,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot start with the database {}", config.database_url))?;
     println!("Parley is running: open http://{}", listener.local_addr()?);
     let hub = parley::hub::Hub::new(config.limits.clone(), store);
-    parley::server::run_with_hub(listener, config, hub, shutdown_signal()).await;
-    Ok(())
+    parley::server::run(listener, config, hub, shutdown_signal())
+        .await
+        .context("the server stopped")
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM.

@@ -7,12 +7,21 @@
 //! a client's queue is full it is too slow to keep up: the outbox trips its
 //! `overflowed` token, the connection closes with 1013, and everybody else's
 //! delivery carries on untouched.
+//!
+//! [`encode`] lives here too: a frame is serialised once, on its way into
+//! the outboxes, and never again.
 
+use parley_protocol::ServerFrame;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics;
+
+/// Serialises a frame once, into bytes every recipient can share.
+pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
+    Utf8Bytes::from(frame.to_json())
+}
 
 /// The sending half, held by the hub (once per room membership) and by the
 /// connection itself for its own replies.
@@ -37,9 +46,10 @@ pub struct OutboxReceiver {
     pub replaced: CancellationToken,
 }
 
-/// Creates a queue holding at most `capacity` frames.
+/// Creates a queue holding at most `capacity` frames (at least 1: the
+/// configuration refuses 0).
 pub fn outbox(capacity: usize) -> (Outbox, OutboxReceiver) {
-    let (tx, rx) = mpsc::channel(capacity.max(1));
+    let (tx, rx) = mpsc::channel(capacity);
     let overflowed = CancellationToken::new();
     let replaced = CancellationToken::new();
     (

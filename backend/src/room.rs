@@ -6,19 +6,23 @@
 //! member's queue, or adding a member. Nothing awaits and no socket is
 //! written while it is held.
 //!
-//! The room also remembers its newest messages (`--room-cache`), so most
-//! joins and catch-ups are answered from memory, exactly at the seam between
-//! history and live messages: both are decided under the same lock.
+//! The room's invariants live here, behind private fields: a member's
+//! frames go to exactly one outbox (see [`RoomState::point_outbox`]); while a
+//! member's `joined` is read from the store its live frames are held back,
+//! so they follow the `joined` instead of overtaking it; and the cache of
+//! newest messages is contiguous and ends at `last_seq`, so most joins and
+//! catch-ups are answered from memory, exactly at the seam between history
+//! and live messages (both are decided under the same lock).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parley_protocol::{nick_key, ChatMessage, PresenceEvent, ServerFrame};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::hub::SessionId;
-use crate::outbox::Outbox;
+use crate::ids::{Identity, SessionId};
+use crate::outbox::{encode, Outbox};
 use crate::store::Page;
 
 /// A room and its lock.
@@ -35,42 +39,116 @@ pub struct Room {
 pub struct RoomState {
     /// Members by session. A member whose connection dropped (and may resume)
     /// stays here with no outbox, so nobody sees it leave and come back.
-    pub members: HashMap<SessionId, Member>,
+    members: HashMap<SessionId, Member>,
     /// The `seq` of the newest message delivered to the members. Every
     /// message up to it is committed; every later one will be delivered to
     /// whoever is a member when it is.
-    pub last_seq: u64,
+    last_seq: u64,
     /// The newest delivered messages, contiguous and ending at `last_seq`.
     recent: VecDeque<ChatMessage>,
     /// How many messages `recent` keeps.
     cache_len: usize,
     /// Set when the last member left and the room was removed from the hub;
     /// whoever still holds it must look the room up again.
-    pub closed: bool,
+    closed: bool,
+    /// Numbers the joins that wait on the store, so a late answer to an
+    /// older join cannot release a newer one's held-back frames.
+    next_ticket: u64,
 }
 
 /// One member of a room.
 #[derive(Debug)]
-pub struct Member {
+struct Member {
     /// The member's nickname.
-    pub nick: String,
+    nick: String,
     /// Where the member's frames go; `None` while its connection is away.
-    pub outbox: Option<Outbox>,
-    /// Frames held back while the member's `joined` is being read from the
-    /// store, so they follow it instead of overtaking it.
-    pub backlog: Option<Vec<Utf8Bytes>>,
+    outbox: Option<Outbox>,
+    /// Set while the member's `joined` is being read from the store.
+    joining: Option<Joining>,
     /// When this member's last `typing` was relayed, for throttling.
-    pub last_typing: Option<Instant>,
+    last_typing: Option<Instant>,
+}
+
+/// A join waiting on the store, and the live frames held back meanwhile.
+#[derive(Debug)]
+struct Joining {
+    /// Which join this is.
+    ticket: u64,
+    /// Frames that arrived meanwhile, in order.
+    held: Vec<Utf8Bytes>,
+}
+
+/// How a member's `joined` will be answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// From the room's cache: the `joined` frame is already queued.
+    Answered,
+    /// From the store: read the messages, then [`RoomState::complete_join`].
+    Read(PendingJoin),
+}
+
+/// A join whose history must be read from the store: the newest `limit`
+/// messages with `after < seq <= upto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingJoin {
+    /// History starts after this seq.
+    pub after: u64,
+    /// ... and ends at this one, the room's last seq when the member was admitted.
+    pub upto: u64,
+    /// At most this many messages.
+    pub limit: usize,
+    /// Which join this is.
+    pub ticket: u64,
+    /// Whether this join made the session a member (rather than re-joining).
+    pub added: bool,
+}
+
+/// What undoing a join that failed (or was abandoned) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undone {
+    /// The member this join had added was removed again (and the others told).
+    Removed,
+    /// The member stays (it was one before this join); its held frames went out.
+    Released,
+    /// Nothing: a newer join or the end of the session took over.
+    Nothing,
 }
 
 impl Member {
-    /// A member whose frames go to `outbox`.
-    pub fn new(nick: String, outbox: Option<Outbox>) -> Self {
+    fn new(nick: &str, outbox: Outbox) -> Self {
         Member {
-            nick,
-            outbox,
-            backlog: None,
+            nick: nick.to_owned(),
+            outbox: Some(outbox),
+            joining: None,
             last_typing: None,
+        }
+    }
+
+    /// Queues a frame for this member, or holds it back while it joins.
+    /// Returns whether the frame was taken.
+    fn push(&mut self, frame: &Utf8Bytes, backlog_cap: usize) -> bool {
+        let Some(outbox) = &self.outbox else {
+            return false;
+        };
+        match &mut self.joining {
+            Some(joining) if joining.held.len() >= backlog_cap => {
+                outbox.overflow();
+                false
+            }
+            Some(joining) => {
+                joining.held.push(frame.clone());
+                true
+            }
+            None => outbox.push(frame.clone()),
+        }
+    }
+
+    /// Sends the frames held back during a join, and stops holding.
+    fn release(&mut self) {
+        if let (Some(joining), Some(outbox)) = (self.joining.take(), &self.outbox) {
+            for frame in joining.held {
+                outbox.push(frame);
+            }
         }
     }
 }
@@ -93,6 +171,7 @@ impl Room {
                 },
                 cache_len,
                 closed: false,
+                next_ticket: 1,
             }),
         }
     }
@@ -104,12 +183,186 @@ impl Room {
     }
 }
 
-/// Serialises a frame once, into bytes every recipient can share.
-pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
-    Utf8Bytes::from(frame.to_json())
-}
-
 impl RoomState {
+    /// The `seq` of the newest message delivered.
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// How many members the room has (connected or away).
+    pub fn member_count(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether the room was closed (removed from the hub).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Whether `id` is a member of this (open) room.
+    pub fn is_member(&self, id: SessionId) -> bool {
+        !self.closed && self.members.contains_key(&id)
+    }
+
+    /// The members' nicknames, sorted case-insensitively.
+    pub fn nicks(&self) -> Vec<String> {
+        let mut nicks: Vec<String> = self.members.values().map(|m| m.nick.clone()).collect();
+        nicks.sort_by_cached_key(|n| nick_key(n));
+        nicks
+    }
+
+    /// The `joined` frame: the members, a page of history, and where it ends.
+    pub fn joined_frame(&self, room: &str, page: Page, last_seq: u64) -> ServerFrame {
+        ServerFrame::Joined {
+            room: room.to_owned(),
+            members: self.nicks(),
+            history: page.messages,
+            more: page.more,
+            last_seq,
+        }
+    }
+
+    /// Re-points a member's frames to `outbox` (`None`: its connection is
+    /// away and frames for it are dropped until it resumes). Returns whether
+    /// `id` is a member.
+    pub fn point_outbox(&mut self, id: SessionId, outbox: Option<Outbox>) -> bool {
+        match self.members.get_mut(&id) {
+            Some(member) => {
+                member.outbox = outbox;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Makes `who` a member whose frames go to `outbox` (announcing it to
+    /// the others if it is new) and decides where its history comes from:
+    /// the messages after `after`, at most `limit`. `None` if the room was
+    /// closed meanwhile and must be looked up again.
+    pub fn admit(
+        &mut self,
+        room: &str,
+        who: &Identity,
+        outbox: &Outbox,
+        after: u64,
+        limit: usize,
+        backlog_cap: usize,
+    ) -> Option<Admission> {
+        if self.closed {
+            return None;
+        }
+        let added = !self.members.contains_key(&who.id);
+        if added {
+            self.announce(room, who.id, &who.nick, PresenceEvent::Join, backlog_cap);
+            self.members
+                .insert(who.id, Member::new(&who.nick, outbox.clone()));
+        }
+        let cached = self.cached_after(after, limit);
+        let last_seq = self.last_seq;
+        let ticket = self.next_ticket;
+        let member = self
+            .members
+            .get_mut(&who.id)
+            .expect("just added or present");
+        member.outbox = Some(outbox.clone());
+        // Anything an earlier, unfinished join held back is at most
+        // `last_seq`, so this join's history covers it.
+        member.joining = None;
+        if let Some(page) = cached {
+            let frame = encode(&self.joined_frame(room, page, last_seq));
+            outbox.push(frame);
+            return Some(Admission::Answered);
+        }
+        member.joining = Some(Joining {
+            ticket,
+            held: Vec::new(),
+        });
+        self.next_ticket += 1;
+        Some(Admission::Read(PendingJoin {
+            after,
+            upto: last_seq,
+            limit,
+            ticket,
+            added,
+        }))
+    }
+
+    /// Finishes a join with the history read from the store: queues the
+    /// `joined` frame, then the frames held back meanwhile. Returns false
+    /// (and queues nothing) if the join was overtaken by a newer one or the
+    /// member is gone.
+    pub fn complete_join(
+        &mut self,
+        room: &str,
+        id: SessionId,
+        join: PendingJoin,
+        page: Page,
+    ) -> bool {
+        let current = self
+            .members
+            .get(&id)
+            .and_then(|m| m.joining.as_ref())
+            .is_some_and(|j| j.ticket == join.ticket);
+        if !current {
+            return false;
+        }
+        let frame = encode(&self.joined_frame(room, page, join.upto));
+        let member = self.members.get_mut(&id).expect("checked above");
+        if let Some(outbox) = &member.outbox {
+            outbox.push(frame);
+        }
+        member.release();
+        true
+    }
+
+    /// Undoes a join whose history could not be read (or whose connection
+    /// went away first): a member it added is removed again, with a `leave`
+    /// for the others; a member that was one before keeps its place and gets
+    /// the frames held back.
+    pub fn undo_join(
+        &mut self,
+        room: &str,
+        id: SessionId,
+        join: PendingJoin,
+        backlog_cap: usize,
+    ) -> Undone {
+        let current = self
+            .members
+            .get(&id)
+            .and_then(|m| m.joining.as_ref())
+            .is_some_and(|j| j.ticket == join.ticket);
+        if !current {
+            return Undone::Nothing;
+        }
+        if join.added {
+            self.remove(room, id, backlog_cap);
+            Undone::Removed
+        } else {
+            self.members.get_mut(&id).expect("checked above").release();
+            Undone::Released
+        }
+    }
+
+    /// Removes a member and tells the others. Returns whether it was one.
+    pub fn remove(&mut self, room: &str, id: SessionId, backlog_cap: usize) -> bool {
+        match self.members.remove(&id) {
+            Some(member) => {
+                self.announce(room, id, &member.nick, PresenceEvent::Leave, backlog_cap);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Marks the room closed if it has no members; returns whether it did.
+    pub fn close_if_empty(&mut self) -> bool {
+        if self.members.is_empty() && !self.closed {
+            self.closed = true;
+            return true;
+        }
+        false
+    }
+
     /// Queues `frame` for every connected member but `except`; returns how
     /// many members it was queued for. `backlog_cap` bounds a joining
     /// member's held-back frames like its outbox.
@@ -121,20 +374,7 @@ impl RoomState {
     ) -> usize {
         let mut delivered = 0;
         for (id, member) in self.members.iter_mut() {
-            if Some(*id) == except {
-                continue;
-            }
-            let Some(outbox) = &member.outbox else {
-                continue;
-            };
-            if let Some(backlog) = &mut member.backlog {
-                if backlog.len() >= backlog_cap {
-                    outbox.overflow();
-                } else {
-                    backlog.push(frame.clone());
-                    delivered += 1;
-                }
-            } else if outbox.push(frame.clone()) {
+            if Some(*id) != except && member.push(frame, backlog_cap) {
                 delivered += 1;
             }
         }
@@ -142,7 +382,7 @@ impl RoomState {
     }
 
     /// Tells everyone but `who` that `who` joined or left.
-    pub fn announce(
+    fn announce(
         &mut self,
         room: &str,
         who: SessionId,
@@ -158,11 +398,32 @@ impl RoomState {
         self.broadcast(Some(who), &frame, backlog_cap);
     }
 
-    /// The members' nicknames, sorted case-insensitively.
-    pub fn nicks(&self) -> Vec<String> {
-        let mut nicks: Vec<String> = self.members.values().map(|m| m.nick.clone()).collect();
-        nicks.sort_by_cached_key(|n| nick_key(n));
-        nicks
+    /// Relays that `who` is typing, unless it did less than `throttle` ago.
+    pub fn typing(&mut self, room: &str, who: &Identity, throttle: Duration, backlog_cap: usize) {
+        let now = Instant::now();
+        let Some(member) = self.members.get_mut(&who.id) else {
+            return;
+        };
+        if member
+            .last_typing
+            .is_some_and(|t| now.duration_since(t) < throttle)
+        {
+            return;
+        }
+        member.last_typing = Some(now);
+        let frame = encode(&ServerFrame::Typing {
+            room: room.to_owned(),
+            nick: who.nick.clone(),
+        });
+        self.broadcast(Some(who.id), &frame, backlog_cap);
+    }
+
+    /// `who` sent a message, which ends its typing: its next `typing` is
+    /// relayed at once.
+    pub fn stopped_typing(&mut self, id: SessionId) {
+        if let Some(member) = self.members.get_mut(&id) {
+            member.last_typing = None;
+        }
     }
 
     /// Notes a delivered message: it becomes the newest.
@@ -207,75 +468,4 @@ impl RoomState {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::outbox::outbox;
-
-    fn message(seq: u64) -> ChatMessage {
-        ChatMessage {
-            room: "r".into(),
-            seq,
-            nick: "n".into(),
-            text: "t".into(),
-            ts: seq,
-            cid: None,
-        }
-    }
-
-    #[test]
-    fn broadcast_skips_the_sender_and_absent_members_and_holds_back_for_joiners() {
-        let room = Room::new("r".into(), 0, vec![], 10);
-        let (a, mut a_rx) = outbox(8);
-        let (b, mut b_rx) = outbox(8);
-        let (c, mut c_rx) = outbox(8);
-        let mut state = room.lock();
-        state.members.insert(1, Member::new("a".into(), Some(a)));
-        state.members.insert(2, Member::new("b".into(), Some(b)));
-        state.members.insert(3, Member::new("away".into(), None));
-        let mut joining = Member::new("c".into(), Some(c));
-        joining.backlog = Some(Vec::new());
-        state.members.insert(4, joining);
-        assert_eq!(state.broadcast(Some(1), &"x".into(), 1), 2);
-        assert_eq!(state.nicks(), vec!["a", "away", "b", "c"]);
-        assert_eq!(b_rx.frames.try_recv().unwrap().as_str(), "x");
-        assert!(a_rx.frames.try_recv().is_err());
-        assert!(c_rx.frames.try_recv().is_err(), "held back");
-        assert_eq!(state.members[&4].backlog.as_ref().unwrap().len(), 1);
-        state.broadcast(Some(1), &"y".into(), 1);
-        assert!(
-            c_rx.overflowed.is_cancelled(),
-            "a backlog past its cap counts as too slow"
-        );
-    }
-
-    #[test]
-    fn the_cache_answers_only_what_it_fully_holds() {
-        let room = Room::new("r".into(), 5, (3..=5).map(message).collect(), 3);
-        let mut state = room.lock();
-        let seqs = |p: Page| (p.messages.iter().map(|m| m.seq).collect::<Vec<_>>(), p.more);
-        assert_eq!(state.cached_after(5, 10).map(seqs), Some((vec![], false)));
-        assert_eq!(
-            state.cached_after(3, 10).map(seqs),
-            Some((vec![4, 5], false))
-        );
-        assert_eq!(state.cached_after(0, 2).map(seqs), Some((vec![4, 5], true)));
-        assert_eq!(state.cached_after(1, 10).map(seqs), None);
-        state.record(message(6));
-        assert_eq!(
-            state.cached_after(2, 10).map(seqs),
-            None,
-            "seq 3 fell out of the cache"
-        );
-        assert_eq!(
-            state.cached_after(3, 10).map(seqs),
-            Some((vec![4, 5, 6], false))
-        );
-        state.record(message(9));
-        assert_eq!(
-            state.cached_after(7, 10).map(seqs),
-            None,
-            "a gap empties the cache"
-        );
-        assert_eq!(state.last_seq, 9);
-    }
-}
+mod tests;

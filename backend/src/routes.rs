@@ -5,6 +5,9 @@
 //! such as `/room/rust` load the app. Trunk names the wasm and JS bundles
 //! after their content hash, so those are cached for a year; `index.html` is
 //! revalidated on every load so a new release is picked up at once.
+//!
+//! Every `GET` route answers `HEAD` too (uptime monitors and proxies use
+//! it); hyper sends the same headers without the body.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,32 +26,32 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Cache policy for everything else: always revalidate.
 const REVALIDATE: &str = "no-cache";
 
+/// `GET`, or `HEAD` (answered alike; hyper leaves the body out).
+fn get_or_head() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    warp::get().or(warp::head()).unify()
+}
+
 /// All routes.
 pub fn routes(
     upgrader: Upgrader,
-    metrics: Option<PrometheusHandle>,
+    metrics: PrometheusHandle,
     static_dir: PathBuf,
 ) -> impl Filter<Extract = (Response,), Error = std::convert::Infallible> + Clone {
     let hub = upgrader.hub.clone();
     let healthz = warp::path!("healthz")
-        .and(warp::get())
+        .and(get_or_head())
         .map(|| "ok\n".into_response());
     let rooms = warp::path!("api" / "rooms")
-        .and(warp::get())
+        .and(get_or_head())
         .map(move || rooms_reply(&hub));
-    let metrics = warp::path!("metrics")
-        .and(warp::get())
-        .map(move || match &metrics {
-            Some(handle) => warp::reply::with_header(
-                handle.render(),
-                header::CONTENT_TYPE,
-                "text/plain; version=0.0.4",
-            )
-            .into_response(),
-            None => {
-                warp::reply::with_status("metrics are off\n", StatusCode::NOT_FOUND).into_response()
-            }
-        });
+    let metrics = warp::path!("metrics").and(get_or_head()).map(move || {
+        warp::reply::with_header(
+            metrics.render(),
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )
+        .into_response()
+    });
     let api_not_found = warp::path("api").map(|| {
         warp::reply::with_status("no such API route\n", StatusCode::NOT_FOUND).into_response()
     });
@@ -77,7 +80,8 @@ fn rooms_reply(hub: &Arc<Hub>) -> Response {
 /// The browser app: files from `dist/`, else `index.html`.
 fn app(dir: PathBuf) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let index = dir.join("index.html");
-    let files = warp::get().and(warp::fs::dir(dir)).map(|file: File| {
+    // `fs::dir` and `fs::file` answer GET and HEAD themselves.
+    let files = warp::fs::dir(dir).map(|file: File| {
         let policy = if is_hashed_asset(file.path()) {
             IMMUTABLE
         } else {
@@ -85,10 +89,10 @@ fn app(dir: PathBuf) -> impl Filter<Extract = (Response,), Error = warp::Rejecti
         };
         warp::reply::with_header(file, header::CACHE_CONTROL, policy).into_response()
     });
-    let fallback = warp::get().and(warp::fs::file(index)).map(|file: File| {
+    let fallback = get_or_head().and(warp::fs::file(index)).map(|file: File| {
         warp::reply::with_header(file, header::CACHE_CONTROL, REVALIDATE).into_response()
     });
-    let not_built = warp::get().and(warp::path::end()).map(|| {
+    let not_built = get_or_head().and(warp::path::end()).map(|| {
         warp::reply::with_status(
             "The browser app is not built. Run `make run` (or `trunk build --release`) and reload.\n",
             StatusCode::SERVICE_UNAVAILABLE,

@@ -18,7 +18,8 @@ use crate::store::{MessageStore, StoreError};
 use crate::upgrade::{OriginPolicy, Upgrader};
 
 /// Binds `addr` with a listen queue of `backlog` connections and no Nagle
-/// delays on accepted sockets (Linux copies TCP_NODELAY from the listener).
+/// delays: chat frames are small and latency-bound, and Linux copies
+/// TCP_NODELAY from the listener to every socket it accepts.
 pub fn bind(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
@@ -29,19 +30,6 @@ pub fn bind(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<TcpList
     socket.set_nodelay(true)?;
     socket.bind(addr)?;
     socket.listen(backlog)
-}
-
-/// Serves Parley on `listener` until `shutdown` completes. Fails only if
-/// the database cannot be opened.
-pub async fn run(
-    listener: TcpListener,
-    config: Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), StoreError> {
-    let store = open_store(&config).await?;
-    let hub = Hub::new(config.limits.clone(), store);
-    run_with_hub(listener, config, hub, shutdown).await;
-    Ok(())
 }
 
 /// Opens (and migrates) the database the config names, off the async threads.
@@ -56,15 +44,15 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn MessageStore>, StoreE
         .map_err(|e| StoreError::Backend(e.to_string()))?
 }
 
-/// The routes and the handles that stop them: what [`run_with_hub`] serves,
-/// and what route tests drive with `warp::test`.
+/// The routes and the handles that stop them: what [`run`] serves, and
+/// what route tests drive with `warp::test`.
 pub struct App<F> {
     /// Every route.
     pub routes: F,
     /// Cancel to close every WebSocket with 1001.
     pub stop: CancellationToken,
-    /// The session tasks.
-    pub sessions: TaskTracker,
+    /// The connection tasks.
+    pub connections: TaskTracker,
 }
 
 /// Builds the routes around `hub`.
@@ -75,65 +63,64 @@ pub fn app(
     impl warp::Filter<Extract = (warp::reply::Response,), Error = std::convert::Infallible> + Clone,
 > {
     let stop = CancellationToken::new();
-    let sessions = TaskTracker::new();
+    let connections = TaskTracker::new();
     let upgrader = Upgrader {
         hub,
         shutdown: stop.clone(),
-        sessions: sessions.clone(),
+        connections: connections.clone(),
         open: Default::default(),
         origins: Arc::new(OriginPolicy::new(&config.allowed_origins)),
     };
     let routes = crate::routes::routes(
         upgrader,
-        Some(crate::metrics::prometheus()),
+        crate::metrics::prometheus(),
         config.static_dir.clone(),
     );
     App {
         routes,
         stop,
-        sessions,
+        connections,
     }
 }
 
-/// Like [`run`], with a hub the caller built (and may inspect).
-pub async fn run_with_hub(
+/// Serves Parley on `listener` with `hub` until `shutdown` completes: starts
+/// the hub's workers, serves every route, then closes the connections (1001),
+/// waits for them (at most `--shutdown-timeout`), and commits and delivers
+/// whatever is still queued before returning.
+pub async fn run(
     listener: TcpListener,
     config: Config,
     hub: Arc<Hub>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) {
-    // Chat frames are small and latency-bound: no Nagle delays. Linux copies
-    // TCP_NODELAY from the listening socket to every socket it accepts.
-    if let Err(err) = socket2::SockRef::from(&listener).set_tcp_nodelay(true) {
-        tracing::warn!(%err, "could not set TCP_NODELAY; small frames may be delayed");
-    }
+) -> std::io::Result<()> {
+    let workers = hub.start()?;
     let App {
         routes,
         stop,
-        sessions,
+        connections,
     } = app(&config, hub.clone());
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, "Parley is listening");
 
-    let stop_sessions = stop.clone();
+    let stop_connections = stop.clone();
     warp::serve(routes)
         .incoming(listener)
         .graceful(async move {
             shutdown.await;
             tracing::info!("shutting down: closing connections with 1001");
-            stop_sessions.cancel();
+            stop_connections.cancel();
         })
         .run()
         .await;
 
-    sessions.close();
-    if tokio::time::timeout(config.limits.shutdown_timeout, sessions.wait())
+    connections.close();
+    if tokio::time::timeout(config.limits.shutdown_timeout, connections.wait())
         .await
         .is_err()
     {
         tracing::warn!("some connections did not close within the shutdown timeout");
     }
-    // Commit and deliver whatever is still queued before the process ends.
-    let _ = tokio::task::spawn_blocking(move || hub.close()).await;
+    workers.stop().await;
     tracing::info!("Parley stopped");
+    Ok(())
 }

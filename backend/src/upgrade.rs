@@ -1,5 +1,5 @@
 //! `GET /ws`: checks the request and turns the HTTP connection into a
-//! WebSocket that a [`session`](crate::session) task then serves.
+//! WebSocket that a [`connection`](crate::connection) task then serves.
 //!
 //! The upgrade is done here rather than with `warp::ws()` because warp's
 //! filter offers no way to set the socket's read and write buffer sizes, and
@@ -63,15 +63,15 @@ impl OriginPolicy {
     }
 }
 
-/// What the upgrade route needs to start sessions.
+/// What the upgrade route needs to start connections.
 #[derive(Clone)]
 pub struct Upgrader {
-    /// The hub sessions join.
+    /// The hub the connections join.
     pub hub: Arc<Hub>,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
-    /// Tracks session tasks so shutdown can wait for them.
-    pub sessions: TaskTracker,
+    /// Tracks connection tasks so shutdown can wait for them.
+    pub connections: TaskTracker,
     /// Open WebSocket connections.
     pub open: Arc<AtomicUsize>,
     /// The Origin check.
@@ -156,7 +156,7 @@ impl Upgrader {
                 "this connection cannot be upgraded\n",
             );
         };
-        let max = self.hub.limits.max_connections;
+        let max = self.hub.limits().max_connections;
         if self.open.fetch_add(1, Ordering::AcqRel) >= max {
             self.open.fetch_sub(1, Ordering::AcqRel);
             return refuse(
@@ -167,17 +167,17 @@ impl Upgrader {
 
         let accept = derive_accept_key(key.as_bytes());
         let this = self.clone();
-        self.sessions.spawn(async move {
+        self.connections.spawn(async move {
             match on_upgrade.await {
                 Ok(upgraded) => {
-                    let config = socket_config(&this.hub.limits);
+                    let config = socket_config(this.hub.limits());
                     let socket = WebSocketStream::from_raw_socket(
                         TokioIo::new(upgraded),
                         Role::Server,
                         Some(config),
                     )
                     .await;
-                    crate::session::run(socket, this.hub.clone(), this.shutdown.clone()).await;
+                    crate::connection::serve(socket, this.hub.clone(), this.shutdown.clone()).await;
                 }
                 Err(err) => tracing::debug!(%err, "websocket upgrade failed"),
             }
@@ -238,7 +238,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_of_frames_reaches_the_socket_in_one_write() {
-        // The session feeds everything queued and flushes once; that only
+        // The connection feeds everything queued and flushes once; that only
         // saves system calls if the socket gathers the frames until then.
         let limits = Limits::default();
         let mut socket = WebSocketStream::from_raw_socket(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parley::config::Config;
-use parley::hub::Hub;
+use parley::hub::{Hub, Workers};
 use parley::store::{MemoryStore, MessageStore, NewMessage, Page, Retention, StoreError};
 use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, PresenceEvent, ServerFrame};
 use warp::test::WsClient;
@@ -15,26 +15,34 @@ use warp::Filter;
 
 use common::test_config;
 
-/// Builds the app's routes around a fresh hub.
+/// Builds the app's routes around a fresh, started hub; the hub's workers
+/// run until the returned handle is dropped.
 fn routes_with(
     config: Config,
     store: Arc<dyn MessageStore>,
-) -> impl Filter<Extract = (warp::reply::Response,), Error = std::convert::Infallible>
-       + Clone
-       + Send
-       + Sync
-       + 'static {
+) -> (
+    impl Filter<Extract = (warp::reply::Response,), Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    Workers,
+) {
     let hub = Hub::new(config.limits.clone(), store);
-    parley::server::app(&config, hub).routes
+    let workers = hub.start().unwrap();
+    (parley::server::app(&config, hub).routes, workers)
 }
 
 fn routes(
     config: Config,
-) -> impl Filter<Extract = (warp::reply::Response,), Error = std::convert::Infallible>
-       + Clone
-       + Send
-       + Sync
-       + 'static {
+) -> (
+    impl Filter<Extract = (warp::reply::Response,), Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    Workers,
+) {
     let store = Arc::new(MemoryStore::new(config.limits.memory_history));
     routes_with(config, store)
 }
@@ -106,7 +114,7 @@ async fn expect_error(client: &mut WsClient, code: ErrorCode) -> ServerFrame {
 
 #[tokio::test]
 async fn healthz_and_unknown_routes() {
-    let routes = routes(test_config());
+    let (routes, _workers) = routes(test_config());
     let res = warp::test::request().path("/healthz").reply(&routes).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.body(), "ok\n");
@@ -122,7 +130,7 @@ async fn healthz_and_unknown_routes() {
 
 #[tokio::test]
 async fn api_rooms_lists_rooms_with_member_counts() {
-    let routes = routes(test_config());
+    let (routes, _workers) = routes(test_config());
     let mut a = connect(&routes).await;
     hello(&mut a, "ana").await;
     join(&mut a, "Rust").await;
@@ -144,7 +152,7 @@ async fn api_rooms_lists_rooms_with_member_counts() {
 
 #[tokio::test]
 async fn metrics_are_exposed_for_prometheus() {
-    let routes = routes(test_config());
+    let (routes, _workers) = routes(test_config());
     let res = warp::test::request().path("/metrics").reply(&routes).await;
     assert_eq!(res.status(), 200);
     let body = String::from_utf8_lossy(res.body()).to_string();
@@ -170,7 +178,7 @@ fn upgrade_request() -> warp::test::RequestBuilder {
 
 #[tokio::test]
 async fn ws_refuses_plain_http_and_foreign_origins() {
-    let routes = routes(test_config());
+    let (routes, _workers) = routes(test_config());
     let res = warp::test::request().path("/ws").reply(&routes).await;
     assert_eq!(res.status(), 426);
     let res = upgrade_request()
@@ -189,7 +197,7 @@ async fn ws_refuses_plain_http_and_foreign_origins() {
 async fn ws_accepts_own_origin_listed_origins_and_no_origin() {
     let mut config = test_config();
     config.allowed_origins = vec!["http://localhost:8081".into()];
-    let routes = routes(config);
+    let (routes, _workers) = routes(config);
     // Without a hyper connection there is nothing to upgrade, but the checks pass.
     for origin in [
         None,
@@ -229,7 +237,7 @@ async fn serves_the_app_with_spa_fallback_and_cache_headers() {
     std::fs::write(dir.join("parley-frontend-0123456789abcdef_bg.wasm"), "wasm").unwrap();
     let mut config = test_config();
     config.static_dir = dir.clone();
-    let routes = routes(config);
+    let (routes, _workers) = routes(config);
     for path in ["/", "/room/rust"] {
         let res = warp::test::request().path(path).reply(&routes).await;
         assert_eq!(res.status(), 200, "{path}");
@@ -250,7 +258,7 @@ async fn serves_the_app_with_spa_fallback_and_cache_headers() {
 
 #[tokio::test]
 async fn every_frame_gets_its_answer() {
-    let routes = routes(test_config());
+    let (routes, _workers) = routes(test_config());
     let mut a = connect(&routes).await;
     let mut b = connect(&routes).await;
 
@@ -381,7 +389,7 @@ async fn every_frame_gets_its_answer() {
 async fn bad_input_gets_specific_errors_and_the_connection_stays_up() {
     let mut config = test_config();
     config.limits.max_rooms_per_connection = 2;
-    let routes = routes(config);
+    let (routes, _workers) = routes(config);
     let mut c = connect(&routes).await;
 
     c.send_text("{not json").await;
@@ -506,7 +514,7 @@ async fn over_the_rate_limit_a_send_is_refused_and_neither_relayed_nor_stored() 
     let mut config = test_config();
     config.limits.rate_burst = 3;
     config.limits.rate_per_sec = 1;
-    let routes = routes(config);
+    let (routes, _workers) = routes(config);
     let mut a = connect(&routes).await;
     let mut b = connect(&routes).await;
     hello(&mut a, "fast").await;
@@ -559,7 +567,7 @@ impl MessageStore for BrokenStore {
 
 #[tokio::test]
 async fn a_store_failure_is_an_internal_error_and_nothing_is_relayed() {
-    let routes = routes_with(test_config(), Arc::new(BrokenStore));
+    let (routes, _workers) = routes_with(test_config(), Arc::new(BrokenStore));
     let mut a = connect(&routes).await;
     let mut b = connect(&routes).await;
     hello(&mut a, "a").await;
@@ -582,7 +590,7 @@ async fn a_store_failure_is_an_internal_error_and_nothing_is_relayed() {
 async fn a_client_that_keeps_sending_garbage_is_closed() {
     let mut config = test_config();
     config.limits.max_errors_in_row = 20;
-    let routes = routes(config);
+    let (routes, _workers) = routes(config);
     let mut c = connect(&routes).await;
     for _ in 0..19 {
         c.send_text("garbage").await;
@@ -646,7 +654,7 @@ async fn when_the_store_falls_behind_sends_are_refused_as_busy_and_nothing_is_lo
         gate: gate.clone(),
         reached: reached.clone(),
     });
-    let routes = routes_with(config, store);
+    let (routes, _workers) = routes_with(config, store);
     let mut c = connect(&routes).await;
     hello(&mut c, "writer").await;
     join(&mut c, "r").await;

@@ -1,4 +1,4 @@
-//! Timeouts in virtual time: `session::run` is driven through in-memory
+//! Timeouts in virtual time: `connection::serve` is driven through in-memory
 //! channels (it is written against any `Sink` + `Stream`), and tokio's clock
 //! is paused, so "20 seconds of silence" takes no real time.
 
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_util::{Sink, Stream};
 use parley::config::Limits;
-use parley::hub::Hub;
+use parley::hub::{Hub, Workers};
 use parley::store::MemoryStore;
 use parley_protocol::{ClientFrame, ServerFrame};
 use tokio::sync::mpsc;
@@ -81,7 +81,7 @@ fn start(hub: &Arc<Hub>) -> (Peer, tokio::task::JoinHandle<()>) {
     let (to_server, incoming) = mpsc::unbounded_channel();
     let (outgoing, from_server) = mpsc::unbounded_channel();
     let socket = ChannelSocket { incoming, outgoing };
-    let task = tokio::spawn(parley::session::run(
+    let task = tokio::spawn(parley::connection::serve(
         socket,
         hub.clone(),
         CancellationToken::new(),
@@ -95,13 +95,16 @@ fn start(hub: &Arc<Hub>) -> (Peer, tokio::task::JoinHandle<()>) {
     )
 }
 
-fn hub() -> Arc<Hub> {
-    Hub::new(Limits::default(), Arc::new(MemoryStore::new(10)))
+/// A started hub; its workers stop when the handle is dropped.
+fn hub() -> (Arc<Hub>, Workers) {
+    let hub = Hub::new(Limits::default(), Arc::new(MemoryStore::new(10)));
+    let workers = hub.start().unwrap();
+    (hub, workers)
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_connection_that_never_says_hello_is_closed_with_1008() {
-    let hub = hub();
+    let (hub, _workers) = hub();
     let (mut peer, task) = start(&hub);
     let started = tokio::time::Instant::now();
     assert_eq!(peer.close_code().await, CloseCode::Policy);
@@ -111,7 +114,7 @@ async fn a_connection_that_never_says_hello_is_closed_with_1008() {
 
 #[tokio::test(start_paused = true)]
 async fn a_silent_client_is_dropped_after_two_heartbeats_and_kept_for_resume() {
-    let hub = hub();
+    let (hub, _workers) = hub();
     let (mut peer, task) = start(&hub);
     peer.send(ClientFrame::Hello {
         nick: "quiet".into(),
@@ -139,7 +142,7 @@ async fn a_silent_client_is_dropped_after_two_heartbeats_and_kept_for_resume() {
 
 #[tokio::test(start_paused = true)]
 async fn a_client_that_answers_pings_stays_connected() {
-    let hub = hub();
+    let (hub, _workers) = hub();
     let (mut peer, _task) = start(&hub);
     peer.send(ClientFrame::Hello {
         nick: "lively".into(),
@@ -163,7 +166,7 @@ async fn a_client_that_answers_pings_stays_connected() {
 
 #[tokio::test(start_paused = true)]
 async fn application_pings_also_count_as_life() {
-    let hub = hub();
+    let (hub, _workers) = hub();
     let (mut peer, _task) = start(&hub);
     peer.send(ClientFrame::Hello {
         nick: "browser".into(),

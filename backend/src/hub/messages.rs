@@ -2,18 +2,29 @@
 //! the room and acknowledge it to its author.
 //!
 //! [`Hub::send`] runs on the sender's task and only checks membership and
-//! queues; [`Hub::deliver`] runs on the committer thread after the batch is
-//! durable. Delivery happens in commit order, so each room's members see its
-//! messages in `seq` order.
+//! queues; [`Delivery`], the committer's [`CommitHandler`], runs on the
+//! committer thread after the batch is durable. Delivery happens in commit
+//! order, so each room's members see its messages in `seq` order.
+
+use std::sync::{Arc, Weak};
 
 use parley_protocol::{ChatMessage, ErrorCode, ServerFrame};
 
-use super::{Hub, Identity};
-use crate::committer::{Receipt, Submission, SubmitError};
+use super::Hub;
+use crate::committer::{CommitHandler, SubmitError};
 use crate::error::HubError;
-use crate::outbox::Outbox;
-use crate::room::encode;
+use crate::ids::{Identity, SessionId};
+use crate::outbox::{encode, Outbox};
 use crate::store::{NewMessage, StoreError};
+
+/// Who to tell about a message once its batch is committed (or failed).
+#[derive(Debug)]
+pub struct Receipt {
+    /// The author's session: everyone but it gets the message.
+    pub author: SessionId,
+    /// The author's connection, for the `ack` or the `error`.
+    pub reply: Outbox,
+}
 
 impl Hub {
     /// Queues a message from `who` for `room`; `reply` gets the `ack` (or an
@@ -26,55 +37,30 @@ impl Hub {
         cid: String,
         reply: &Outbox,
     ) -> Result<(), HubError> {
-        self.in_member_room(who, room, |state| {
-            if let Some(member) = state.members.get_mut(&who.id) {
-                member.last_typing = None;
-            }
-            Ok(())
-        })?;
-        let submission = Submission {
-            message: NewMessage {
-                room: room.to_owned(),
-                nick: who.nick.clone(),
-                text,
-                cid: Some(cid),
-                ts: 0,
-            },
-            receipt: Receipt {
-                author: who.id,
-                reply: reply.clone(),
-            },
+        self.with_member_room(who, room, |state| state.stopped_typing(who.id))?;
+        let receipt = Receipt {
+            author: who.id,
+            reply: reply.clone(),
         };
-        self.committer.submit(submission).map_err(|e| match e {
-            SubmitError::Busy => HubError::Busy,
-            SubmitError::Closed => HubError::ShuttingDown,
-        })
+        let message = NewMessage {
+            room: room.to_owned(),
+            nick: who.nick.clone(),
+            text,
+            cid: Some(cid),
+            ts: 0,
+        };
+        self.committer
+            .submit(receipt, message)
+            .map_err(|e| match e {
+                SubmitError::Busy => HubError::Busy,
+                SubmitError::Closed => HubError::ShuttingDown,
+            })
     }
 
-    /// Relays and acknowledges a committed batch, or reports its failure.
-    pub(crate) fn deliver(
-        &self,
-        receipts: Vec<Receipt>,
-        messages: Vec<NewMessage>,
-        result: Result<Vec<ChatMessage>, StoreError>,
-    ) {
-        let stored = match result {
-            Ok(stored) => stored,
-            Err(err) => {
-                let text = format!("the message could not be stored, so it was not sent: {err}");
-                for (receipt, message) in receipts.into_iter().zip(messages) {
-                    receipt.reply.push(encode(&ServerFrame::Error {
-                        code: ErrorCode::Internal,
-                        message: text.clone(),
-                        cid: message.cid,
-                        room: Some(message.room),
-                    }));
-                }
-                return;
-            }
-        };
+    /// Relays each committed message to its room and acknowledges it.
+    fn deliver(&self, batch: Vec<(Receipt, ChatMessage)>) {
         let cap = self.limits.outbox_capacity;
-        for (receipt, message) in receipts.into_iter().zip(stored) {
+        for (receipt, message) in batch {
             let ack = ServerFrame::Ack {
                 cid: message.cid.clone().unwrap_or_default(),
                 room: message.room.clone(),
@@ -89,6 +75,36 @@ impl Hub {
                 crate::metrics::message_relayed(delivered);
             }
             receipt.reply.push(encode(&ack));
+        }
+    }
+}
+
+/// The committer's way back into the hub.
+pub(super) struct Delivery(Weak<Hub>);
+
+impl Delivery {
+    /// Delivers into `hub` for as long as it exists.
+    pub(super) fn to(hub: &Arc<Hub>) -> Self {
+        Delivery(Arc::downgrade(hub))
+    }
+}
+
+impl CommitHandler<Receipt> for Delivery {
+    fn committed(&self, batch: Vec<(Receipt, ChatMessage)>) {
+        if let Some(hub) = self.0.upgrade() {
+            hub.deliver(batch);
+        }
+    }
+
+    fn failed(&self, batch: Vec<(Receipt, NewMessage)>, error: &StoreError) {
+        let text = format!("the message could not be stored, so it was not sent: {error}");
+        for (receipt, message) in batch {
+            receipt.reply.push(encode(&ServerFrame::Error {
+                code: ErrorCode::Internal,
+                message: text.clone(),
+                cid: message.cid,
+                room: Some(message.room),
+            }));
         }
     }
 }

@@ -4,19 +4,42 @@
 //! every message after `since` exactly once, whether it comes as history or
 //! live. Under the room's lock the member is added and the room's last
 //! delivered `seq` (H) is noted; everything up to H is history, everything
-//! after H is delivered live. History comes from the room's cache when it
-//! holds the range (answered under the same lock); otherwise from the store,
-//! read off the async threads, while live frames are held back in the
-//! member's backlog so they follow the `joined` frame instead of overtaking it.
+//! after H is delivered live (see [`RoomState::admit`]). History comes from
+//! the room's cache when it holds the range; otherwise it is read from the
+//! store while the member's live frames are held back.
+//!
+//! A read from the store is never awaited by the hub itself: [`Hub::join`]
+//! and [`Hub::history`] hand back a [`Reading`], a future the connection
+//! task polls beside its socket, so a slow database never stops a
+//! connection from draining its queue or answering pings. A join whose read
+//! fails, or whose connection goes away first, is undone: the room is as if
+//! the member had joined and left, and a retry works.
+//!
+//! [`RoomState::admit`]: crate::room::RoomState::admit
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
-use parley_protocol::{PresenceEvent, ServerFrame};
+use parley_protocol::ServerFrame;
 
-use super::{Hub, Identity, SessionId};
+use super::Hub;
 use crate::error::HubError;
-use crate::room::{encode, Member, Room, RoomState};
+use crate::ids::{Identity, SessionId};
+use crate::outbox::Outbox;
+use crate::room::{Admission, PendingJoin, Room, RoomState, Undone};
 use crate::store::{Page, StoreError};
+
+/// A read from the store in progress; poll it to completion.
+pub type Reading<T> = Pin<Box<dyn Future<Output = Result<T, HubError>> + Send>>;
+
+/// How a `join` goes on.
+pub enum Joining {
+    /// Answered from memory: the `joined` frame is already queued.
+    Answered,
+    /// Waiting on the store; the `joined` frame is queued when this completes.
+    Reading(Reading<()>),
+}
 
 /// Runs blocking store work on tokio's blocking pool.
 async fn blocking<T: Send + 'static>(
@@ -28,12 +51,53 @@ async fn blocking<T: Send + 'static>(
         .map_err(HubError::from)
 }
 
-/// Where a joiner's history comes from.
-enum History {
-    /// Answered from the room's cache, under its lock.
-    Cached(Page),
-    /// To be read from the store: messages in `(after, upto]`.
-    Stored { after: u64, upto: u64, limit: usize },
+/// A join under way. Dropped before [`JoinInProgress::finish`] (the read
+/// failed, or the connection went away), it undoes the join.
+struct JoinInProgress {
+    hub: Arc<Hub>,
+    who: Identity,
+    room_name: String,
+    /// This join put the room in the session's record.
+    recorded: bool,
+    /// The room, once the member was admitted.
+    admitted: Option<(Arc<Room>, PendingJoin)>,
+    finished: bool,
+}
+
+impl JoinInProgress {
+    fn finish(mut self, page: Page) {
+        if let Some((room, join)) = &self.admitted {
+            room.lock()
+                .complete_join(&self.room_name, self.who.id, *join, page);
+        }
+        self.finished = true;
+    }
+}
+
+impl Drop for JoinInProgress {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let undone = match &self.admitted {
+            Some((room, join)) => {
+                let cap = self.hub.limits.outbox_capacity;
+                let undone = room
+                    .lock()
+                    .undo_join(&self.room_name, self.who.id, *join, cap);
+                if undone == Undone::Removed {
+                    self.hub.close_if_empty(room);
+                }
+                undone
+            }
+            None => Undone::Removed,
+        };
+        if self.recorded && undone == Undone::Removed {
+            let _ = self
+                .hub
+                .with_session(&self.who, |s| Ok(s.rooms.remove(&self.room_name)));
+        }
+    }
 }
 
 impl Hub {
@@ -66,9 +130,7 @@ impl Hub {
     /// Removes a room that has become empty. Called with the room unlocked.
     fn close_if_empty(&self, room: &Arc<Room>) {
         let mut rooms = self.rooms.write().unwrap_or_else(|p| p.into_inner());
-        let mut state = room.lock();
-        if state.members.is_empty() && !state.closed {
-            state.closed = true;
+        if room.lock().close_if_empty() {
             if rooms.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, room)) {
                 rooms.remove(&room.name);
             }
@@ -77,130 +139,86 @@ impl Hub {
     }
 
     /// Adds `who` to `room` (normalised) and queues the `joined` frame, with
-    /// the history after `since` (or the newest messages), for its connection.
-    pub async fn join(
-        &self,
+    /// the history after `since` (or the newest messages), for its
+    /// connection: at once if memory has the history, else once the
+    /// returned [`Joining::Reading`] completes.
+    pub fn join(
+        self: &Arc<Self>,
         who: &Identity,
         room: &str,
         since: Option<u64>,
-    ) -> Result<(), HubError> {
+    ) -> Result<Joining, HubError> {
         let max_rooms = self.limits.max_rooms_per_connection;
-        let outbox = self.with_record(who, |record| {
-            if !record.rooms.contains(room) && record.rooms.len() >= max_rooms {
+        let (recorded, outbox) = self.with_session(who, |session| {
+            if !session.rooms.contains(room) && session.rooms.len() >= max_rooms {
                 return Err(HubError::TooManyRooms(max_rooms));
             }
-            record.rooms.insert(room.to_owned());
-            Ok(record.outbox.clone())
+            let outbox = session.outbox.clone().ok_or(HubError::SessionGone)?;
+            Ok((session.rooms.insert(room.to_owned()), outbox))
         })?;
-        let result = self.join_room(who, room, since, outbox).await;
-        if result.is_err() {
-            let _ = self.with_record(who, |record| Ok(record.rooms.remove(room)));
+        let mut join = JoinInProgress {
+            hub: self.clone(),
+            who: who.clone(),
+            room_name: room.to_owned(),
+            recorded,
+            admitted: None,
+            finished: false,
+        };
+        let (after, limit) = match since {
+            None => (0, self.limits.join_history),
+            Some(seq) => (seq, self.limits.catch_up_cap),
+        };
+        // The room is usually in memory: admit the member at once.
+        if let Some(loaded) = self.room(room) {
+            match self.admit(&loaded, who, &outbox, after, limit) {
+                Some(Admission::Answered) => {
+                    join.finished = true;
+                    return Ok(Joining::Answered);
+                }
+                Some(Admission::Read(pending)) => {
+                    join.admitted = Some((loaded, pending));
+                    return Ok(Joining::Reading(Box::pin(join.read_history())));
+                }
+                None => {} // closed meanwhile: load it again, below
+            }
         }
-        result
+        Ok(Joining::Reading(Box::pin(async move {
+            join.enter(&outbox, after, limit).await?;
+            join.read_history().await
+        })))
     }
 
-    async fn join_room(
+    fn admit(
         &self,
+        room: &Room,
         who: &Identity,
-        name: &str,
-        since: Option<u64>,
-        outbox: Option<crate::outbox::Outbox>,
-    ) -> Result<(), HubError> {
-        let Some(outbox) = outbox else {
-            return Err(HubError::SessionGone);
-        };
+        outbox: &Outbox,
+        after: u64,
+        limit: usize,
+    ) -> Option<Admission> {
         let cap = self.limits.outbox_capacity;
-        let (room, history) = loop {
-            let room = self.load_room(name).await?;
-            let mut state = room.lock();
-            if state.closed {
-                continue;
-            }
-            let (after, limit) = match since {
-                None => (0, self.limits.join_history),
-                Some(seq) => (seq, self.limits.catch_up_cap),
-            };
-            let history = match state.cached_after(after, limit) {
-                Some(page) => History::Cached(page),
-                None => History::Stored {
-                    after,
-                    upto: state.last_seq,
-                    limit,
-                },
-            };
-            let hold_back = matches!(history, History::Stored { .. });
-            match state.members.get_mut(&who.id) {
-                Some(member) => {
-                    member.outbox = Some(outbox.clone());
-                    if hold_back && member.backlog.is_none() {
-                        member.backlog = Some(Vec::new());
-                    }
-                }
-                None => {
-                    let mut member = Member::new(who.nick.clone(), Some(outbox.clone()));
-                    member.backlog = hold_back.then(Vec::new);
-                    state.members.insert(who.id, member);
-                    state.announce(name, who.id, &who.nick, PresenceEvent::Join, cap);
-                }
-            }
-            if let History::Cached(page) = history {
-                outbox.push(encode(&joined(name, &state, page)));
-                return Ok(());
-            }
-            drop(state);
-            break (room, history);
-        };
-        let History::Stored { after, upto, limit } = history else {
-            unreachable!()
-        };
-        let (store, owned) = (self.store.clone(), name.to_owned());
-        let page = blocking(move || store.range(&owned, after, upto, limit)).await;
-        let mut state = room.lock();
-        let Some(member) = state.members.get_mut(&who.id) else {
-            return Err(HubError::NotJoined(name.to_owned()));
-        };
-        let held_back = member.backlog.take().unwrap_or_default();
-        let page = page?;
-        let frame = ServerFrame::Joined {
-            room: name.to_owned(),
-            members: state.nicks(),
-            history: page.messages,
-            more: page.more,
-            last_seq: upto,
-        };
-        outbox.push(encode(&frame));
-        for frame in held_back {
-            outbox.push(frame);
-        }
-        Ok(())
+        room.lock()
+            .admit(&room.name, who, outbox, after, limit, cap)
     }
 
     /// Removes `who` from `room`.
     pub fn leave(&self, who: &Identity, room: &str) -> Result<(), HubError> {
-        let was_member = self.with_record(who, |record| Ok(record.rooms.remove(room)))?;
+        let was_member = self.with_session(who, |session| Ok(session.rooms.remove(room)))?;
         if !was_member {
             return Err(HubError::NotJoined(room.to_owned()));
         }
-        self.remove_member(who.id, &who.nick, room);
+        self.remove_member(who.id, room);
         Ok(())
     }
 
-    pub(super) fn remove_member(&self, id: SessionId, nick: &str, room_name: &str) {
+    pub(super) fn remove_member(&self, id: SessionId, room_name: &str) {
         let Some(room) = self.room(room_name) else {
             return;
         };
         let now_empty = {
             let mut state = room.lock();
-            if state.members.remove(&id).is_some() {
-                state.announce(
-                    room_name,
-                    id,
-                    nick,
-                    PresenceEvent::Leave,
-                    self.limits.outbox_capacity,
-                );
-            }
-            state.members.is_empty()
+            state.remove(room_name, id, self.limits.outbox_capacity);
+            state.member_count() == 0
         };
         if now_empty {
             self.close_if_empty(&room);
@@ -208,72 +226,80 @@ impl Hub {
     }
 
     /// Runs `f` on a room `who` is a member of.
-    pub(super) fn in_member_room<T>(
+    pub(super) fn with_member_room<T>(
         &self,
         who: &Identity,
         room: &str,
-        f: impl FnOnce(&mut RoomState) -> Result<T, HubError>,
+        f: impl FnOnce(&mut RoomState) -> T,
     ) -> Result<T, HubError> {
         let not_joined = || HubError::NotJoined(room.to_owned());
         let room_ref = self.room(room).ok_or_else(not_joined)?;
         let mut state = room_ref.lock();
-        if state.closed || !state.members.contains_key(&who.id) {
+        if !state.is_member(who.id) {
             return Err(not_joined());
         }
-        f(&mut state)
+        Ok(f(&mut state))
     }
 
     /// Relays that `who` is typing, at most once per throttle interval.
     pub fn typing(&self, who: &Identity, room: &str) -> Result<(), HubError> {
-        let throttle = self.limits.typing_throttle;
-        let cap = self.limits.outbox_capacity;
-        self.in_member_room(who, room, |state| {
-            let now = std::time::Instant::now();
-            let member = state.members.get_mut(&who.id).expect("checked membership");
-            if member
-                .last_typing
-                .is_some_and(|t| now.duration_since(t) < throttle)
-            {
-                return Ok(());
-            }
-            member.last_typing = Some(now);
-            let frame = encode(&ServerFrame::Typing {
-                room: room.to_owned(),
-                nick: who.nick.clone(),
-            });
-            state.broadcast(Some(who.id), &frame, cap);
-            Ok(())
-        })
+        let (throttle, cap) = (self.limits.typing_throttle, self.limits.outbox_capacity);
+        self.with_member_room(who, room, |state| state.typing(room, who, throttle, cap))
     }
 
-    /// A page of messages older than `before`.
-    pub async fn history(
+    /// A page of messages older than `before`, read from the store.
+    pub fn history(
         &self,
         who: &Identity,
         room: &str,
         before: u64,
         limit: usize,
-    ) -> Result<ServerFrame, HubError> {
+    ) -> Result<Reading<ServerFrame>, HubError> {
         let limit = limit.clamp(1, self.limits.history_page_max);
-        self.in_member_room(who, room, |_| Ok(()))?;
+        self.with_member_room(who, room, |_| ())?;
         let (store, owned) = (self.store.clone(), room.to_owned());
-        let page =
-            blocking(move || store.range(&owned, 0, before.saturating_sub(1), limit)).await?;
-        Ok(ServerFrame::History {
-            room: room.to_owned(),
-            messages: page.messages,
-            more: page.more,
-        })
+        Ok(Box::pin(async move {
+            let name = owned.clone();
+            let page =
+                blocking(move || store.range(&name, 0, before.saturating_sub(1), limit)).await?;
+            Ok(ServerFrame::History {
+                room: owned,
+                messages: page.messages,
+                more: page.more,
+            })
+        }))
     }
 }
 
-/// The `joined` frame for a cache-answered join.
-fn joined(room: &str, state: &RoomState, page: Page) -> ServerFrame {
-    ServerFrame::Joined {
-        room: room.to_owned(),
-        members: state.nicks(),
-        history: page.messages,
-        more: page.more,
-        last_seq: state.last_seq,
+impl JoinInProgress {
+    /// Loads the room and admits the member; a join answered from memory
+    /// is then already finished.
+    async fn enter(&mut self, outbox: &Outbox, after: u64, limit: usize) -> Result<(), HubError> {
+        loop {
+            let room = self.hub.load_room(&self.room_name).await?;
+            match self.hub.admit(&room, &self.who, outbox, after, limit) {
+                Some(Admission::Answered) => {
+                    self.finished = true;
+                    return Ok(());
+                }
+                Some(Admission::Read(pending)) => {
+                    self.admitted = Some((room, pending));
+                    return Ok(());
+                }
+                // The room closed between loading and locking it: load it again.
+                None => continue,
+            }
+        }
+    }
+
+    /// Reads the admitted member's history and queues its `joined` frame.
+    async fn read_history(self) -> Result<(), HubError> {
+        let Some(join) = self.admitted.as_ref().map(|(_, join)| *join) else {
+            return Ok(()); // answered from memory
+        };
+        let (store, name) = (self.hub.store.clone(), self.room_name.clone());
+        let page = blocking(move || store.range(&name, join.after, join.upto, join.limit)).await?;
+        self.finish(page);
+        Ok(())
     }
 }

@@ -39,7 +39,7 @@ pub struct TestServer {
     /// Its hub.
     pub hub: Arc<Hub>,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
 }
 
 impl TestServer {
@@ -51,18 +51,13 @@ impl TestServer {
 
     /// Starts a server whose hub uses `store`.
     pub async fn start_with_store(config: Config, store: Arc<dyn MessageStore>) -> TestServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = parley::server::bind("127.0.0.1:0".parse().unwrap(), 1024).unwrap();
         let addr = listener.local_addr().unwrap();
         let hub = Hub::new(config.limits.clone(), store);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(parley::server::run_with_hub(
-            listener,
-            config,
-            hub.clone(),
-            async {
-                let _ = stopped.await;
-            },
-        ));
+        let task = tokio::spawn(parley::server::run(listener, config, hub.clone(), async {
+            let _ = stopped.await;
+        }));
         TestServer {
             addr,
             hub,
@@ -98,7 +93,8 @@ impl TestServer {
             tokio::time::timeout(Duration::from_secs(20), task)
                 .await
                 .expect("server stops within 20 s")
-                .unwrap();
+                .unwrap()
+                .expect("the server ran");
         }
         started.elapsed()
     }

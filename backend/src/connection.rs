@@ -2,97 +2,48 @@
 //!
 //! This is what the original design spread over `@OnOpen`, `@OnMessage`,
 //! `@OnClose` and `@OnError`, as one task and one loop. The task owns the
-//! socket: it reads the client's frames, writes whatever the hub queued in
-//! the connection's [`Outbox`](crate::outbox::Outbox), pings, and notices when
-//! the client is gone, too slow, abusive, or the server is shutting down. How
-//! the connection ended decides what happens to the session (see
+//! socket: it reads the client's frames and applies them
+//! ([`crate::commands`]), writes whatever the hub queued in the
+//! connection's [`Outbox`](crate::outbox::Outbox), pings, and notices when
+//! the client is gone, too slow, abusive, or the server is shutting down.
+//! How the connection ended decides what happens to the session (see
 //! [`Ending`]): ended at once, or kept for a resume.
 //!
-//! [`run`] is written against any `Sink` + `Stream` of WebSocket messages, so
-//! unit tests drive it through in-memory channels.
+//! The loop never waits on the database. A request that reads the store
+//! (`join` with history from disk, `history`) runs *beside* it: the loop
+//! keeps writing the outbox, pinging and watching for shutdown while the
+//! read is under way, and holds back the client's next frames (up to
+//! `--pipeline-frames`, then it stops reading the socket) so they are
+//! applied in the order they were sent.
+//!
+//! [`serve`] is written against any `Sink` + `Stream` of WebSocket
+//! messages, so unit tests drive it through in-memory channels.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::time::{sleep, Instant};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::CancellationToken;
 
-use parley_protocol::close::{RECONNECTING as CLOSE_RECONNECTING, REPLACED as CLOSE_REPLACED};
-
-use crate::commands::Session;
+use crate::commands::{Client, Pending, Step};
 use crate::config::Limits;
+use crate::ending::Ending;
 use crate::hub::Hub;
 use crate::metrics;
 use crate::outbox::{outbox, OutboxReceiver};
 
-/// Why a connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    /// The client sent a Close frame (with this code, if any).
-    ClientClosed(Option<u16>),
-    /// The socket ended or failed without a Close frame.
-    Vanished,
-    /// Nothing was heard from the client for two heartbeat intervals.
-    HeartbeatTimeout,
-    /// A write to the client did not finish within the write timeout.
-    WriteStuck,
-    /// The client's outbound queue overflowed.
-    SlowConsumer,
-    /// The client sent a frame over the size limit.
-    TooBig,
-    /// The client sent too many bad frames in a row.
-    Abusive,
-    /// The client did not say `hello` in time.
-    HelloTimeout,
-    /// Another connection resumed this session.
-    Replaced,
-    /// The server is shutting down.
-    Shutdown,
-}
-
-impl Ending {
-    /// The close frame the server sends for this ending, if it sends one.
-    fn close_frame(self) -> Option<CloseFrame> {
-        let (code, reason) = match self {
-            Ending::Shutdown => (CloseCode::Away, "server shutting down"),
-            Ending::SlowConsumer => (CloseCode::Again, "too slow: outbound queue full"),
-            Ending::TooBig => (CloseCode::Size, "frame too big"),
-            Ending::Abusive => (CloseCode::Policy, "too many bad frames in a row"),
-            Ending::HelloTimeout => (CloseCode::Policy, "no hello in time"),
-            Ending::Replaced => (CloseCode::from(CLOSE_REPLACED), "session resumed elsewhere"),
-            Ending::HeartbeatTimeout => (CloseCode::Away, "heartbeat timeout"),
-            Ending::ClientClosed(_) | Ending::Vanished | Ending::WriteStuck => return None,
-        };
-        Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        })
-    }
-
-    /// Whether the session ends with the connection (otherwise it is kept
-    /// for a resume, or already belongs to another connection).
-    fn ends_session(self) -> bool {
-        match self {
-            Ending::ClientClosed(code) => code != Some(CLOSE_RECONNECTING),
-            Ending::Abusive | Ending::HelloTimeout => true,
-            _ => false,
-        }
-    }
-}
-
 /// Serves one client until it leaves, fails, or `shutdown` is cancelled.
-pub async fn run<S>(mut socket: S, hub: Arc<Hub>, shutdown: CancellationToken)
+pub async fn serve<S>(mut socket: S, hub: Arc<Hub>, shutdown: CancellationToken)
 where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
 {
     metrics::connection_opened();
     // Borrowed: a copy would add its size to every connection's task.
-    let limits = &hub.limits;
+    let limits = hub.limits();
     let (outbox, mut inbox) = outbox(limits.outbox_capacity);
-    let mut session = Session::new(hub.clone(), outbox);
+    let mut client = Client::new(hub.clone(), outbox);
 
     let heartbeat_every = limits.heartbeat;
     let mut heartbeat = tokio::time::interval_at(Instant::now() + heartbeat_every, heartbeat_every);
@@ -107,6 +58,9 @@ where
     let overflowing = overflowed.cancelled();
     let taken_over = replaced.cancelled();
     tokio::pin!(shutting_down, overflowing, taken_over);
+    // The request waiting on the store, and the frames that came after it.
+    let mut pending: Option<Pending> = None;
+    let mut held: VecDeque<Message> = VecDeque::new();
 
     let ending = loop {
         tokio::select! {
@@ -118,7 +72,17 @@ where
                     break ending;
                 }
             }
-            incoming = socket.next() => match incoming {
+            outcome = async { pending.as_mut().expect("guarded by is_some").await }, if pending.is_some() => {
+                pending = None;
+                if let Some(ending) = client.settle(outcome) {
+                    break ending;
+                }
+                // Apply what the client sent meanwhile, until one waits again.
+                if let Some(ending) = apply_held(&mut client, &mut held, &mut pending) {
+                    break ending;
+                }
+            }
+            incoming = socket.next(), if held.len() < limits.pipeline_frames => match incoming {
                 None => break Ending::Vanished,
                 Some(Err(WsError::Capacity(_))) => break Ending::TooBig,
                 Some(Err(err)) => {
@@ -127,8 +91,14 @@ where
                 }
                 Some(Ok(message)) => {
                     last_heard = Instant::now();
-                    if let Some(ending) = session.on_message(message).await {
-                        break ending;
+                    if pending.is_some() && !matches!(message, Message::Close(_)) {
+                        held.push_back(message);
+                        continue;
+                    }
+                    match client.on_message(message) {
+                        Step::Next => {}
+                        Step::Wait(request) => pending = Some(request),
+                        Step::End(ending) => break ending,
                     }
                 }
             },
@@ -143,14 +113,17 @@ where
                     Err(_) => break Ending::WriteStuck,
                 }
             }
-            _ = &mut hello_deadline, if !session.is_identified() => break Ending::HelloTimeout,
+            _ = &mut hello_deadline, if client.identity().is_none() => break Ending::HelloTimeout,
         }
     };
 
-    tracing::debug!(?ending, nick = session.nick(), "connection ending");
+    tracing::debug!(?ending, nick = client.nick(), "connection ending");
+    // A request still reading is abandoned (a join is undone) before the
+    // session is settled.
+    drop(pending);
     // Settle the session first, so the hub stops queueing frames for this
     // connection at once, even if its close handshake takes a while.
-    if let Some(identity) = session.identity() {
+    if let Some(identity) = client.identity() {
         if ending.ends_session() {
             hub.end_session(identity);
         } else if ending != Ending::Replaced {
@@ -159,6 +132,24 @@ where
     }
     close(&mut socket, &mut inbox, ending, limits).await;
     metrics::connection_closed();
+}
+
+/// Applies held-back frames in order until one starts a request that must
+/// be waited for (left in `pending`) or ends the connection.
+fn apply_held(
+    client: &mut Client,
+    held: &mut VecDeque<Message>,
+    pending: &mut Option<Pending>,
+) -> Option<Ending> {
+    while pending.is_none() {
+        let message = held.pop_front()?;
+        match client.on_message(message) {
+            Step::Next => {}
+            Step::Wait(request) => *pending = Some(request),
+            Step::End(ending) => return Some(ending),
+        }
+    }
+    None
 }
 
 /// Writes `first` and whatever else is queued (up to a batch), then flushes
@@ -202,15 +193,7 @@ where
     S: Sink<Message, Error = WsError> + Unpin,
 {
     let goodbye = async {
-        let healthy = matches!(
-            ending,
-            Ending::Shutdown
-                | Ending::Abusive
-                | Ending::TooBig
-                | Ending::HelloTimeout
-                | Ending::Replaced
-        );
-        if healthy {
+        if ending.socket_is_healthy() {
             while let Ok(frame) = inbox.frames.try_recv() {
                 socket.feed(Message::Text(frame)).await?;
             }

@@ -1,0 +1,205 @@
+//! Sessions: the resumable identity behind a connection.
+//!
+//! A session is a nickname, the rooms it is in and a secret resume token.
+//! `hello` starts one (or, with a valid token, takes one back); the
+//! connection that carries it may drop and be replaced by another without
+//! anybody noticing. Each new connection of a session is a new
+//! *attachment*, numbered, so the connection a resume replaced can neither
+//! end nor detach the session it lost.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use parley_protocol::{nick_key, validate_nick};
+use rand::distr::{Alphanumeric, SampleString};
+
+use super::Hub;
+use crate::error::HubError;
+use crate::ids::{Identity, SessionId};
+use crate::outbox::Outbox;
+
+/// The result of a successful `hello`.
+#[derive(Debug)]
+pub struct Welcome {
+    /// The connection's identity from now on.
+    pub identity: Identity,
+    /// The resume token.
+    pub token: String,
+    /// Whether an existing session was taken back.
+    pub resumed: bool,
+    /// The rooms the session is in.
+    pub rooms: Vec<String>,
+}
+
+/// One session in the registry.
+#[derive(Debug)]
+pub(super) struct Session {
+    /// The nickname, as the user typed it (trimmed).
+    pub(super) nick: String,
+    /// The secret that lets a new connection take this session back.
+    token: String,
+    /// The rooms the session is a member of.
+    pub(super) rooms: BTreeSet<String>,
+    /// Where its frames go; `None` while detached.
+    pub(super) outbox: Option<Outbox>,
+    /// Bumped each time a connection attaches.
+    attachment: u64,
+}
+
+/// All sessions, findable by id, nickname key and resume token.
+#[derive(Debug, Default)]
+pub(super) struct Registry {
+    by_id: HashMap<SessionId, Session>,
+    by_nick: HashMap<String, SessionId>,
+    by_token: HashMap<String, SessionId>,
+}
+
+/// A fresh random token with the given prefix.
+fn token(prefix: &str) -> String {
+    format!(
+        "{prefix}{}",
+        Alphanumeric.sample_string(&mut rand::rng(), 24)
+    )
+}
+
+impl Hub {
+    /// Starts a session for `nick`, or takes back the session of `resume`.
+    pub fn hello(
+        &self,
+        nick: &str,
+        resume: Option<&str>,
+        outbox: Outbox,
+    ) -> Result<Welcome, HubError> {
+        let mut registry = self.registry();
+        if let Some(id) = resume.and_then(|t| registry.by_token.get(t).copied()) {
+            let session = registry.by_id.get_mut(&id).expect("token index is in step");
+            if let Some(old) = session.outbox.replace(outbox.clone()) {
+                old.replace();
+            }
+            session.attachment += 1;
+            let identity = Identity {
+                id,
+                nick: session.nick.clone(),
+                attachment: session.attachment,
+            };
+            let rooms: Vec<String> = session.rooms.iter().cloned().collect();
+            let token = session.token.clone();
+            drop(registry);
+            self.point_outboxes(id, &rooms, Some(&outbox));
+            return Ok(Welcome {
+                identity,
+                token,
+                resumed: true,
+                rooms,
+            });
+        }
+        let nick = validate_nick(nick)?;
+        let key = nick_key(&nick);
+        if registry.by_nick.contains_key(&key) {
+            return Err(HubError::NickTaken(nick));
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let token = token("r_");
+        registry.by_nick.insert(key, id);
+        registry.by_token.insert(token.clone(), id);
+        registry.by_id.insert(
+            id,
+            Session {
+                nick: nick.clone(),
+                token: token.clone(),
+                rooms: BTreeSet::new(),
+                outbox: Some(outbox),
+                attachment: 1,
+            },
+        );
+        Ok(Welcome {
+            identity: Identity {
+                id,
+                nick,
+                attachment: 1,
+            },
+            token,
+            resumed: false,
+            rooms: Vec::new(),
+        })
+    }
+
+    /// Points the session's membership in each of `rooms` at `outbox`.
+    fn point_outboxes(&self, id: SessionId, rooms: &[String], outbox: Option<&Outbox>) {
+        for name in rooms {
+            if let Some(room) = self.room(name) {
+                room.lock().point_outbox(id, outbox.cloned());
+            }
+        }
+    }
+
+    /// Checks that `who` is still the session's current connection, then
+    /// applies `f` to its record.
+    pub(super) fn with_session<T>(
+        &self,
+        who: &Identity,
+        f: impl FnOnce(&mut Session) -> Result<T, HubError>,
+    ) -> Result<T, HubError> {
+        let mut registry = self.registry();
+        match registry.by_id.get_mut(&who.id) {
+            Some(session) if session.attachment == who.attachment => f(session),
+            _ => Err(HubError::SessionGone),
+        }
+    }
+
+    /// Ends `who`'s session now: frees its nickname and leaves its rooms.
+    pub fn end_session(&self, who: &Identity) {
+        self.end(who.id, Some(who.attachment), false);
+    }
+
+    /// Ends a session if it is still at `attachment` (any attachment if
+    /// `None`) and, when `only_detached`, still has no connection.
+    pub(super) fn end(&self, id: SessionId, attachment: Option<u64>, only_detached: bool) {
+        let session = {
+            let mut registry = self.registry();
+            let Some(current) = registry.by_id.get(&id) else {
+                return;
+            };
+            if attachment.is_some_and(|a| a != current.attachment)
+                || (only_detached && current.outbox.is_some())
+            {
+                return;
+            }
+            let session = registry.by_id.remove(&id).expect("just looked up");
+            registry.by_nick.remove(&nick_key(&session.nick));
+            registry.by_token.remove(&session.token);
+            session
+        };
+        for room in &session.rooms {
+            self.remove_member(id, room);
+        }
+    }
+
+    /// The connection of `who` went away without a goodbye: keep the session
+    /// for the resume grace period, then end it unless a connection resumed it.
+    pub fn detach(self: &Arc<Self>, who: &Identity) {
+        let rooms = self.with_session(who, |session| {
+            session.outbox = None;
+            Ok(session.rooms.iter().cloned().collect::<Vec<_>>())
+        });
+        let Ok(rooms) = rooms else {
+            return;
+        };
+        self.point_outboxes(who.id, &rooms, None);
+        self.reaper.schedule(who.id, who.attachment);
+    }
+
+    /// Whether the session holding `nick` has a connection right now
+    /// (`None` if no session holds it).
+    pub fn is_connected(&self, nick: &str) -> Option<bool> {
+        let registry = self.registry();
+        let id = registry.by_nick.get(&nick_key(nick))?;
+        Some(registry.by_id[id].outbox.is_some())
+    }
+
+    /// How many sessions exist (attached or not).
+    pub fn session_count(&self) -> usize {
+        self.registry().by_id.len()
+    }
+}
