@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod stores;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -329,6 +331,15 @@ impl Client {
             }
             _ => unreachable!(),
         }
+    }
+
+    /// Sends a Close frame with `code`.
+    pub async fn send_close(&mut self, code: u16) {
+        let frame = CloseFrame {
+            code: code.into(),
+            reason: "".into(),
+        };
+        self.ws.send(Message::Close(Some(frame))).await.unwrap();
     }
 
     /// Drops the TCP connection without a close handshake.
