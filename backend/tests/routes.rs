@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use parley::config::Config;
 use parley::hub::{Hub, Workers};
-use parley::store::{MemoryStore, MessageStore, NewMessage, Page, Retention, StoreError};
+use parley::store::{MemoryStore, MessageStore};
 use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, PresenceEvent, ServerFrame};
 use warp::test::WsClient;
 use warp::Filter;
 
+use common::stores::TestStore;
 use common::test_config;
 
 /// Builds the app's routes around a fresh, started hub; the hub's workers
@@ -547,27 +548,11 @@ async fn over_the_rate_limit_a_send_is_refused_and_neither_relayed_nor_stored() 
     assert_eq!(messages.len(), 3, "the refused message was not stored");
 }
 
-/// A store whose disk is always full.
-struct BrokenStore;
-
-impl MessageStore for BrokenStore {
-    fn append_batch(&self, _: &[NewMessage]) -> Result<Vec<ChatMessage>, StoreError> {
-        Err(StoreError::Backend("disk full".into()))
-    }
-    fn last_seq(&self, _: &str) -> Result<u64, StoreError> {
-        Ok(0)
-    }
-    fn range(&self, _: &str, _: u64, _: u64, _: usize) -> Result<Page, StoreError> {
-        Ok(Page::default())
-    }
-    fn prune(&self, _: &Retention, _: u64, _: usize) -> Result<usize, StoreError> {
-        Ok(0)
-    }
-}
-
 #[tokio::test]
 async fn a_store_failure_is_an_internal_error_and_nothing_is_relayed() {
-    let (routes, _workers) = routes_with(test_config(), Arc::new(BrokenStore));
+    let store = Arc::new(TestStore::new());
+    store.fail_commits(true);
+    let (routes, _workers) = routes_with(test_config(), store);
     let mut a = connect(&routes).await;
     let mut b = connect(&routes).await;
     hello(&mut a, "a").await;
@@ -612,65 +597,26 @@ async fn a_client_that_keeps_sending_garbage_is_closed() {
         .expect("closed");
 }
 
-/// A store whose commits wait until the test opens the gate.
-struct GatedStore {
-    /// Where messages go once the gate is open.
-    inner: MemoryStore,
-    /// Whether the gate is open, and its change signal.
-    gate: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
-    /// Notified when a commit reaches the gate.
-    reached: Arc<tokio::sync::Notify>,
-}
-
-impl MessageStore for GatedStore {
-    fn append_batch(&self, batch: &[NewMessage]) -> Result<Vec<ChatMessage>, StoreError> {
-        self.reached.notify_one();
-        let (open, changed) = &*self.gate;
-        let mut open = open.lock().unwrap();
-        while !*open {
-            open = changed.wait(open).unwrap();
-        }
-        self.inner.append_batch(batch)
-    }
-    fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
-        self.inner.last_seq(room)
-    }
-    fn range(&self, room: &str, after: u64, upto: u64, limit: usize) -> Result<Page, StoreError> {
-        self.inner.range(room, after, upto, limit)
-    }
-    fn prune(&self, retention: &Retention, now: u64, max: usize) -> Result<usize, StoreError> {
-        self.inner.prune(retention, now, max)
-    }
-}
-
 #[tokio::test]
 async fn when_the_store_falls_behind_sends_are_refused_as_busy_and_nothing_is_lost() {
-    let gate = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
-    let reached = Arc::new(tokio::sync::Notify::new());
     let mut config = test_config();
     config.limits.commit_queue = 1;
-    let store = Arc::new(GatedStore {
-        inner: MemoryStore::new(100),
-        gate: gate.clone(),
-        reached: reached.clone(),
-    });
-    let (routes, _workers) = routes_with(config, store);
+    let store = Arc::new(TestStore::new());
+    store.commits.close();
+    let (routes, _workers) = routes_with(config, store.clone());
     let mut c = connect(&routes).await;
     hello(&mut c, "writer").await;
     join(&mut c, "r").await;
     // The first message is taken by the committer (stuck in the store), the
     // second waits in the queue, the third finds the queue full.
     send(&mut c, say("r", "one", "c1")).await;
-    tokio::time::timeout(Duration::from_secs(10), reached.notified())
-        .await
-        .expect("the committer reaches the store");
+    store.commits.reached().await;
     send(&mut c, say("r", "two", "c2")).await;
     send(&mut c, say("r", "three", "c3")).await;
     let err = expect_error(&mut c, ErrorCode::Busy).await;
     assert!(matches!(err, ServerFrame::Error { cid: Some(ref c), .. } if c == "c3"));
     // Open the gate: the two accepted messages are committed and acknowledged.
-    *gate.0.lock().unwrap() = true;
-    gate.1.notify_all();
+    store.commits.open();
     for (seq, cid) in [(1, "c1"), (2, "c2")] {
         match recv(&mut c).await {
             ServerFrame::Ack { seq: s, cid: c, .. } => assert_eq!((s, c.as_str()), (seq, cid)),

@@ -56,7 +56,7 @@ impl Gate {
 }
 
 /// The in-memory store with a gate on history reads (`range`) and one on
-/// commits, and a switch that makes reads fail.
+/// commits, and switches that make reads or commits fail.
 pub struct TestStore {
     inner: MemoryStore,
     /// Holds `range` calls.
@@ -64,6 +64,7 @@ pub struct TestStore {
     /// Holds `append_batch` calls.
     pub commits: Gate,
     failing_reads: AtomicBool,
+    failing_commits: AtomicBool,
 }
 
 impl TestStore {
@@ -74,12 +75,18 @@ impl TestStore {
             reads: Gate::default(),
             commits: Gate::default(),
             failing_reads: AtomicBool::new(false),
+            failing_commits: AtomicBool::new(false),
         }
     }
 
     /// Makes every read fail (`true`) or work again.
     pub fn fail_reads(&self, fail: bool) {
         self.failing_reads.store(fail, Ordering::SeqCst);
+    }
+
+    /// Makes every commit fail (`true`: the disk is full) or work again.
+    pub fn fail_commits(&self, fail: bool) {
+        self.failing_commits.store(fail, Ordering::SeqCst);
     }
 
     fn check_reads(&self) -> Result<(), StoreError> {
@@ -93,6 +100,9 @@ impl TestStore {
 impl MessageStore for TestStore {
     fn append_batch(&self, batch: &[NewMessage]) -> Result<Vec<ChatMessage>, StoreError> {
         self.commits.pass();
+        if self.failing_commits.load(Ordering::SeqCst) {
+            return Err(StoreError::Backend("disk full".into()));
+        }
         self.inner.append_batch(batch)
     }
     fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
