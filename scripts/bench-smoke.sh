@@ -9,7 +9,7 @@ cargo build --quiet --locked -p parley-backend -p parley-bench
 dir=$(mktemp -d)
 log="$dir/server.log"
 ./target/debug/parley-backend --addr 127.0.0.1:0 --database-url "sqlite://$dir/smoke.db" \
-  --rate-burst 100000 --rate-per-sec 100000 > "$dir/stdout" 2> "$log" &
+  --rate-burst 100000 --rate-per-sec 100000 --frame-budget 1000000000/1s --max-connections-per-ip 0 --connect-rate-per-ip 1000000000/1s > "$dir/stdout" 2> "$log" &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 1 100); do

@@ -50,7 +50,8 @@ start_server() {
     parley)
       local dir; dir=$(mktemp -d)
       ./target/release/parley-backend --addr "127.0.0.1:$port" --database-url "sqlite://$dir/bench.db" \
-        --rate-burst 1000000000 --rate-per-sec 1000000000 --max-connections 30000 \
+        --rate-burst 1000000000 --rate-per-sec 1000000000 --frame-budget 1000000000/1s --join-rate 1000000000/1s --catch-up-rate 1000000000/1s \
+        --max-connections 30000 --max-connections-per-ip 0 --connect-rate-per-ip 1000000000/1s \
         --outbox-capacity 4096 > "$out/$name.log" 2>&1 &
       ;;
     naive) ./target/release/naive-warp-relay "$port" > "$out/$name.log" 2>&1 & ;;

@@ -2,7 +2,7 @@
 //! and the reply.
 //!
 //! [`Client`] is one connection's protocol state (its identity after
-//! `hello`, its rate limiter, its count of bad frames in a row), kept apart
+//! `hello`, its frame budget and rates, its count of bad frames in a row), kept apart
 //! from the socket loop in [`crate::connection`] so the rules read as one
 //! list. Every refusal becomes an `error` frame with a specific code; the
 //! connection only ends when a client keeps sending garbage.
@@ -13,18 +13,18 @@
 //! [`Outcome`] it hands back to [`Client::settle`].
 
 use std::future::Future;
-use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use parley_protocol::{
     parse_client_frame, validate_cid, validate_room, validate_text_with_limit, ClientFrame,
     ErrorCode, Limits as WireLimits, ServerFrame,
 };
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::budget::{Budget, Kind};
+use crate::config::Rate;
 use crate::ending::Ending;
 use crate::error::HubError;
 use crate::hub::{Hub, Joining};
@@ -121,25 +121,20 @@ pub struct Client {
     outbox: Outbox,
     /// Set by a successful `hello`.
     identity: Option<Identity>,
-    /// The `send` rate limit.
-    limiter: DefaultDirectRateLimiter,
-    /// Bad frames since the last good one.
+    /// The frame budget and the rates of each kind of request.
+    budget: Budget,
+    /// Bad frames since the last good one (`ping` and `typing` are neither).
     errors_in_row: u32,
 }
 
 impl Client {
     /// A connection that has not said `hello` yet.
     pub fn new(hub: Arc<Hub>, outbox: Outbox) -> Self {
-        let limits = hub.limits();
-        let nonzero = |n| NonZeroU32::new(n).expect("the configuration refuses 0");
-        let quota =
-            Quota::per_second(nonzero(limits.rate_per_sec)).allow_burst(nonzero(limits.rate_burst));
-        let limiter = RateLimiter::direct_with_clock(quota, hub.rate_clock().clone());
         Client {
             hub,
             outbox,
             identity: None,
-            limiter,
+            budget: Budget::new(),
             errors_in_row: 0,
         }
     }
@@ -154,17 +149,31 @@ impl Client {
         self.identity.as_ref().map(|i| i.nick.as_str())
     }
 
-    /// Applies one WebSocket message.
+    /// Applies one WebSocket message. Every message but a Close counts
+    /// against the connection's frame budget.
     pub fn on_message(&mut self, message: Message) -> Step {
-        let result = match message {
+        if !matches!(message, Message::Close(_)) && !self.budget.frame(self.hub.limits()) {
+            metrics::over_budget();
+            return Step::End(Ending::OverBudget);
+        }
+        let (result, shows_intent) = match message {
             Message::Text(text) => match parse_client_frame(text.as_str()) {
-                Ok(frame) => self.dispatch(frame),
-                Err(err) => Err(Refusal::new(err.code(), err.to_string())),
+                Ok(frame) => {
+                    // `ping` and `typing` are cheap to slip between bad
+                    // frames: they do not reset the count of bad ones.
+                    let intent =
+                        !matches!(frame, ClientFrame::Ping { .. } | ClientFrame::Typing { .. });
+                    (self.dispatch(frame), intent)
+                }
+                Err(err) => (Err(Refusal::new(err.code(), err.to_string())), false),
             },
-            Message::Binary(_) => Err(Refusal::new(
-                ErrorCode::BinaryNotSupported,
-                "binary frames are not supported; send JSON text frames",
-            )),
+            Message::Binary(_) => (
+                Err(Refusal::new(
+                    ErrorCode::BinaryNotSupported,
+                    "binary frames are not supported; send JSON text frames",
+                )),
+                false,
+            ),
             Message::Close(frame) => {
                 return Step::End(Ending::ClientClosed(frame.map(|f| f.code.into())))
             }
@@ -173,11 +182,33 @@ impl Client {
         };
         match result {
             Ok(Step::Wait(pending)) => Step::Wait(pending),
-            other => match self.settle(Outcome(other.map(|_| ()))) {
+            Ok(step) => {
+                if shows_intent {
+                    self.errors_in_row = 0;
+                }
+                step
+            }
+            Err(refusal) => match self.refuse(refusal) {
                 Some(ending) => Step::End(ending),
                 None => Step::Next,
             },
         }
+    }
+
+    /// Takes a token of `kind`, or says the client is going too fast.
+    fn pace(&mut self, kind: Kind, what: &str, rate: Rate) -> Result<(), Refusal> {
+        self.budget.take(kind, self.hub.limits()).map_err(|wait| {
+            metrics::rate_limited();
+            Refusal::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "too many {what}: at most {} per {}; try again in {} ms",
+                    rate.count,
+                    humantime::format_duration(rate.per),
+                    wait.as_millis().max(1)
+                ),
+            )
+        })
     }
 
     /// Takes the outcome of a request: a success resets the count of bad
@@ -246,6 +277,13 @@ impl Client {
             )),
             (ClientFrame::Join { room, since }, Some(who)) => {
                 let room = validate_room(&room)?;
+                let limits = self.hub.limits().clone();
+                self.pace(Kind::Join, "joins and leaves", limits.join_rate)
+                    .map_err(|r| r.about(Some(&room), None))?;
+                if since.is_some() {
+                    self.pace(Kind::CatchUp, "catch-ups", limits.catch_up_rate)
+                        .map_err(|r| r.about(Some(&room), None))?;
+                }
                 // The hub queues `joined` itself, in step with live messages.
                 match self
                     .hub
@@ -260,6 +298,9 @@ impl Client {
             }
             (ClientFrame::Leave { room }, Some(who)) => {
                 let room = validate_room(&room)?;
+                let rate = self.hub.limits().join_rate;
+                self.pace(Kind::Join, "joins and leaves", rate)
+                    .map_err(|r| r.about(Some(&room), None))?;
                 self.hub
                     .leave(&who, &room)
                     .map_err(Refusal::in_room(&room))?;
@@ -272,6 +313,11 @@ impl Client {
             }
             (ClientFrame::Typing { room }, Some(who)) => {
                 let room = validate_room(&room)?;
+                // Over its rate a `typing` is dropped: it only ever decorates.
+                if self.budget.take(Kind::Typing, self.hub.limits()).is_err() {
+                    metrics::rate_limited();
+                    return Ok(Step::Next);
+                }
                 self.hub
                     .typing(&who, &room)
                     .map_err(Refusal::in_room(&room))?;
@@ -286,6 +332,9 @@ impl Client {
                 Some(who),
             ) => {
                 let room = validate_room(&room)?;
+                let rate = self.hub.limits().history_rate;
+                self.pace(Kind::History, "history pages", rate)
+                    .map_err(|r| r.about(Some(&room), None))?;
                 let limit = limit.map_or(DEFAULT_HISTORY_PAGE, |l| l as usize);
                 let reading = self
                     .hub
@@ -321,7 +370,7 @@ impl Client {
         let about = |e: Refusal| e.about(Some(&room), Some(&cid));
         let text = validate_text_with_limit(text, self.hub.limits().max_text_chars)
             .map_err(|e| about(e.into()))?;
-        if self.limiter.check().is_err() {
+        if self.budget.take(Kind::Send, self.hub.limits()).is_err() {
             metrics::rate_limited();
             let limits = self.hub.limits();
             return Err(about(Refusal::new(

@@ -33,6 +33,57 @@ fn positive_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// Parses an address (`10.0.0.1`) or a network (`10.0.0.0/8`).
+fn network(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is neither an address nor a network such as 10.0.0.0/8"))
+}
+
+/// A rate written `N/PERIOD`, e.g. `20/10s`: at most N in any PERIOD, all
+/// N at once if need be (a bucket of N tokens, refilled evenly over PERIOD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// How many.
+    pub count: u32,
+    /// In how long.
+    pub per: Duration,
+}
+
+impl Rate {
+    /// N per PERIOD.
+    pub const fn new(count: u32, per: Duration) -> Self {
+        Rate { count, per }
+    }
+
+    /// The time one token takes to come back.
+    pub fn interval(&self) -> Duration {
+        self.per / self.count
+    }
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let help = || format!("{s:?} is not a rate: write N/PERIOD, e.g. 20/10s");
+        let (count, per) = s.split_once('/').ok_or_else(help)?;
+        let count: u32 = count.trim().parse().map_err(|_| help())?;
+        let per = humantime::parse_duration(per.trim()).map_err(|_| help())?;
+        if count == 0 || per.is_zero() {
+            return Err(format!("{s:?}: a rate needs a count and a period above 0"));
+        }
+        Ok(Rate { count, per })
+    }
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.count, humantime::format_duration(self.per))
+    }
+}
+
 /// Parses a count that must be at least 1.
 fn at_least_one<T: TryFrom<u64> + Clone + Send + Sync + 'static>() -> RangedU64ValueParser<T> {
     RangedU64ValueParser::new().range(1..)
@@ -50,15 +101,39 @@ pub struct Config {
     #[arg(long, env = "PARLEY_STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,
 
-    /// Origins allowed to open a WebSocket, e.g. `http://localhost:8081`
-    /// (comma-separated; `*` allows any). The server's own host is always
-    /// allowed, and so are requests without an Origin header.
+    /// The address people open in their browser, e.g.
+    /// `https://chat.example.com` (comma-separated if several; default: the
+    /// listen address). Its origin may open WebSockets and its host name is
+    /// answered (see `--allowed-host`).
+    #[arg(long = "public-url", env = "PARLEY_PUBLIC_URL", value_delimiter = ',')]
+    pub public_urls: Vec<String>,
+
+    /// More origins allowed to open a WebSocket, e.g. `http://localhost:8081`
+    /// for `trunk serve` (comma-separated; `*` allows any). The page the
+    /// server served itself is always allowed, and so are requests without
+    /// an Origin header (not a browser).
     #[arg(
         long = "allowed-origin",
         env = "PARLEY_ALLOWED_ORIGINS",
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
+
+    /// More host names the server answers for (comma-separated; `*` for
+    /// any). IP addresses, `localhost` and the public URL's host always
+    /// are; any other `Host` gets 403, which stops DNS rebinding.
+    #[arg(
+        long = "allowed-host",
+        env = "PARLEY_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+
+    /// Reverse proxies (addresses or networks such as `10.0.0.0/8`,
+    /// comma-separated) whose `X-Forwarded-For` names the client's address
+    /// for the per-address limits. Nobody else's is believed.
+    #[arg(long = "trusted-proxy", env = "PARLEY_TRUSTED_PROXIES", value_delimiter = ',', value_parser = network)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 
     /// Pending connections the kernel queues before the server accepts them
     /// (capped by `net.core.somaxconn`). Too small a queue drops connection
@@ -104,6 +179,11 @@ pub struct Limits {
     /// Messages per second the burst refills at.
     #[arg(long, env = "PARLEY_RATE_PER_SEC", default_value_t = parley_protocol::defaults::RATE_PER_SEC, value_parser = at_least_one::<u32>())]
     pub rate_per_sec: u32,
+
+    /// Bytes queued for one client before it counts as too slow (1013);
+    /// a single frame larger than this still goes into an empty queue.
+    #[arg(long, env = "PARLEY_OUTBOX_BYTES", default_value_t = 4 * 1024 * 1024, value_parser = at_least_one::<usize>())]
+    pub outbox_bytes: usize,
 
     /// Frames a client may send ahead while one of its requests waits on
     /// the database; they are applied in order once it is answered, and
@@ -160,6 +240,54 @@ pub struct Limits {
     #[arg(long, env = "PARLEY_MAX_CONNECTIONS", default_value_t = 20_000, value_parser = at_least_one::<usize>())]
     pub max_connections: usize,
 
+    /// WebSocket connections one client address may hold at once (0: no
+    /// limit); more get HTTP 429. Behind a proxy, see `--trusted-proxy`.
+    #[arg(long, env = "PARLEY_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    pub max_connections_per_ip: usize,
+
+    /// New WebSocket connections per client address, as N/PERIOD; faster
+    /// ones get HTTP 429 with Retry-After.
+    #[arg(long, env = "PARLEY_CONNECT_RATE_PER_IP", default_value_t = Rate::new(256, Duration::from_secs(10)))]
+    pub connect_rate_per_ip: Rate,
+
+    /// HTTP connections that are not WebSockets (yet) at once; past this a
+    /// new one is closed at once.
+    #[arg(long, env = "PARLEY_MAX_HTTP_CONNECTIONS", default_value_t = 1024, value_parser = at_least_one::<usize>())]
+    pub max_http_connections: usize,
+
+    /// How long a client has to send a request's headers; also how long an
+    /// idle keep-alive HTTP connection stays open.
+    #[arg(long, env = "PARLEY_HEADER_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    pub header_timeout: Duration,
+
+    /// Largest request head (request line and headers), in bytes; larger
+    /// ones get HTTP 431. At least 8192.
+    #[arg(long, env = "PARLEY_MAX_HEADER_BYTES", default_value_t = 16 * 1024, value_parser = RangedU64ValueParser::<usize>::new().range(8192..))]
+    pub max_header_bytes: usize,
+
+    /// Every frame a connection sends (pings, typing and bad ones included),
+    /// as N/PERIOD; past it the connection is closed with 4008.
+    #[arg(long, env = "PARLEY_FRAME_BUDGET", default_value_t = Rate::new(600, Duration::from_secs(60)))]
+    pub frame_budget: Rate,
+
+    /// `join` and `leave` frames per connection, as N/PERIOD (the burst
+    /// lets a resuming client rejoin all its rooms); more get `rate_limited`.
+    #[arg(long, env = "PARLEY_JOIN_RATE", default_value_t = Rate::new(40, Duration::from_secs(20)))]
+    pub join_rate: Rate,
+
+    /// Catch-ups (`join` with `since`) per connection, as N/PERIOD; more get
+    /// `rate_limited`.
+    #[arg(long, env = "PARLEY_CATCH_UP_RATE", default_value_t = Rate::new(64, Duration::from_secs(60)))]
+    pub catch_up_rate: Rate,
+
+    /// `history` pages per connection, as N/PERIOD; more get `rate_limited`.
+    #[arg(long, env = "PARLEY_HISTORY_RATE", default_value_t = Rate::new(20, Duration::from_secs(10)))]
+    pub history_rate: Rate,
+
+    /// `typing` frames per connection, as N/PERIOD; more are dropped.
+    #[arg(long, env = "PARLEY_TYPING_RATE", default_value_t = Rate::new(5, Duration::from_secs(5)))]
+    pub typing_rate: Rate,
+
     /// Messages sent with `joined` when a client joins without `since`.
     #[arg(long, env = "PARLEY_JOIN_HISTORY", default_value_t = 100)]
     pub join_history: usize,
@@ -168,9 +296,18 @@ pub struct Limits {
     #[arg(long, env = "PARLEY_CATCH_UP_CAP", default_value_t = 1000, value_parser = at_least_one::<usize>())]
     pub catch_up_cap: usize,
 
+    /// Largest `joined` or `history` reply, in bytes: a page that would be
+    /// larger keeps its newest messages and says `more`.
+    #[arg(long, env = "PARLEY_MAX_REPLY_BYTES", default_value_t = 1024 * 1024, value_parser = RangedU64ValueParser::<usize>::new().range(16 * 1024..))]
+    pub max_reply_bytes: usize,
+
     /// Most messages in one `history` page.
     #[arg(long, env = "PARLEY_HISTORY_PAGE_MAX", default_value_t = 200, value_parser = at_least_one::<usize>())]
     pub history_page_max: usize,
+
+    /// Database connections reading history at once; more reads wait their turn.
+    #[arg(long, env = "PARLEY_DB_READERS", default_value_t = 4, value_parser = at_least_one::<usize>())]
+    pub db_readers: usize,
 
     /// Messages kept per room by the in-memory store (`--database-url memory`).
     #[arg(long, env = "PARLEY_MEMORY_HISTORY", default_value_t = 10_000, value_parser = at_least_one::<usize>())]
@@ -180,6 +317,15 @@ pub struct Limits {
     /// catch-ups without reading the database.
     #[arg(long, env = "PARLEY_ROOM_CACHE", default_value_t = 256)]
     pub room_cache: usize,
+
+    /// Bytes of messages one room keeps in memory, at most.
+    #[arg(long, env = "PARLEY_ROOM_CACHE_BYTES", default_value_t = 512 * 1024)]
+    pub room_cache_bytes: usize,
+
+    /// Bytes of messages all rooms together keep in memory, at most; a
+    /// room that records a message past it forgets its oldest first.
+    #[arg(long, env = "PARLEY_ROOM_CACHES_TOTAL_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub room_caches_total_bytes: usize,
 
     /// Most messages written in one transaction (group commit).
     #[arg(long, env = "PARLEY_COMMIT_BATCH", default_value_t = 4096, value_parser = at_least_one::<usize>())]

@@ -42,7 +42,7 @@ where
     metrics::connection_opened();
     // Borrowed: a copy would add its size to every connection's task.
     let limits = hub.limits();
-    let (outbox, mut inbox) = outbox(limits.outbox_capacity);
+    let (outbox, mut inbox) = outbox(limits.outbox_capacity, limits.outbox_bytes);
     let mut client = Client::new(hub.clone(), outbox);
 
     let heartbeat_every = limits.heartbeat;
@@ -67,7 +67,7 @@ where
             _ = &mut shutting_down => break Ending::Shutdown,
             _ = &mut overflowing => break Ending::SlowConsumer,
             _ = &mut taken_over => break Ending::Replaced,
-            Some(frame) = inbox.frames.recv() => {
+            Some(frame) = inbox.recv() => {
                 if let Err(ending) = write_frames(&mut socket, frame, &mut inbox, limits).await {
                     break ending;
                 }
@@ -84,11 +84,7 @@ where
             }
             incoming = socket.next(), if held.len() < limits.pipeline_frames => match incoming {
                 None => break Ending::Vanished,
-                Some(Err(WsError::Capacity(_))) => break Ending::TooBig,
-                Some(Err(err)) => {
-                    tracing::debug!(%err, "websocket read failed");
-                    break Ending::Vanished;
-                }
+                Some(Err(err)) => break read_failed(err),
                 Some(Ok(message)) => {
                     last_heard = Instant::now();
                     if pending.is_some() && !matches!(message, Message::Close(_)) {
@@ -118,6 +114,10 @@ where
     };
 
     tracing::debug!(?ending, nick = client.nick(), "connection ending");
+    if ending == Ending::WriteStuck {
+        // Too slow, like a full queue, only noticed by the write timeout.
+        metrics::slow_consumer_dropped();
+    }
     // A request still reading is abandoned (a join is undone) before the
     // session is settled.
     drop(pending);
@@ -132,6 +132,19 @@ where
     }
     close(&mut socket, &mut inbox, ending, limits).await;
     metrics::connection_closed();
+}
+
+/// How a failed read ends the connection.
+fn read_failed(err: WsError) -> Ending {
+    match err {
+        WsError::Capacity(_) => Ending::TooBig,
+        WsError::Protocol(_) => Ending::ProtocolError,
+        WsError::Utf8(_) => Ending::BadUtf8,
+        err => {
+            tracing::debug!(%err, "websocket read failed");
+            Ending::Vanished
+        }
+    }
 }
 
 /// Applies held-back frames in order until one starts a request that must
@@ -164,13 +177,13 @@ async fn write_frames<S>(
 where
     S: Sink<Message, Error = WsError> + Unpin,
 {
-    let frames = &mut inbox.frames;
+    let overflowed = inbox.overflowed.clone();
     let batch = async {
         socket.feed(Message::Text(first)).await?;
         for _ in 1..limits.write_batch {
-            match frames.try_recv() {
-                Ok(frame) => socket.feed(Message::Text(frame)).await?,
-                Err(_) => break,
+            match inbox.try_recv() {
+                Some(frame) => socket.feed(Message::Text(frame)).await?,
+                None => break,
             }
         }
         socket.flush().await
@@ -178,10 +191,15 @@ where
     tokio::select! {
         written = tokio::time::timeout(limits.write_timeout, batch) => match written {
             Ok(Ok(())) => Ok(()),
+            // The client stopped reading while its socket buffer filled up.
+            Ok(Err(WsError::WriteBufferFull(_))) => {
+                metrics::slow_consumer_dropped();
+                Err(Ending::SlowConsumer)
+            }
             Ok(Err(_)) => Err(Ending::Vanished),
             Err(_) => Err(Ending::WriteStuck),
         },
-        _ = inbox.overflowed.cancelled() => Err(Ending::SlowConsumer),
+        _ = overflowed.cancelled() => Err(Ending::SlowConsumer),
     }
 }
 
@@ -194,7 +212,7 @@ where
 {
     let goodbye = async {
         if ending.socket_is_healthy() {
-            while let Ok(frame) = inbox.frames.try_recv() {
+            while let Some(frame) = inbox.try_recv() {
                 socket.feed(Message::Text(frame)).await?;
             }
         }

@@ -26,6 +26,13 @@ pub enum Ending {
     TooBig,
     /// The client sent too many bad frames in a row.
     Abusive,
+    /// The client sent more frames than its budget allows.
+    OverBudget,
+    /// The client broke the WebSocket protocol (an unmasked frame, a bad
+    /// opcode, reserved bits).
+    ProtocolError,
+    /// A text frame was not valid UTF-8.
+    BadUtf8,
     /// The client did not say `hello` in time.
     HelloTimeout,
     /// Another connection resumed this session.
@@ -40,12 +47,16 @@ impl Ending {
         let (code, reason) = match self {
             Ending::Shutdown => (close::GOING_AWAY, "server shutting down"),
             Ending::SlowConsumer => (close::TRY_AGAIN_LATER, "too slow: outbound queue full"),
+            Ending::WriteStuck => (close::TRY_AGAIN_LATER, "too slow: a write did not finish"),
+            Ending::OverBudget => (close::TOO_MANY_FRAMES, "too many frames"),
+            Ending::ProtocolError => (close::PROTOCOL_ERROR, "websocket protocol error"),
+            Ending::BadUtf8 => (close::INVALID_DATA, "text frame is not valid UTF-8"),
             Ending::TooBig => (close::TOO_BIG, "frame too big"),
             Ending::Abusive => (close::POLICY, "too many bad frames in a row"),
             Ending::HelloTimeout => (close::POLICY, "no hello in time"),
             Ending::Replaced => (close::REPLACED, "session resumed elsewhere"),
             Ending::HeartbeatTimeout => (close::GOING_AWAY, "heartbeat timeout"),
-            Ending::ClientClosed(_) | Ending::Vanished | Ending::WriteStuck => return None,
+            Ending::ClientClosed(_) | Ending::Vanished => return None,
         };
         Some(CloseFrame {
             code: CloseCode::from(code),
@@ -58,7 +69,7 @@ impl Ending {
     pub fn ends_session(self) -> bool {
         match self {
             Ending::ClientClosed(code) => code != Some(close::RECONNECTING),
-            Ending::Abusive | Ending::HelloTimeout => true,
+            Ending::Abusive | Ending::HelloTimeout | Ending::OverBudget => true,
             _ => false,
         }
     }
@@ -70,6 +81,7 @@ impl Ending {
             self,
             Ending::Shutdown
                 | Ending::Abusive
+                | Ending::OverBudget
                 | Ending::TooBig
                 | Ending::HelloTimeout
                 | Ending::Replaced
@@ -88,10 +100,13 @@ mod tests {
         assert!(!Ending::ClientClosed(Some(close::RECONNECTING)).ends_session());
         assert!(Ending::Abusive.ends_session());
         assert!(Ending::HelloTimeout.ends_session());
+        assert!(Ending::OverBudget.ends_session());
         for kept in [
             Ending::Vanished,
             Ending::HeartbeatTimeout,
             Ending::WriteStuck,
+            Ending::ProtocolError,
+            Ending::BadUtf8,
             Ending::SlowConsumer,
             Ending::TooBig,
             Ending::Replaced,
@@ -111,8 +126,11 @@ mod tests {
         assert_eq!(code(Ending::HelloTimeout), Some(close::POLICY));
         assert_eq!(code(Ending::Replaced), Some(close::REPLACED));
         assert_eq!(code(Ending::HeartbeatTimeout), Some(close::GOING_AWAY));
+        assert_eq!(code(Ending::WriteStuck), Some(close::TRY_AGAIN_LATER));
+        assert_eq!(code(Ending::OverBudget), Some(close::TOO_MANY_FRAMES));
+        assert_eq!(code(Ending::ProtocolError), Some(close::PROTOCOL_ERROR));
+        assert_eq!(code(Ending::BadUtf8), Some(close::INVALID_DATA));
         assert_eq!(code(Ending::Vanished), None);
-        assert_eq!(code(Ending::WriteStuck), None);
         assert_eq!(code(Ending::ClientClosed(None)), None);
     }
 }

@@ -13,15 +13,20 @@
 //! [`store`], [`metrics`], [`time`]. The module graph has no cycle (a test
 //! checks it).
 
+pub mod admission;
+pub mod budget;
 pub mod commands;
 pub mod committer;
 pub mod config;
 pub mod connection;
 pub mod ending;
 pub mod error;
+pub mod http;
 pub mod hub;
 pub mod ids;
+pub mod logs;
 pub mod metrics;
+pub mod origin;
 pub mod outbox;
 pub mod room;
 pub mod routes;

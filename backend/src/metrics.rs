@@ -17,12 +17,18 @@ const ROOMS: &str = "parley_rooms";
 const MESSAGES_IN: &str = "parley_messages_in_total";
 /// Chat messages delivered into recipients' queues.
 const MESSAGES_OUT: &str = "parley_messages_out_total";
-/// `send`s refused by the rate limit.
+/// Frames refused (or, for `typing`, dropped) by a per-connection rate.
 const RATE_LIMITED: &str = "parley_rate_limited_total";
 /// Connections closed because their outbound queue filled up.
 const SLOW_CONSUMERS: &str = "parley_slow_consumer_drops_total";
 /// `error` frames sent for bad input.
 const PROTOCOL_ERRORS: &str = "parley_protocol_errors_total";
+/// WebSocket upgrades refused by the connection limits (503/429).
+const WEBSOCKETS_REFUSED: &str = "parley_websockets_refused_total";
+/// HTTP connections closed at once because too many were open.
+const HTTP_REFUSED: &str = "parley_http_connections_refused_total";
+/// Connections closed for sending more frames than their budget allows.
+const OVER_BUDGET: &str = "parley_frame_budget_closes_total";
 
 /// The process-wide Prometheus recorder, installed on first use.
 pub fn prometheus() -> PrometheusHandle {
@@ -41,19 +47,34 @@ pub fn prometheus() -> PrometheusHandle {
             );
             describe_counter!(
                 RATE_LIMITED,
-                "Sends refused by the per-connection rate limit"
+                "Frames refused or dropped by a per-connection rate limit"
             );
             describe_counter!(
                 SLOW_CONSUMERS,
                 "Connections closed because they read too slowly"
             );
             describe_counter!(PROTOCOL_ERRORS, "Error frames sent for bad client input");
+            describe_counter!(
+                WEBSOCKETS_REFUSED,
+                "WebSocket upgrades refused by the connection limits"
+            );
+            describe_counter!(
+                HTTP_REFUSED,
+                "HTTP connections closed at once because too many were open"
+            );
+            describe_counter!(
+                OVER_BUDGET,
+                "Connections closed (4008) for sending more frames than their budget"
+            );
             for name in [
                 MESSAGES_IN,
                 MESSAGES_OUT,
                 RATE_LIMITED,
                 SLOW_CONSUMERS,
                 PROTOCOL_ERRORS,
+                WEBSOCKETS_REFUSED,
+                HTTP_REFUSED,
+                OVER_BUDGET,
             ] {
                 counter!(name).absolute(0);
             }
@@ -85,7 +106,7 @@ pub fn message_relayed(recipients: usize) {
     counter!(MESSAGES_OUT).increment(recipients as u64);
 }
 
-/// A `send` was refused by the rate limit.
+/// A frame was refused (or dropped) by a per-connection rate.
 pub fn rate_limited() {
     counter!(RATE_LIMITED).increment(1);
 }
@@ -98,4 +119,19 @@ pub fn slow_consumer_dropped() {
 /// An `error` frame was sent.
 pub fn protocol_error() {
     counter!(PROTOCOL_ERRORS).increment(1);
+}
+
+/// A WebSocket upgrade was refused by the connection limits.
+pub fn websocket_refused() {
+    counter!(WEBSOCKETS_REFUSED).increment(1);
+}
+
+/// A new HTTP connection was closed at once: too many were open.
+pub fn http_refused() {
+    counter!(HTTP_REFUSED).increment(1);
+}
+
+/// A connection was closed for sending more frames than its budget.
+pub fn over_budget() {
+    counter!(OVER_BUDGET).increment(1);
 }

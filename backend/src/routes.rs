@@ -7,7 +7,9 @@
 //! revalidated on every load so a new release is picked up at once.
 //!
 //! Every `GET` route answers `HEAD` too (uptime monitors and proxies use
-//! it); hyper sends the same headers without the body.
+//! it); hyper sends the same headers without the body. Every request must
+//! name a host this server serves ([`crate::origin`]): 400 without a
+//! `Host`, 403 for a host name it does not answer for (DNS rebinding).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use warp::reply::{Reply, Response};
 use warp::Filter;
 
 use crate::hub::Hub;
+use crate::origin::{SiteError, SitePolicy};
 use crate::upgrade::{self, Upgrader};
 
 /// Cache policy for content-hashed assets.
@@ -38,6 +41,7 @@ pub fn routes(
     static_dir: PathBuf,
 ) -> impl Filter<Extract = (Response,), Error = std::convert::Infallible> + Clone {
     let hub = upgrader.hub.clone();
+    let host = served_host(upgrader.sites.clone());
     let healthz = warp::path!("healthz")
         .and(get_or_head())
         .map(|| "ok\n".into_response());
@@ -56,7 +60,7 @@ pub fn routes(
         warp::reply::with_status("no such API route\n", StatusCode::NOT_FOUND).into_response()
     });
 
-    upgrade::route(upgrader)
+    let any_route = upgrade::route(upgrader)
         .or(healthz)
         .unify()
         .or(rooms)
@@ -66,7 +70,8 @@ pub fn routes(
         .or(api_not_found)
         .unify()
         .or(app(static_dir))
-        .unify()
+        .unify();
+    host.and(any_route)
         .recover(|rejection: warp::Rejection| async move {
             Ok::<_, std::convert::Infallible>(rejected(rejection))
         })
@@ -112,8 +117,33 @@ fn is_hashed_asset(path: &Path) -> bool {
         .any(|part| (12..=20).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// A request whose `Host` this server does not serve.
+#[derive(Debug)]
+struct HostRefused(SiteError);
+
+impl warp::reject::Reject for HostRefused {}
+
+/// Passes requests whose `Host` is served, rejects the others.
+fn served_host(
+    sites: Arc<SitePolicy>,
+) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    warp::header::optional::<String>("host")
+        .and_then(move |host: Option<String>| {
+            let checked = sites.check_host(host.as_deref()).map(|_| ());
+            async move { checked.map_err(|e| warp::reject::custom(HostRefused(e))) }
+        })
+        .untuple_one()
+}
+
 /// Turns a rejection into a plain answer.
 fn rejected(rejection: warp::Rejection) -> Response {
+    if let Some(HostRefused(err)) = rejection.find::<HostRefused>() {
+        let status = match err {
+            SiteError::BadHost => StatusCode::BAD_REQUEST,
+            _ => StatusCode::FORBIDDEN,
+        };
+        return warp::reply::with_status(format!("{err}\n"), status).into_response();
+    }
     let (status, text) = if rejection.is_not_found() {
         (StatusCode::NOT_FOUND, "not found\n")
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {

@@ -12,10 +12,13 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::admission::{Admission, AdmissionRules};
 use crate::config::Config;
+use crate::http::HttpLimits;
 use crate::hub::Hub;
+use crate::origin::SitePolicy;
 use crate::store::{MessageStore, StoreError};
-use crate::upgrade::{OriginPolicy, Upgrader};
+use crate::upgrade::Upgrader;
 
 /// Binds `addr` with a listen queue of `backlog` connections and no Nagle
 /// delays: chat frames are small and latency-bound, and Linux copies
@@ -55,63 +58,92 @@ pub struct App<F> {
     pub connections: TaskTracker,
 }
 
-/// Builds the routes around `hub`.
+/// The hosts and origins `config` serves: its `--public-url`s (by default
+/// the listen address), `--allowed-origin`s and `--allowed-host`s. Fails on
+/// one that cannot be parsed, naming it.
+pub fn site_policy(config: &Config) -> Result<SitePolicy, String> {
+    let public_urls = if config.public_urls.is_empty() {
+        vec![format!("http://{}", config.addr)]
+    } else {
+        config.public_urls.clone()
+    };
+    SitePolicy::new(&public_urls, &config.allowed_origins, &config.allowed_hosts)
+}
+
+/// Builds the routes around `hub`; fails if a `--public-url`,
+/// `--allowed-origin` or `--allowed-host` cannot be parsed.
 pub fn app(
     config: &Config,
     hub: Arc<Hub>,
-) -> App<
-    impl warp::Filter<Extract = (warp::reply::Response,), Error = std::convert::Infallible> + Clone,
+) -> Result<
+    App<
+        impl warp::Filter<Extract = (warp::reply::Response,), Error = std::convert::Infallible> + Clone,
+    >,
+    String,
 > {
+    let limits = &config.limits;
+    let admission = Admission::new(AdmissionRules {
+        max_total: limits.max_connections,
+        max_per_ip: limits.max_connections_per_ip,
+        burst_per_ip: limits.connect_rate_per_ip.count,
+        every_per_ip: limits.connect_rate_per_ip.interval(),
+        trusted_proxies: config.trusted_proxies.clone(),
+    });
     let stop = CancellationToken::new();
     let connections = TaskTracker::new();
     let upgrader = Upgrader {
         hub,
         shutdown: stop.clone(),
         connections: connections.clone(),
-        open: Default::default(),
-        origins: Arc::new(OriginPolicy::new(&config.allowed_origins)),
+        admission,
+        sites: Arc::new(site_policy(config)?),
     };
     let routes = crate::routes::routes(
         upgrader,
         crate::metrics::prometheus(),
         config.static_dir.clone(),
     );
-    App {
+    Ok(App {
         routes,
         stop,
         connections,
-    }
+    })
 }
 
 /// Serves Parley on `listener` with `hub` until `shutdown` completes: starts
-/// the hub's workers, serves every route, then closes the connections (1001),
-/// waits for them (at most `--shutdown-timeout`), and commits and delivers
-/// whatever is still queued before returning.
+/// the hub's workers, serves every route, then closes the WebSockets (1001)
+/// and HTTP connections, waits for them (at most `--shutdown-timeout`),
+/// and commits and delivers whatever is still queued before returning.
 pub async fn run(
     listener: TcpListener,
-    config: Config,
+    mut config: Config,
     hub: Arc<Hub>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let workers = hub.start()?;
+    // The default public URL is the address actually bound (port 0 chooses one).
+    config.addr = listener.local_addr()?;
     let App {
         routes,
         stop,
         connections,
-    } = app(&config, hub.clone());
-    let addr = listener.local_addr().ok();
-    tracing::info!(?addr, "Parley is listening");
+    } = app(&config, hub.clone()).map_err(std::io::Error::other)?;
+    let workers = hub.start()?;
+    tracing::info!(addr = %config.addr, "Parley is listening");
 
+    let limits = &config.limits;
+    let http_limits = HttpLimits {
+        header_timeout: limits.header_timeout,
+        max_header_bytes: limits.max_header_bytes,
+        max_connections: limits.max_http_connections,
+        shutdown_timeout: limits.shutdown_timeout,
+    };
     let stop_connections = stop.clone();
-    warp::serve(routes)
-        .incoming(listener)
-        .graceful(async move {
-            shutdown.await;
-            tracing::info!("shutting down: closing connections with 1001");
-            stop_connections.cancel();
-        })
-        .run()
-        .await;
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing connections with 1001");
+        stop_connections.cancel();
+    });
+    crate::http::serve(listener, routes, http_limits, stop).await;
 
     connections.close();
     if tokio::time::timeout(config.limits.shutdown_timeout, connections.wait())

@@ -2,12 +2,15 @@
 //! WebSocket that a [`connection`](crate::connection) task then serves.
 //!
 //! The upgrade is done here rather than with `warp::ws()` because warp's
-//! filter offers no way to set the socket's read and write buffer sizes, and
-//! tungstenite's 128 KiB defaults would dominate the memory of every idle
-//! connection. Owning the upgrade is also where the Origin check (against
-//! cross-site WebSocket hijacking) and the connection limit live.
+//! filter offers no way to size the socket's buffers, and tungstenite's
+//! 128 KiB defaults (and unbounded write buffer) would dominate the memory
+//! of every connection. Owning the upgrade is also where the handshake is
+//! checked strictly (version 13, a 16-byte key), where the `Origin` check
+//! against cross-site WebSocket hijacking lives ([`crate::origin`]), and
+//! where a connection is admitted or refused ([`crate::admission`]): 503
+//! when the server is full, 429 when one address has too many or opens
+//! them too fast, both with `Retry-After`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use hyper::upgrade::OnUpgrade;
@@ -21,47 +24,13 @@ use warp::http::{header, HeaderMap, StatusCode};
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
+use crate::admission::{Admission, Refused};
 use crate::config::Limits;
+use crate::http::Peer;
 use crate::hub::Hub;
-
-/// Which browser origins may open a WebSocket.
-#[derive(Debug, Clone, Default)]
-pub struct OriginPolicy {
-    /// Any origin is allowed (`*` in the list).
-    any: bool,
-    /// Allowed origins, lower case, no trailing slash.
-    allowed: Vec<String>,
-}
-
-impl OriginPolicy {
-    /// A policy from the configured list; the server's own host is always allowed.
-    pub fn new(origins: &[String]) -> Self {
-        let allowed: Vec<String> = origins
-            .iter()
-            .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
-            .filter(|o| !o.is_empty())
-            .collect();
-        OriginPolicy {
-            any: allowed.iter().any(|o| o == "*"),
-            allowed,
-        }
-    }
-
-    /// Whether a request with this `Origin` and `Host` may upgrade. No Origin
-    /// means no browser, so no hijacking risk: allowed.
-    pub fn allows(&self, origin: Option<&str>, host: Option<&str>) -> bool {
-        let Some(origin) = origin else { return true };
-        if self.any {
-            return true;
-        }
-        let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
-        if self.allowed.contains(&origin) {
-            return true;
-        }
-        let authority = origin.split_once("://").map(|(_, authority)| authority);
-        matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h.trim()))
-    }
-}
+use crate::logs::{clip, Throttle};
+use crate::origin::{SiteError, SitePolicy};
+use crate::throttled;
 
 /// What the upgrade route needs to start connections.
 #[derive(Clone)]
@@ -72,10 +41,10 @@ pub struct Upgrader {
     pub shutdown: CancellationToken,
     /// Tracks connection tasks so shutdown can wait for them.
     pub connections: TaskTracker,
-    /// Open WebSocket connections.
-    pub open: Arc<AtomicUsize>,
-    /// The Origin check.
-    pub origins: Arc<OriginPolicy>,
+    /// Who may connect.
+    pub admission: Arc<Admission>,
+    /// Which hosts and origins are served.
+    pub sites: Arc<SitePolicy>,
 }
 
 /// The `GET /ws` route.
@@ -87,9 +56,12 @@ pub fn route(
         .and(warp::get())
         .and(warp::header::headers_cloned())
         .and(warp::ext::optional::<OnUpgrade>())
-        .map(move |headers: HeaderMap, on_upgrade: Option<OnUpgrade>| {
-            upgrader.upgrade(&headers, on_upgrade)
-        })
+        .and(warp::ext::optional::<Peer>())
+        .map(
+            move |headers: HeaderMap, on_upgrade: Option<OnUpgrade>, peer: Option<Peer>| {
+                upgrader.upgrade(&headers, on_upgrade, peer)
+            },
+        )
 }
 
 /// A plain-text answer with a status.
@@ -97,24 +69,55 @@ fn refuse(status: StatusCode, text: &'static str) -> Response {
     warp::reply::with_status(text, status).into_response()
 }
 
+/// A refusal that says when to try again.
+fn refuse_for(status: StatusCode, text: &'static str, retry_after_secs: u64) -> Response {
+    warp::reply::with_header(
+        refuse(status, text),
+        header::RETRY_AFTER,
+        retry_after_secs.max(1),
+    )
+    .into_response()
+}
+
 /// The value of a header as text, if present and printable.
 fn header_str<'a>(headers: &'a HeaderMap, name: &header::HeaderName) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The socket settings every connection gets. The write buffer is left
-/// unbounded: a catch-up `joined` frame can be megabytes, and what bounds a
-/// client's memory is its outbox, not this buffer.
+/// Whether a `Sec-WebSocket-Key` is what RFC 6455 asks: 16 random bytes in
+/// base64, that is 22 characters, of which the last carries only two bits,
+/// and `==`.
+fn is_valid_key(key: &[u8]) -> bool {
+    let is_base64 = |b: &u8| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/';
+    key.len() == 24
+        && key[..22].iter().all(is_base64)
+        && matches!(key[21], b'A' | b'Q' | b'g' | b'w')
+        && &key[22..] == b"=="
+}
+
+/// The socket settings every connection gets. The write buffer may hold
+/// one whole reply (a catch-up `joined` is at most `--max-reply-bytes`)
+/// besides a batch; past that a client that does not read (while it
+/// floods pings, say) is cut instead of growing the server's memory.
 fn socket_config(limits: &Limits) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(limits.read_buffer_bytes)
         .write_buffer_size(limits.write_buffer_bytes)
+        .max_write_buffer_size(limits.max_reply_bytes + limits.write_buffer_bytes + 64 * 1024)
         .max_message_size(Some(limits.max_frame_bytes))
         .max_frame_size(Some(limits.max_frame_bytes))
 }
 
+static REFUSED_ORIGIN: Throttle = Throttle::new(10, std::time::Duration::from_secs(60));
+static REFUSED_ADMISSION: Throttle = Throttle::new(10, std::time::Duration::from_secs(60));
+
 impl Upgrader {
-    fn upgrade(&self, headers: &HeaderMap, on_upgrade: Option<OnUpgrade>) -> Response {
+    fn upgrade(
+        &self,
+        headers: &HeaderMap,
+        on_upgrade: Option<OnUpgrade>,
+        peer: Option<Peer>,
+    ) -> Response {
         let has_token = |name, token: &str| {
             header_str(headers, name)
                 .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
@@ -136,19 +139,35 @@ impl Upgrader {
             );
             return reply.into_response();
         }
-        let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
-            return refuse(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key\n");
-        };
-        let origin = header_str(headers, &header::ORIGIN);
-        if !self
-            .origins
-            .allows(origin, header_str(headers, &header::HOST))
-        {
-            tracing::info!(?origin, "refused a WebSocket from a foreign origin");
+        let keys: Vec<_> = headers.get_all(header::SEC_WEBSOCKET_KEY).iter().collect();
+        let [key] = keys[..] else {
             return refuse(
-                StatusCode::FORBIDDEN,
-                "this origin may not open a WebSocket here\n",
+                StatusCode::BAD_REQUEST,
+                "send exactly one Sec-WebSocket-Key\n",
             );
+        };
+        if !is_valid_key(key.as_bytes()) {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "Sec-WebSocket-Key must be 16 bytes in base64\n",
+            );
+        }
+        let origins: Vec<&str> = headers
+            .get_all(header::ORIGIN)
+            .iter()
+            .map(|v| v.to_str().unwrap_or("\u{0}"))
+            .collect();
+        if let Err(err) = self
+            .sites
+            .check_origin(&origins, header_str(headers, &header::HOST))
+        {
+            let origin = origins.first().map(|o| clip(o));
+            throttled!(REFUSED_ORIGIN, info, ?origin, %err, "refused a WebSocket");
+            let status = match err {
+                SiteError::BadHost | SiteError::SeveralOrigins => StatusCode::BAD_REQUEST,
+                _ => StatusCode::FORBIDDEN,
+            };
+            return warp::reply::with_status(format!("{err}\n"), status).into_response();
         }
         let Some(on_upgrade) = on_upgrade else {
             return refuse(
@@ -156,18 +175,43 @@ impl Upgrader {
                 "this connection cannot be upgraded\n",
             );
         };
-        let max = self.hub.limits().max_connections;
-        if self.open.fetch_add(1, Ordering::AcqRel) >= max {
-            self.open.fetch_sub(1, Ordering::AcqRel);
-            return refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the server is full; try again later\n",
-            );
-        }
+        let forwarded = header_str(headers, &header::HeaderName::from_static("x-forwarded-for"));
+        let client = self.admission.client_ip(peer.map(|p| p.0), forwarded);
+        let ticket = match self.admission.admit(client) {
+            Ok(ticket) => ticket,
+            Err(refused) => {
+                crate::metrics::websocket_refused();
+                throttled!(
+                    REFUSED_ADMISSION,
+                    info,
+                    ?client,
+                    ?refused,
+                    "refused a WebSocket"
+                );
+                return match refused {
+                    Refused::ServerFull => refuse_for(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the server is full; try again later\n",
+                        5,
+                    ),
+                    Refused::TooManyFromAddress => refuse_for(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "too many connections from your address\n",
+                        10,
+                    ),
+                    Refused::TooFastFromAddress(wait) => refuse_for(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "too many new connections from your address; slow down\n",
+                        wait.as_secs_f64().ceil() as u64,
+                    ),
+                };
+            }
+        };
 
         let accept = derive_accept_key(key.as_bytes());
         let this = self.clone();
         self.connections.spawn(async move {
+            let _ticket = ticket;
             match on_upgrade.await {
                 Ok(upgraded) => {
                     let config = socket_config(this.hub.limits());
@@ -181,7 +225,6 @@ impl Upgrader {
                 }
                 Err(err) => tracing::debug!(%err, "websocket upgrade failed"),
             }
-            this.open.fetch_sub(1, Ordering::AcqRel);
         });
 
         let reply = warp::reply::with_status(warp::reply(), StatusCode::SWITCHING_PROTOCOLS);
@@ -261,13 +304,27 @@ mod tests {
     }
 
     #[test]
-    fn same_host_and_listed_origins_are_allowed() {
-        let policy = OriginPolicy::new(&["http://localhost:8081/".into()]);
-        assert!(policy.allows(None, Some("127.0.0.1:8080")));
-        assert!(policy.allows(Some("http://127.0.0.1:8080"), Some("127.0.0.1:8080")));
-        assert!(policy.allows(Some("http://LOCALHOST:8081"), Some("127.0.0.1:8080")));
-        assert!(!policy.allows(Some("https://evil.example"), Some("127.0.0.1:8080")));
-        assert!(!policy.allows(Some("null"), Some("127.0.0.1:8080")));
-        assert!(OriginPolicy::new(&["*".into()]).allows(Some("https://evil.example"), None));
+    fn a_key_must_be_sixteen_bytes_in_base64() {
+        assert!(is_valid_key(b"dGhlIHNhbXBsZSBub25jZQ=="));
+        for bad in [
+            &b"abc"[..],
+            b"",
+            &[b'A'; 2000],
+            b"dGhlIHNhbXBsZSBub25jZQ=!",
+            b"dGhlIHNhbXBsZSBub25jZR==",
+            b"dGhlIHNhbXBsZSBub25j*Q==",
+        ] {
+            assert!(!is_valid_key(bad), "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn the_write_buffer_holds_a_whole_reply_and_no_more() {
+        let limits = Limits::default();
+        let config = socket_config(&limits);
+        assert!(config.max_write_buffer_size >= limits.max_reply_bytes + limits.write_buffer_bytes);
+        assert!(
+            config.max_write_buffer_size < 2 * limits.max_reply_bytes + limits.write_buffer_bytes
+        );
     }
 }

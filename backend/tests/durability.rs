@@ -19,18 +19,16 @@ use common::{test_config, Client, ServerProcess, TestServer};
 /// Starts the server binary on `db` with generous limits for flooding.
 fn start_server(db: &Path) -> ServerProcess {
     let url = format!("sqlite://{}", db.display());
-    ServerProcess::spawn(&[
+    let mut args = vec![
         "--static-dir",
         "/nonexistent",
         "--database-url",
         &url,
-        "--rate-burst",
-        "1000000",
-        "--rate-per-sec",
-        "1000000",
         "--catch-up-cap",
         "1000000",
-    ])
+    ];
+    args.extend(common::UNLIMITED_FLAGS);
+    ServerProcess::spawn(&args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,8 +145,7 @@ async fn sqlite_server(dir: &Path) -> TestServer {
 /// newest `room_cache` messages in memory.
 async fn sqlite_server_with_cache(dir: &Path, room_cache: usize) -> TestServer {
     let mut config = test_config();
-    config.limits.rate_burst = 1_000_000;
-    config.limits.rate_per_sec = 1_000_000;
+    common::unlimited(&mut config.limits);
     config.limits.room_cache = room_cache;
     config.limits.catch_up_cap = 100_000;
     // These tests flood one room far past any chat's pace; a commit batch is

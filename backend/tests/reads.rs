@@ -26,8 +26,7 @@ fn presence(room: &str, nick: &str, event: PresenceEvent) -> ServerFrame {
 async fn server_on(store: &Arc<TestStore>) -> TestServer {
     let mut config = test_config();
     config.limits.room_cache = 2;
-    config.limits.rate_burst = 1_000_000;
-    config.limits.rate_per_sec = 1_000_000;
+    common::unlimited(&mut config.limits);
     TestServer::start_with_store(config, store.clone()).await
 }
 

@@ -342,7 +342,7 @@ async fn a_client_that_never_reads_is_closed_with_1013_and_others_carry_on() {
     const AT_MOST: usize = 20_000;
     let mut config = test_config();
     config.limits.outbox_capacity = 64;
-    config.limits.rate_burst = 1_000_000;
+    common::unlimited(&mut config.limits);
     config.limits.close_timeout = Duration::from_secs(20);
     let server = TestServer::start(config).await;
 

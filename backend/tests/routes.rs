@@ -31,7 +31,7 @@ fn routes_with(
 ) {
     let hub = Hub::new(config.limits.clone(), store);
     let workers = hub.start().unwrap();
-    (parley::server::app(&config, hub).routes, workers)
+    (parley::server::app(&config, hub).unwrap().routes, workers)
 }
 
 fn routes(
@@ -48,6 +48,16 @@ fn routes(
     routes_with(config, store)
 }
 
+/// A request to the server at its default address, as a browser sends it.
+fn request() -> warp::test::RequestBuilder {
+    warp::test::request().header("host", "127.0.0.1:8080")
+}
+
+/// A WebSocket handshake, as [`request`].
+fn ws() -> warp::test::WsBuilder {
+    warp::test::ws().header("host", "127.0.0.1:8080")
+}
+
 async fn connect<F>(routes: &F) -> WsClient
 where
     F: Filter<Extract = (warp::reply::Response,), Error = std::convert::Infallible>
@@ -56,8 +66,7 @@ where
         + Sync
         + 'static,
 {
-    warp::test::ws()
-        .path("/ws")
+    ws().path("/ws")
         .handshake(routes.clone())
         .await
         .expect("handshake")
@@ -116,12 +125,12 @@ async fn expect_error(client: &mut WsClient, code: ErrorCode) -> ServerFrame {
 #[tokio::test]
 async fn healthz_and_unknown_routes() {
     let (routes, _workers) = routes(test_config());
-    let res = warp::test::request().path("/healthz").reply(&routes).await;
+    let res = request().path("/healthz").reply(&routes).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.body(), "ok\n");
-    let res = warp::test::request().path("/api/nope").reply(&routes).await;
+    let res = request().path("/api/nope").reply(&routes).await;
     assert_eq!(res.status(), 404);
-    let res = warp::test::request()
+    let res = request()
         .method("POST")
         .path("/healthz")
         .reply(&routes)
@@ -139,10 +148,7 @@ async fn api_rooms_lists_rooms_with_member_counts() {
     hello(&mut b, "bo").await;
     join(&mut b, "rust").await;
     join(&mut b, "go").await;
-    let res = warp::test::request()
-        .path("/api/rooms")
-        .reply(&routes)
-        .await;
+    let res = request().path("/api/rooms").reply(&routes).await;
     assert_eq!(res.status(), 200);
     let rooms: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
     assert_eq!(
@@ -154,7 +160,7 @@ async fn api_rooms_lists_rooms_with_member_counts() {
 #[tokio::test]
 async fn metrics_are_exposed_for_prometheus() {
     let (routes, _workers) = routes(test_config());
-    let res = warp::test::request().path("/metrics").reply(&routes).await;
+    let res = request().path("/metrics").reply(&routes).await;
     assert_eq!(res.status(), 200);
     let body = String::from_utf8_lossy(res.body()).to_string();
     for name in [
@@ -168,7 +174,7 @@ async fn metrics_are_exposed_for_prometheus() {
 }
 
 fn upgrade_request() -> warp::test::RequestBuilder {
-    warp::test::request()
+    request()
         .path("/ws")
         .header("connection", "Upgrade")
         .header("upgrade", "websocket")
@@ -180,7 +186,7 @@ fn upgrade_request() -> warp::test::RequestBuilder {
 #[tokio::test]
 async fn ws_refuses_plain_http_and_foreign_origins() {
     let (routes, _workers) = routes(test_config());
-    let res = warp::test::request().path("/ws").reply(&routes).await;
+    let res = request().path("/ws").reply(&routes).await;
     assert_eq!(res.status(), 426);
     let res = upgrade_request()
         .header("origin", "https://evil.example")
@@ -212,7 +218,7 @@ async fn ws_accepts_own_origin_listed_origins_and_no_origin() {
         let res = req.reply(&routes).await;
         assert_ne!(res.status(), 403, "{origin:?}");
     }
-    let mut client = warp::test::ws()
+    let mut client = ws()
         .path("/ws")
         .header("origin", "http://localhost:8081")
         .handshake(routes.clone())
@@ -222,7 +228,7 @@ async fn ws_accepts_own_origin_listed_origins_and_no_origin() {
         hello(&mut client, "ok").await,
         ServerFrame::Welcome { .. }
     ));
-    let refused = warp::test::ws()
+    let refused = ws()
         .path("/ws")
         .header("origin", "https://evil.example")
         .handshake(routes)
@@ -240,12 +246,12 @@ async fn serves_the_app_with_spa_fallback_and_cache_headers() {
     config.static_dir = dir.clone();
     let (routes, _workers) = routes(config);
     for path in ["/", "/room/rust"] {
-        let res = warp::test::request().path(path).reply(&routes).await;
+        let res = request().path(path).reply(&routes).await;
         assert_eq!(res.status(), 200, "{path}");
         assert_eq!(res.body(), "<html>app</html>");
         assert_eq!(res.headers()["cache-control"], "no-cache");
     }
-    let res = warp::test::request()
+    let res = request()
         .path("/parley-frontend-0123456789abcdef_bg.wasm")
         .reply(&routes)
         .await;
@@ -582,8 +588,7 @@ async fn a_client_that_keeps_sending_garbage_is_closed() {
         expect_error(&mut c, ErrorCode::BadJson).await;
     }
     // A good frame resets the count...
-    send(&mut c, ClientFrame::Ping { id: None }).await;
-    recv(&mut c).await;
+    hello(&mut c, "finally").await;
     for _ in 0..19 {
         c.send_text("garbage").await;
         expect_error(&mut c, ErrorCode::BadJson).await;
@@ -595,6 +600,32 @@ async fn a_client_that_keeps_sending_garbage_is_closed() {
         .await
         .expect("closed in time")
         .expect("closed");
+}
+
+#[tokio::test]
+async fn pings_and_typing_between_bad_frames_do_not_reset_their_count() {
+    let mut config = test_config();
+    config.limits.max_errors_in_row = 20;
+    let (routes, _workers) = routes(config);
+    let mut c = connect(&routes).await;
+    hello(&mut c, "sly").await;
+    join(&mut c, "r").await;
+    for i in 0..19 {
+        c.send_text("{\"type\":\"dance\"}").await;
+        expect_error(&mut c, ErrorCode::UnknownType).await;
+        if i % 2 == 0 {
+            send(&mut c, ClientFrame::Ping { id: None }).await;
+            assert_eq!(recv(&mut c).await, ServerFrame::Pong { id: None });
+        } else {
+            send(&mut c, ClientFrame::Typing { room: "r".into() }).await;
+        }
+    }
+    c.send_text("{\"type\":\"dance\"}").await;
+    expect_error(&mut c, ErrorCode::UnknownType).await;
+    tokio::time::timeout(Duration::from_secs(5), c.recv_closed())
+        .await
+        .expect("closed in time")
+        .expect("closed after twenty bad frames, pings and typing notwithstanding");
 }
 
 #[tokio::test]

@@ -9,6 +9,10 @@
 pub const NORMAL: u16 = 1000;
 /// Going away: a client leaving for good, or the server shutting down.
 pub const GOING_AWAY: u16 = 1001;
+/// The peer broke the WebSocket protocol (server → client).
+pub const PROTOCOL_ERROR: u16 = 1002;
+/// A text frame was not valid UTF-8 (server → client).
+pub const INVALID_DATA: u16 = 1007;
 /// A client broke the rules repeatedly, or never said `hello` (server → client).
 pub const POLICY: u16 = 1008;
 /// A frame was larger than `max_frame_bytes` (server → client).
@@ -19,3 +23,6 @@ pub const TRY_AGAIN_LATER: u16 = 1013;
 pub const RECONNECTING: u16 = 4000;
 /// Another connection resumed this session (server → client); do not reconnect.
 pub const REPLACED: u16 = 4001;
+/// The client sent more frames than its budget allows (server → client);
+/// the session ends. A client may reconnect, more slowly.
+pub const TOO_MANY_FRAMES: u16 = 4008;

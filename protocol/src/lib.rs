@@ -15,8 +15,9 @@ mod validate;
 pub use error::ErrorCode;
 pub use frames::{ChatMessage, ClientFrame, Limits, PresenceEvent, ServerFrame};
 pub use validate::{
-    nick_key, validate_cid, validate_nick, validate_room, validate_text, validate_text_with_limit,
-    ValidationError, DEFAULT_ROOM, MAX_CID_BYTES, MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS,
+    is_bidi_control, is_default_ignorable, nick_key, validate_cid, validate_nick, validate_room,
+    validate_text, validate_text_with_limit, ValidationError, DEFAULT_ROOM, MAX_CID_BYTES,
+    MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS,
 };
 
 /// The frame `type`s a client may send.
@@ -59,6 +60,9 @@ impl FrameError {
     }
 }
 
+/// The most characters of a client's input an error message repeats.
+pub const MAX_ECHO_CHARS: usize = 128;
+
 /// Reads a client's text frame. The common case is one serde pass; only a
 /// frame that fails is looked at again to say precisely what is wrong with it.
 pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
@@ -66,8 +70,8 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
         Ok(frame) => return Ok(frame),
         Err(err) => err,
     };
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| FrameError::BadJson(e.to_string()))?;
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| FrameError::BadJson(truncate(&e.to_string(), MAX_ECHO_CHARS)))?;
     let kind = value
         .get("type")
         .and_then(|t| t.as_str())
@@ -75,9 +79,10 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
     if !CLIENT_FRAME_TYPES.contains(&kind) {
         return Err(FrameError::UnknownType(truncate(kind, 40)));
     }
+    // serde's message quotes the offending value: never echo much of it.
     Err(FrameError::Invalid {
         kind: kind.to_owned(),
-        detail: first_error.to_string(),
+        detail: truncate(&first_error.to_string(), MAX_ECHO_CHARS),
     })
 }
 
@@ -110,6 +115,20 @@ mod tests {
         let err = parse_client_frame(r#"{"type":"send","room":"a"}"#).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidFrame);
         assert!(err.to_string().contains("text"), "{err}");
+    }
+
+    #[test]
+    fn errors_never_echo_more_than_a_short_prefix_of_the_input() {
+        let long = "x".repeat(16 * 1024);
+        for frame in [
+            format!(r#"{{"type":"send","room":"a","text":1,"cid":"{long}"}}"#),
+            format!(r#"{{"type":"join","room":"a","since":"{long}"}}"#),
+            format!(r#"{{"type":"{long}"}}"#),
+            format!(r#"{{"type":"ping","id":"{long}"#),
+        ] {
+            let message = parse_client_frame(&frame).unwrap_err().to_string();
+            assert!(message.len() < 400, "{} bytes: {message}", message.len());
+        }
     }
 
     #[test]

@@ -55,6 +55,10 @@ pub enum ValidationError {
     /// The text has a control character other than newline or tab.
     #[error("the message has a control character (U+{0:04X})")]
     TextControlChar(u32),
+    /// The text has a bidirectional override or isolate control, which can
+    /// make it read differently from what it says.
+    #[error("the message has a bidirectional control character (U+{0:04X})")]
+    TextBidiControl(u32),
     /// The cid is empty, too long or has control characters.
     #[error("cid must be 1 to {MAX_CID_BYTES} bytes of printable text")]
     BadCid,
@@ -72,7 +76,9 @@ impl ValidationError {
             | ValidationError::RoomBadChar(_) => ErrorCode::InvalidRoom,
             ValidationError::TextEmpty => ErrorCode::EmptyText,
             ValidationError::TextTooLong { .. } => ErrorCode::TextTooLong,
-            ValidationError::TextControlChar(_) => ErrorCode::InvalidText,
+            ValidationError::TextControlChar(_) | ValidationError::TextBidiControl(_) => {
+                ErrorCode::InvalidText
+            }
             ValidationError::BadCid => ErrorCode::InvalidCid,
         }
     }
@@ -128,8 +134,28 @@ pub fn validate_room(raw: &str) -> Result<String, ValidationError> {
     Ok(room.to_lowercase())
 }
 
+/// Whether `c` is one of Unicode's default-ignorable code points (zero-width
+/// spaces and joiners, fillers such as U+3164, variation selectors, tags…):
+/// characters that show nothing by themselves.
+pub fn is_default_ignorable(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x034F | 0x061C | 0x115F..=0x1160 | 0x17B4..=0x17B5 | 0x180B..=0x180F
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+        | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFF8 | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A
+        | 0xE0000..=0xE0FFF)
+}
+
+/// Whether `c` is a bidirectional embedding, override or isolate control
+/// (U+202A–U+202E, U+2066–U+2069), the characters of "Trojan Source" text.
+/// The marks U+200E, U+200F and U+061C are fine.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c as u32, 0x202A..=0x202E | 0x2066..=0x2069)
+}
+
 /// Checks a message text against a limit of `max_chars` and returns it with
-/// `\r\n` turned into `\n` and surrounding white space trimmed.
+/// `\r\n` turned into `\n` and surrounding white space trimmed. Text that
+/// shows nothing (only white space and default-ignorable characters) is
+/// empty; bidirectional overrides and isolates are refused.
 pub fn validate_text_with_limit(raw: &str, max_chars: usize) -> Result<String, ValidationError> {
     let text = if raw.contains('\r') {
         raw.replace("\r\n", "\n")
@@ -137,7 +163,10 @@ pub fn validate_text_with_limit(raw: &str, max_chars: usize) -> Result<String, V
         raw.to_owned()
     };
     let trimmed = text.trim();
-    if trimmed.is_empty() {
+    if trimmed
+        .chars()
+        .all(|c| c.is_whitespace() || is_default_ignorable(c))
+    {
         return Err(ValidationError::TextEmpty);
     }
     if let Some(bad) = trimmed
@@ -145,6 +174,9 @@ pub fn validate_text_with_limit(raw: &str, max_chars: usize) -> Result<String, V
         .find(|&c| c.is_control() && c != '\n' && c != '\t')
     {
         return Err(ValidationError::TextControlChar(bad as u32));
+    }
+    if let Some(bad) = trimmed.chars().find(|&c| is_bidi_control(c)) {
+        return Err(ValidationError::TextBidiControl(bad as u32));
     }
     let len = trimmed.chars().count();
     if len > max_chars {
@@ -241,6 +273,48 @@ mod tests {
             Err(ValidationError::TextControlChar(0))
         );
         assert_eq!(validate_text("tab\there").as_deref(), Ok("tab\there"));
+    }
+
+    #[test]
+    fn text_that_shows_nothing_or_reads_backwards_is_refused() {
+        for invisible in [
+            "\u{200B}",
+            "\u{200B}\u{200C}\u{200D}\u{2060}",
+            " \u{3164} ",
+            "\u{FEFF}\n\u{115F}",
+            "\u{E0041}",
+        ] {
+            assert_eq!(
+                validate_text(invisible),
+                Err(ValidationError::TextEmpty),
+                "{invisible:?}"
+            );
+        }
+        for (text, bad) in [
+            ("abc\u{202E}def", 0x202E),
+            ("\u{2066}x\u{2069}", 0x2066),
+            ("a\u{202A}b", 0x202A),
+        ] {
+            assert_eq!(
+                validate_text(text),
+                Err(ValidationError::TextBidiControl(bad))
+            );
+            assert_eq!(
+                validate_text(text).unwrap_err().code(),
+                ErrorCode::InvalidText
+            );
+        }
+        // Marks, joiners inside emoji, and right-to-left scripts are fine.
+        for fine in [
+            "שלום \u{200F}world",
+            "👨\u{200D}👩\u{200D}👧",
+            "مرحبا",
+            "x\u{200B}y",
+        ] {
+            assert!(validate_text(fine).is_ok(), "{fine:?}");
+        }
+        assert!(is_default_ignorable('\u{3164}') && !is_default_ignorable('a'));
+        assert!(is_bidi_control('\u{2069}') && !is_bidi_control('\u{200F}'));
     }
 
     #[test]

@@ -71,10 +71,6 @@ pub struct Hub {
     reaper: Reaper,
     /// The other ends of the two queues, until [`Hub::start`] takes them.
     unstarted: Mutex<Option<(Backlog<Receipt>, ReaperQueue)>>,
-    /// The clock every connection's rate limiter reads. Made once: creating
-    /// one probes the CPU (`cpuid`, which traps to the hypervisor on a VM),
-    /// and doing that per connection was about 5 % of a reconnect storm.
-    rate_clock: governor::clock::DefaultClock,
 }
 
 impl std::fmt::Debug for Hub {
@@ -110,7 +106,6 @@ impl Hub {
             committer,
             reaper,
             unstarted: Mutex::new(Some((backlog, queue))),
-            rate_clock: governor::clock::DefaultClock::default(),
         })
     }
 
@@ -146,11 +141,6 @@ impl Hub {
     /// The limits this hub enforces.
     pub fn limits(&self) -> &Limits {
         &self.limits
-    }
-
-    /// The clock for rate limiters.
-    pub(crate) fn rate_clock(&self) -> &governor::clock::DefaultClock {
-        &self.rate_clock
     }
 
     fn registry(&self) -> MutexGuard<'_, Registry> {

@@ -25,7 +25,7 @@ fn who(id: SessionId, nick: &str) -> Identity {
 /// Every frame queued so far, decoded.
 fn drain(rx: &mut OutboxReceiver) -> Vec<ServerFrame> {
     let mut frames = Vec::new();
-    while let Ok(frame) = rx.frames.try_recv() {
+    while let Some(frame) = rx.try_recv() {
         frames.push(serde_json::from_str(frame.as_str()).unwrap());
     }
     frames
@@ -38,10 +38,10 @@ fn seqs(p: Page) -> (Vec<u64>, bool) {
 #[test]
 fn broadcast_skips_the_sender_and_absent_members_and_holds_back_for_joiners() {
     let room = Room::new("r".into(), 5, vec![], 10);
-    let (a, mut a_rx) = outbox(8);
-    let (b, mut b_rx) = outbox(8);
-    let (c, mut c_rx) = outbox(8);
-    let (away, _away_rx) = outbox(8);
+    let (a, mut a_rx) = outbox(8, 1 << 20);
+    let (b, mut b_rx) = outbox(8, 1 << 20);
+    let (c, mut c_rx) = outbox(8, 1 << 20);
+    let (away, _away_rx) = outbox(8, 1 << 20);
     let mut state = room.lock();
     for (id, nick, out) in [(1, "a", &a), (2, "b", &b), (3, "away", &away)] {
         assert_eq!(
@@ -63,9 +63,9 @@ fn broadcast_skips_the_sender_and_absent_members_and_holds_back_for_joiners() {
         "b, and c held back"
     );
     assert_eq!(state.nicks(), vec!["a", "away", "b", "c"]);
-    assert_eq!(b_rx.frames.try_recv().unwrap().as_str(), "{}");
-    assert!(a_rx.frames.try_recv().is_err(), "not the sender");
-    assert!(c_rx.frames.try_recv().is_err(), "held back");
+    assert_eq!(b_rx.try_recv().unwrap().as_str(), "{}");
+    assert!(a_rx.try_recv().is_none(), "not the sender");
+    assert!(c_rx.try_recv().is_none(), "held back");
     state.broadcast(Some(1), &"{}".into(), 1);
     assert!(
         c_rx.overflowed.is_cancelled(),
@@ -76,8 +76,8 @@ fn broadcast_skips_the_sender_and_absent_members_and_holds_back_for_joiners() {
 #[test]
 fn a_join_read_from_the_store_gets_joined_first_then_what_was_held_back() {
     let room = Room::new("r".into(), 3, vec![], 10);
-    let (a, mut a_rx) = outbox(8);
-    let (b, mut b_rx) = outbox(8);
+    let (a, mut a_rx) = outbox(8, 1 << 20);
+    let (b, mut b_rx) = outbox(8, 1 << 20);
     let mut state = room.lock();
     assert_eq!(
         state.admit("r", &who(1, "a"), &a, 3, 10, 8),
@@ -115,7 +115,7 @@ fn a_join_read_from_the_store_gets_joined_first_then_what_was_held_back() {
 #[test]
 fn a_newer_join_overtakes_an_older_one_still_reading() {
     let room = Room::new("r".into(), 3, vec![], 10);
-    let (b, mut b_rx) = outbox(8);
+    let (b, mut b_rx) = outbox(8, 1 << 20);
     let mut state = room.lock();
     let Some(Admission::Read(first)) = state.admit("r", &who(2, "b"), &b, 0, 10, 8) else {
         panic!("expected a read");
@@ -134,8 +134,8 @@ fn a_newer_join_overtakes_an_older_one_still_reading() {
 #[test]
 fn undoing_a_join_removes_the_member_it_added_and_keeps_one_that_was_there() {
     let room = Room::new("r".into(), 3, vec![], 10);
-    let (a, mut a_rx) = outbox(8);
-    let (b, mut b_rx) = outbox(8);
+    let (a, mut a_rx) = outbox(8, 1 << 20);
+    let (b, mut b_rx) = outbox(8, 1 << 20);
     let mut state = room.lock();
     state.admit("r", &who(1, "a"), &a, 3, 10, 8);
     let Some(Admission::Read(join)) = state.admit("r", &who(2, "b"), &b, 0, 10, 8) else {
@@ -157,9 +157,9 @@ fn undoing_a_join_removes_the_member_it_added_and_keeps_one_that_was_there() {
         panic!("expected a read");
     };
     state.broadcast(None, &"{}".into(), 8);
-    assert!(a_rx.frames.try_recv().is_err(), "held back");
+    assert!(a_rx.try_recv().is_none(), "held back");
     assert_eq!(state.undo_join("r", 1, rejoin, 8), Undone::Released);
-    assert_eq!(a_rx.frames.try_recv().unwrap().as_str(), "{}");
+    assert_eq!(a_rx.try_recv().unwrap().as_str(), "{}");
     assert!(state.is_member(1));
     assert!(!state.close_if_empty());
     assert!(drain(&mut b_rx).is_empty() || !state.is_member(2));
@@ -168,7 +168,7 @@ fn undoing_a_join_removes_the_member_it_added_and_keeps_one_that_was_there() {
 #[test]
 fn a_closed_room_admits_nobody() {
     let room = Room::new("r".into(), 0, vec![], 10);
-    let (a, _a_rx) = outbox(8);
+    let (a, _a_rx) = outbox(8, 1 << 20);
     let mut state = room.lock();
     assert!(state.close_if_empty());
     assert!(!state.close_if_empty(), "only once");
@@ -179,8 +179,8 @@ fn a_closed_room_admits_nobody() {
 #[test]
 fn typing_is_relayed_at_most_once_per_throttle_until_a_send() {
     let room = Room::new("r".into(), 0, vec![], 10);
-    let (a, mut a_rx) = outbox(8);
-    let (b, mut b_rx) = outbox(8);
+    let (a, mut a_rx) = outbox(8, 1 << 20);
+    let (b, mut b_rx) = outbox(8, 1 << 20);
     let mut state = room.lock();
     state.admit("r", &who(1, "a"), &a, 0, 10, 8);
     state.admit("r", &who(2, "b"), &b, 0, 10, 8);

@@ -34,6 +34,35 @@ pub fn test_config() -> Config {
     }
 }
 
+/// Lifts every per-connection rate (sends, the frame budget, joins,
+/// catch-ups, history) for tests that flood far past a person's pace.
+pub fn unlimited(limits: &mut parley::config::Limits) {
+    use parley::config::Rate;
+    let plenty = Rate::new(1_000_000_000, Duration::from_secs(1));
+    limits.rate_burst = 1_000_000;
+    limits.rate_per_sec = 1_000_000;
+    limits.frame_budget = plenty;
+    limits.join_rate = plenty;
+    limits.catch_up_rate = plenty;
+    limits.history_rate = plenty;
+}
+
+/// The flags that do the same for a server process.
+pub const UNLIMITED_FLAGS: [&str; 12] = [
+    "--rate-burst",
+    "1000000",
+    "--rate-per-sec",
+    "1000000",
+    "--frame-budget",
+    "1000000000/1s",
+    "--join-rate",
+    "1000000000/1s",
+    "--catch-up-rate",
+    "1000000000/1s",
+    "--history-rate",
+    "1000000000/1s",
+];
+
 /// A server running in this process on 127.0.0.1 with a free port.
 pub struct TestServer {
     /// Where it listens.
