@@ -29,7 +29,7 @@ fn sqlite_append(c: &mut Criterion) {
     for sync in [Synchronous::Normal, Synchronous::Full] {
         for size in [1usize, 64, 512, 4096] {
             let dir = tempfile::tempdir().unwrap();
-            let store = SqliteStore::open(&dir.path().join("bench.db"), sync).unwrap();
+            let store = SqliteStore::open(&dir.path().join("bench.db"), sync, 4).unwrap();
             let messages = batch(size, 16);
             group.throughput(Throughput::Elements(size as u64));
             group.bench_with_input(

@@ -391,7 +391,34 @@ impl Default for Limits {
     }
 }
 
+/// File descriptors the server needs besides its WebSockets and HTTP
+/// connections: the listener, the database, logs, the runtime.
+pub const RESERVED_FILES: u64 = 64;
+
 impl Config {
+    /// Fits `--max-connections` into `open_files` (the process's limit on
+    /// open files): every WebSocket and every HTTP connection is a file, and
+    /// a server that runs out of them stops accepting anything, `/healthz`
+    /// included. Lowers the cap and says so, or fails if nothing fits.
+    pub fn fit_open_files(&mut self, open_files: u64) -> Result<Option<String>, String> {
+        let limits = &mut self.limits;
+        let others = limits.max_http_connections as u64 + limits.db_readers as u64 + RESERVED_FILES;
+        let room = open_files.saturating_sub(others);
+        if room == 0 {
+            return Err(format!(
+                "the open-file limit ({open_files}) leaves no room for connections: raise it (ulimit -n) above {others}"
+            ));
+        }
+        if limits.max_connections as u64 <= room {
+            return Ok(None);
+        }
+        let asked = limits.max_connections;
+        limits.max_connections = room as usize;
+        Ok(Some(format!(
+            "--max-connections {asked} does not fit the open-file limit ({open_files}, of which {others} are kept for HTTP, the database and the server): lowered to {room}; raise `ulimit -n` to keep {asked}"
+        )))
+    }
+
     /// Parses an empty command line without reading `PARLEY_*` variables.
     fn try_parse_from_defaults() -> Self {
         use clap::{CommandFactory, FromArgMatches};
@@ -476,6 +503,21 @@ mod tests {
             "0s"
         ])
         .is_ok());
+    }
+
+    #[test]
+    fn max_connections_is_fitted_into_the_open_file_limit() {
+        let mut config = Config::default();
+        assert_eq!(config.fit_open_files(1_000_000), Ok(None));
+        assert_eq!(config.limits.max_connections, 20_000);
+        let note = config.fit_open_files(20_000).unwrap().unwrap();
+        let expected = 20_000 - 1024 - 4 - RESERVED_FILES as usize;
+        assert_eq!(config.limits.max_connections, expected);
+        assert!(
+            note.contains("--max-connections 20000") && note.contains(&expected.to_string()),
+            "{note}"
+        );
+        assert!(config.fit_open_files(100).is_err());
     }
 
     #[test]

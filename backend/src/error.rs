@@ -24,7 +24,7 @@ pub enum HubError {
     #[error("you are already in {0} rooms, the most one connection may join")]
     TooManyRooms(usize),
     /// The server holds as many rooms as allowed.
-    #[error("the server already has {0} rooms, the most it holds")]
+    #[error("the server already has {0} rooms, the most it holds; try again later")]
     ServerFull(usize),
     /// The session was taken over by another connection or has ended.
     #[error("this session was resumed by another connection")]
@@ -47,7 +47,8 @@ impl HubError {
             HubError::Invalid(e) => e.code(),
             HubError::NickTaken(_) => ErrorCode::NickTaken,
             HubError::NotJoined(_) => ErrorCode::NotJoined,
-            HubError::TooManyRooms(_) | HubError::ServerFull(_) => ErrorCode::TooManyRooms,
+            HubError::TooManyRooms(_) => ErrorCode::TooManyRooms,
+            HubError::ServerFull(_) => ErrorCode::ServerFull,
             HubError::SessionGone | HubError::Store(_) => ErrorCode::Internal,
             HubError::Busy | HubError::ShuttingDown => ErrorCode::Busy,
         }

@@ -16,13 +16,27 @@ async fn main() {
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+/// Logs at info, but not what warp says about each odd request (a `/../`
+/// path is a warning there): clients must not be able to fill the log.
+const DEFAULT_LOG_FILTER: &str = "info,warp=error";
+
+async fn serve(mut config: Config) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER)),
         )
         .with_writer(std::io::stderr)
         .init();
+    // As many open files as the hard limit allows, then fit the caps to it.
+    let open_files =
+        rlimit::increase_nofile_limit(u64::MAX).context("cannot read the open-file limit")?;
+    match config.fit_open_files(open_files) {
+        Ok(Some(note)) => tracing::warn!("{note}"),
+        Ok(None) => {}
+        Err(err) => anyhow::bail!(err),
+    }
+    parley::server::site_policy(&config).map_err(anyhow::Error::msg)?;
     let listener = parley::server::bind(config.addr, config.listen_backlog)
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let store = parley::server::open_store(&config)

@@ -13,9 +13,15 @@
 //! newest messages is contiguous and ends at `last_seq`, so most joins and
 //! catch-ups are answered from memory, exactly at the seam between history
 //! and live messages (both are decided under the same lock).
+//!
+//! Memory is bounded: a room's cache holds at most `--room-cache` messages
+//! and `--room-cache-bytes`, all rooms' caches together at most
+//! `--room-caches-total-bytes` (a room that records past it forgets its own
+//! oldest first), and a `joined` reply at most `--max-reply-bytes`.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use parley_protocol::{nick_key, ChatMessage, PresenceEvent, ServerFrame};
@@ -24,6 +30,81 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use crate::ids::{Identity, SessionId};
 use crate::outbox::{encode, Outbox};
 use crate::store::Page;
+
+/// How much a room may keep and send.
+#[derive(Debug, Clone)]
+pub struct RoomLimits {
+    /// Messages in the room's cache, at most.
+    pub cache_messages: usize,
+    /// Bytes in the room's cache, at most.
+    pub cache_bytes: usize,
+    /// Bytes in every room's cache together, shared by all rooms.
+    pub all_caches: Arc<SharedBytes>,
+    /// Bytes of history in one `joined` frame, at most.
+    pub reply_bytes: usize,
+}
+
+/// A byte count shared by several rooms, and its cap.
+#[derive(Debug)]
+pub struct SharedBytes {
+    used: AtomicUsize,
+    max: usize,
+}
+
+impl SharedBytes {
+    /// Nothing used yet, at most `max`.
+    pub fn new(max: usize) -> Arc<Self> {
+        Arc::new(SharedBytes {
+            used: AtomicUsize::new(0),
+            max,
+        })
+    }
+
+    /// Bytes in use.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Acquire)
+    }
+}
+
+/// What a message costs in memory, about.
+fn cache_cost(message: &ChatMessage) -> usize {
+    std::mem::size_of::<ChatMessage>()
+        + message.room.len()
+        + message.nick.len()
+        + message.text.len()
+        + message.cid.as_ref().map_or(0, String::len)
+}
+
+/// An upper bound of a message's size in a JSON frame: the text and cid at
+/// worst double when escaped (control characters other than `\n` and `\t`
+/// are refused).
+fn reply_cost(message: &ChatMessage) -> usize {
+    96 + 2 * message.text.len()
+        + message.nick.len()
+        + message.room.len()
+        + message.cid.as_ref().map_or(0, |c| 2 * c.len())
+}
+
+/// The newest messages of `page` whose JSON fits in `max_bytes`; `more` is
+/// set if older ones had to be left out.
+pub fn fit(mut page: Page, max_bytes: usize) -> Page {
+    let mut total = 0;
+    let keep = page
+        .messages
+        .iter()
+        .rev()
+        .take_while(|m| {
+            total += reply_cost(m);
+            total <= max_bytes
+        })
+        .count();
+    let cut = page.messages.len() - keep;
+    if cut > 0 {
+        page.messages.drain(..cut);
+        page.more = true;
+    }
+    page
+}
 
 /// A room and its lock.
 #[derive(Debug)]
@@ -46,8 +127,10 @@ pub struct RoomState {
     last_seq: u64,
     /// The newest delivered messages, contiguous and ending at `last_seq`.
     recent: VecDeque<ChatMessage>,
-    /// How many messages `recent` keeps.
-    cache_len: usize,
+    /// What `recent` costs in memory.
+    recent_bytes: usize,
+    /// How much the room may keep and send.
+    limits: RoomLimits,
     /// Set when the last member left and the room was removed from the hub;
     /// whoever still holds it must look the room up again.
     closed: bool,
@@ -156,23 +239,26 @@ impl Member {
 impl Room {
     /// A new, empty room whose newest messages are `recent` (oldest first)
     /// and whose last seq is `last_seq`.
-    pub fn new(name: String, last_seq: u64, recent: Vec<ChatMessage>, cache_len: usize) -> Self {
+    pub fn new(name: String, last_seq: u64, recent: Vec<ChatMessage>, limits: RoomLimits) -> Self {
         let contiguous = recent.last().is_none_or(|m| m.seq == last_seq)
             && recent.windows(2).all(|w| w[1].seq == w[0].seq + 1);
+        let mut state = RoomState {
+            members: HashMap::new(),
+            last_seq,
+            recent: VecDeque::new(),
+            recent_bytes: 0,
+            limits,
+            closed: false,
+            next_ticket: 1,
+        };
+        if contiguous {
+            for message in recent {
+                state.remember(message);
+            }
+        }
         Room {
             name,
-            state: Mutex::new(RoomState {
-                members: HashMap::new(),
-                last_seq,
-                recent: if contiguous {
-                    recent.into()
-                } else {
-                    VecDeque::new()
-                },
-                cache_len,
-                closed: false,
-                next_ticket: 1,
-            }),
+            state: Mutex::new(state),
         }
     }
 
@@ -211,8 +297,10 @@ impl RoomState {
         nicks
     }
 
-    /// The `joined` frame: the members, a page of history, and where it ends.
+    /// The `joined` frame: the members, a page of history (at most
+    /// `--max-reply-bytes` of it), and where it ends.
     pub fn joined_frame(&self, room: &str, page: Page, last_seq: u64) -> ServerFrame {
+        let page = fit(page, self.limits.reply_bytes);
         ServerFrame::Joined {
             room: room.to_owned(),
             members: self.nicks(),
@@ -435,11 +523,37 @@ impl RoomState {
             // Something was committed that this room never saw (it was not
             // loaded then): the cache is no longer contiguous.
             self.recent.clear();
+            self.limits
+                .all_caches
+                .used
+                .fetch_sub(self.recent_bytes, Ordering::AcqRel);
+            self.recent_bytes = 0;
         }
         self.last_seq = message.seq;
+        self.remember(message);
+    }
+
+    /// Adds a message to the cache, then forgets the oldest while the cache
+    /// (or all caches together) is over its limits.
+    fn remember(&mut self, message: ChatMessage) {
+        let cost = cache_cost(&message);
+        self.recent_bytes += cost;
+        self.limits
+            .all_caches
+            .used
+            .fetch_add(cost, Ordering::AcqRel);
         self.recent.push_back(message);
-        while self.recent.len() > self.cache_len {
-            self.recent.pop_front();
+        let limits = &self.limits;
+        while self.recent.len() > limits.cache_messages
+            || self.recent_bytes > limits.cache_bytes
+            || limits.all_caches.used() > limits.all_caches.max
+        {
+            let Some(oldest) = self.recent.pop_front() else {
+                break;
+            };
+            let cost = cache_cost(&oldest);
+            self.recent_bytes -= cost;
+            limits.all_caches.used.fetch_sub(cost, Ordering::AcqRel);
         }
     }
 
@@ -464,6 +578,15 @@ impl RoomState {
             more: wanted_from > after + 1,
             messages,
         })
+    }
+}
+
+impl Drop for RoomState {
+    fn drop(&mut self) {
+        self.limits
+            .all_caches
+            .used
+            .fetch_sub(self.recent_bytes, Ordering::AcqRel);
     }
 }
 

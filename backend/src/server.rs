@@ -37,12 +37,13 @@ pub fn bind(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<TcpList
 
 /// Opens (and migrates) the database the config names, off the async threads.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn MessageStore>, StoreError> {
-    let (url, sync, per_room) = (
+    let (url, sync, per_room, readers) = (
         config.database_url.clone(),
         config.sqlite_synchronous,
         config.limits.memory_history,
+        config.limits.db_readers,
     );
-    tokio::task::spawn_blocking(move || crate::store::open(&url, sync, per_room))
+    tokio::task::spawn_blocking(move || crate::store::open(&url, sync, per_room, readers))
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?
 }

@@ -152,7 +152,7 @@ async fn sqlite_server_with_cache(dir: &Path, room_cache: usize) -> TestServer {
     // delivered at once, so the queues must hold a whole burst.
     config.limits.outbox_capacity = 16_384;
     let store: Arc<dyn MessageStore> =
-        Arc::new(SqliteStore::open(&dir.join("p.db"), Synchronous::Normal).unwrap());
+        Arc::new(SqliteStore::open(&dir.join("p.db"), Synchronous::Normal, 4).unwrap());
     TestServer::start_with_store(config, store).await
 }
 
@@ -337,7 +337,7 @@ fn a_version_1_database_opens_with_the_current_schema() {
         )
         .unwrap();
     }
-    let store = SqliteStore::open(&path, Synchronous::Normal).unwrap();
+    let store = SqliteStore::open(&path, Synchronous::Normal, 4).unwrap();
     assert_eq!(store.last_seq("r").unwrap(), 2);
     let page = store.range("r", 0, u64::MAX, 10).unwrap();
     assert_eq!(

@@ -31,6 +31,8 @@ pub enum ErrorCode {
     NotJoined,
     /// The connection is in as many rooms as the server allows.
     TooManyRooms,
+    /// The server holds as many rooms as it may; no new room can open now.
+    ServerFull,
     /// The message text is empty after trimming.
     EmptyText,
     /// The message text is longer than the limit.
@@ -62,6 +64,7 @@ impl ErrorCode {
             ErrorCode::InvalidRoom => "invalid_room",
             ErrorCode::NotJoined => "not_joined",
             ErrorCode::TooManyRooms => "too_many_rooms",
+            ErrorCode::ServerFull => "server_full",
             ErrorCode::EmptyText => "empty_text",
             ErrorCode::TextTooLong => "text_too_long",
             ErrorCode::InvalidText => "invalid_text",
@@ -73,7 +76,7 @@ impl ErrorCode {
     }
 
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::BadJson,
         ErrorCode::UnknownType,
         ErrorCode::InvalidFrame,
@@ -85,6 +88,7 @@ impl ErrorCode {
         ErrorCode::InvalidRoom,
         ErrorCode::NotJoined,
         ErrorCode::TooManyRooms,
+        ErrorCode::ServerFull,
         ErrorCode::EmptyText,
         ErrorCode::TextTooLong,
         ErrorCode::InvalidText,

@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::committer::{Backlog, Committer, CommitterConfig};
 use crate::config::Limits;
-use crate::room::Room;
+use crate::room::{Room, RoomLimits, SharedBytes};
 use crate::store::MessageStore;
 
 pub use messages::Receipt;
@@ -61,6 +61,11 @@ pub struct Hub {
     store: Arc<dyn MessageStore>,
     /// Rooms that have members, by normalised name.
     rooms: RwLock<HashMap<String, Arc<Room>>>,
+    /// What each room may keep and send (one shared count for all caches).
+    room_limits: RoomLimits,
+    /// One permit per database read under way (`--db-readers`), so reads
+    /// wait here, not on threads of the blocking pool.
+    readers: tokio::sync::Semaphore,
     /// Every live session.
     registry: Mutex<Registry>,
     /// The next session id.
@@ -97,7 +102,15 @@ impl Hub {
     pub fn new(limits: Limits, store: Arc<dyn MessageStore>) -> Arc<Self> {
         let (committer, backlog) = Committer::new(limits.commit_queue);
         let (reaper, queue) = Reaper::new();
+        let room_limits = RoomLimits {
+            cache_messages: limits.room_cache,
+            cache_bytes: limits.room_cache_bytes,
+            all_caches: SharedBytes::new(limits.room_caches_total_bytes),
+            reply_bytes: limits.max_reply_bytes,
+        };
         Arc::new(Hub {
+            readers: tokio::sync::Semaphore::new(limits.db_readers),
+            room_limits,
             limits,
             store,
             rooms: RwLock::new(HashMap::new()),

@@ -27,8 +27,8 @@ use super::Hub;
 use crate::error::HubError;
 use crate::ids::{Identity, SessionId};
 use crate::outbox::Outbox;
-use crate::room::{Admission, PendingJoin, Room, RoomState, Undone};
-use crate::store::{Page, StoreError};
+use crate::room::{fit, Admission, PendingJoin, Room, RoomState, Undone};
+use crate::store::{MessageStore, Page, StoreError};
 
 /// A read from the store in progress; poll it to completion.
 pub type Reading<T> = Pin<Box<dyn Future<Output = Result<T, HubError>> + Send>>;
@@ -39,16 +39,6 @@ pub enum Joining {
     Answered,
     /// Waiting on the store; the `joined` frame is queued when this completes.
     Reading(Reading<()>),
-}
-
-/// Runs blocking store work on tokio's blocking pool.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, HubError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| HubError::Store(StoreError::Backend(format!("store task failed: {e}"))))?
-        .map_err(HubError::from)
 }
 
 /// A join under way. Dropped before [`JoinInProgress::finish`] (the read
@@ -101,19 +91,37 @@ impl Drop for JoinInProgress {
 }
 
 impl Hub {
+    /// Runs a read of the store on tokio's blocking pool, once one of the
+    /// `--db-readers` permits is free.
+    async fn read_store<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&dyn MessageStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, HubError> {
+        let _permit = self
+            .readers
+            .acquire()
+            .await
+            .map_err(|_| HubError::ShuttingDown)?;
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || read(store.as_ref()))
+            .await
+            .map_err(|e| HubError::Store(StoreError::Backend(format!("store task failed: {e}"))))?
+            .map_err(HubError::from)
+    }
+
     /// The room `name`, loaded from the store if it is not in memory.
     async fn load_room(&self, name: &str) -> Result<Arc<Room>, HubError> {
         if let Some(room) = self.room(name) {
             return Ok(room);
         }
-        let (store, owned, cache_len) =
-            (self.store.clone(), name.to_owned(), self.limits.room_cache);
-        let (last_seq, recent) = blocking(move || {
-            let last_seq = store.last_seq(&owned)?;
-            let page = store.range(&owned, 0, last_seq, cache_len)?;
-            Ok((last_seq, page.messages))
-        })
-        .await?;
+        let (owned, cache_len) = (name.to_owned(), self.limits.room_cache);
+        let (last_seq, recent) = self
+            .read_store(move |store| {
+                let last_seq = store.last_seq(&owned)?;
+                let page = store.range(&owned, 0, last_seq, cache_len)?;
+                Ok((last_seq, page.messages))
+            })
+            .await?;
         let mut rooms = self.rooms.write().unwrap_or_else(|p| p.into_inner());
         if let Some(room) = rooms.get(name) {
             return Ok(room.clone());
@@ -121,7 +129,12 @@ impl Hub {
         if rooms.len() >= self.limits.max_rooms {
             return Err(HubError::ServerFull(self.limits.max_rooms));
         }
-        let room = Arc::new(Room::new(name.to_owned(), last_seq, recent, cache_len));
+        let room = Arc::new(Room::new(
+            name.to_owned(),
+            last_seq,
+            recent,
+            self.room_limits.clone(),
+        ));
         rooms.insert(name.to_owned(), room.clone());
         crate::metrics::rooms(rooms.len());
         Ok(room)
@@ -247,9 +260,10 @@ impl Hub {
         self.with_member_room(who, room, |state| state.typing(room, who, throttle, cap))
     }
 
-    /// A page of messages older than `before`, read from the store.
+    /// A page of messages older than `before`, read from the store (at
+    /// most `--max-reply-bytes` of them).
     pub fn history(
-        &self,
+        self: &Arc<Self>,
         who: &Identity,
         room: &str,
         before: u64,
@@ -257,11 +271,13 @@ impl Hub {
     ) -> Result<Reading<ServerFrame>, HubError> {
         let limit = limit.clamp(1, self.limits.history_page_max);
         self.with_member_room(who, room, |_| ())?;
-        let (store, owned) = (self.store.clone(), room.to_owned());
+        let (hub, owned) = (self.clone(), room.to_owned());
         Ok(Box::pin(async move {
             let name = owned.clone();
-            let page =
-                blocking(move || store.range(&name, 0, before.saturating_sub(1), limit)).await?;
+            let page = hub
+                .read_store(move |store| store.range(&name, 0, before.saturating_sub(1), limit))
+                .await?;
+            let page = fit(page, hub.limits.max_reply_bytes);
             Ok(ServerFrame::History {
                 room: owned,
                 messages: page.messages,
@@ -297,8 +313,11 @@ impl JoinInProgress {
         let Some(join) = self.admitted.as_ref().map(|(_, join)| *join) else {
             return Ok(()); // answered from memory
         };
-        let (store, name) = (self.hub.store.clone(), self.room_name.clone());
-        let page = blocking(move || store.range(&name, join.after, join.upto, join.limit)).await?;
+        let name = self.room_name.clone();
+        let page = self
+            .hub
+            .read_store(move |store| store.range(&name, join.after, join.upto, join.limit))
+            .await?;
         self.finish(page);
         Ok(())
     }

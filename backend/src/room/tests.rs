@@ -31,13 +31,23 @@ fn drain(rx: &mut OutboxReceiver) -> Vec<ServerFrame> {
     frames
 }
 
+/// Room limits keeping `messages` messages and plenty of bytes.
+fn limits(messages: usize) -> RoomLimits {
+    RoomLimits {
+        cache_messages: messages,
+        cache_bytes: 1 << 20,
+        all_caches: SharedBytes::new(1 << 30),
+        reply_bytes: 1 << 20,
+    }
+}
+
 fn seqs(p: Page) -> (Vec<u64>, bool) {
     (p.messages.iter().map(|m| m.seq).collect(), p.more)
 }
 
 #[test]
 fn broadcast_skips_the_sender_and_absent_members_and_holds_back_for_joiners() {
-    let room = Room::new("r".into(), 5, vec![], 10);
+    let room = Room::new("r".into(), 5, vec![], limits(10));
     let (a, mut a_rx) = outbox(8, 1 << 20);
     let (b, mut b_rx) = outbox(8, 1 << 20);
     let (c, mut c_rx) = outbox(8, 1 << 20);
@@ -75,7 +85,7 @@ fn broadcast_skips_the_sender_and_absent_members_and_holds_back_for_joiners() {
 
 #[test]
 fn a_join_read_from_the_store_gets_joined_first_then_what_was_held_back() {
-    let room = Room::new("r".into(), 3, vec![], 10);
+    let room = Room::new("r".into(), 3, vec![], limits(10));
     let (a, mut a_rx) = outbox(8, 1 << 20);
     let (b, mut b_rx) = outbox(8, 1 << 20);
     let mut state = room.lock();
@@ -114,7 +124,7 @@ fn a_join_read_from_the_store_gets_joined_first_then_what_was_held_back() {
 
 #[test]
 fn a_newer_join_overtakes_an_older_one_still_reading() {
-    let room = Room::new("r".into(), 3, vec![], 10);
+    let room = Room::new("r".into(), 3, vec![], limits(10));
     let (b, mut b_rx) = outbox(8, 1 << 20);
     let mut state = room.lock();
     let Some(Admission::Read(first)) = state.admit("r", &who(2, "b"), &b, 0, 10, 8) else {
@@ -133,7 +143,7 @@ fn a_newer_join_overtakes_an_older_one_still_reading() {
 
 #[test]
 fn undoing_a_join_removes_the_member_it_added_and_keeps_one_that_was_there() {
-    let room = Room::new("r".into(), 3, vec![], 10);
+    let room = Room::new("r".into(), 3, vec![], limits(10));
     let (a, mut a_rx) = outbox(8, 1 << 20);
     let (b, mut b_rx) = outbox(8, 1 << 20);
     let mut state = room.lock();
@@ -167,7 +177,7 @@ fn undoing_a_join_removes_the_member_it_added_and_keeps_one_that_was_there() {
 
 #[test]
 fn a_closed_room_admits_nobody() {
-    let room = Room::new("r".into(), 0, vec![], 10);
+    let room = Room::new("r".into(), 0, vec![], limits(10));
     let (a, _a_rx) = outbox(8, 1 << 20);
     let mut state = room.lock();
     assert!(state.close_if_empty());
@@ -178,7 +188,7 @@ fn a_closed_room_admits_nobody() {
 
 #[test]
 fn typing_is_relayed_at_most_once_per_throttle_until_a_send() {
-    let room = Room::new("r".into(), 0, vec![], 10);
+    let room = Room::new("r".into(), 0, vec![], limits(10));
     let (a, mut a_rx) = outbox(8, 1 << 20);
     let (b, mut b_rx) = outbox(8, 1 << 20);
     let mut state = room.lock();
@@ -198,7 +208,7 @@ fn typing_is_relayed_at_most_once_per_throttle_until_a_send() {
 
 #[test]
 fn the_cache_answers_only_what_it_fully_holds() {
-    let room = Room::new("r".into(), 5, (3..=5).map(message).collect(), 3);
+    let room = Room::new("r".into(), 5, (3..=5).map(message).collect(), limits(3));
     let mut state = room.lock();
     assert_eq!(state.cached_after(5, 10).map(seqs), Some((vec![], false)));
     assert_eq!(
@@ -228,12 +238,99 @@ fn the_cache_answers_only_what_it_fully_holds() {
 
 #[test]
 fn a_cache_that_is_not_contiguous_is_not_used() {
-    let room = Room::new("r".into(), 6, vec![message(3), message(5), message(6)], 3);
+    let room = Room::new(
+        "r".into(),
+        6,
+        vec![message(3), message(5), message(6)],
+        limits(3),
+    );
     assert_eq!(room.lock().cached_after(4, 10), None);
-    let room = Room::new("r".into(), 7, (3..=5).map(message).collect(), 3);
+    let room = Room::new("r".into(), 7, (3..=5).map(message).collect(), limits(3));
     assert_eq!(
         room.lock().cached_after(4, 10),
         None,
         "does not end at last_seq"
+    );
+}
+
+#[test]
+fn caches_are_bounded_in_bytes_per_room_and_in_all() {
+    let big = |seq: u64| ChatMessage {
+        text: "x".repeat(1000),
+        ..message(seq)
+    };
+    let all = SharedBytes::new(10_000);
+    let room_limits = RoomLimits {
+        cache_messages: 1000,
+        cache_bytes: 3 * (cache_cost(&big(1))),
+        all_caches: all.clone(),
+        reply_bytes: 1 << 20,
+    };
+    let a = Room::new("a".into(), 0, vec![], room_limits.clone());
+    for seq in 1..=10 {
+        a.lock().record(big(seq));
+    }
+    assert_eq!(a.lock().cached_after(0, 100).map(seqs), None);
+    assert_eq!(
+        a.lock().cached_after(7, 100).map(seqs),
+        Some((vec![8, 9, 10], false)),
+        "three fit"
+    );
+    let used_by_a = all.used();
+    let b = Room::new(
+        "b".into(),
+        0,
+        vec![],
+        RoomLimits {
+            cache_bytes: 1 << 20,
+            ..room_limits
+        },
+    );
+    for seq in 1..=20 {
+        b.lock().record(big(seq));
+    }
+    assert!(
+        all.used() <= 10_000,
+        "all caches together stay under their cap"
+    );
+    assert!(
+        b.lock().cached_after(19, 100).is_some(),
+        "the newest is kept"
+    );
+    drop(a);
+    assert!(
+        all.used() <= 10_000 - used_by_a,
+        "a closed room gives its bytes back"
+    );
+    drop(b);
+    assert_eq!(all.used(), 0);
+}
+
+#[test]
+fn a_reply_keeps_its_newest_messages_that_fit() {
+    let page = Page {
+        messages: (1..=10).map(message).collect(),
+        more: false,
+    };
+    let one = reply_cost(&message(1));
+    assert_eq!(seqs(fit(page.clone(), 3 * one)), (vec![8, 9, 10], true));
+    assert_eq!(
+        seqs(fit(page.clone(), 100 * one)),
+        ((1..=10).collect(), false)
+    );
+    assert_eq!(seqs(fit(page, 0)), (vec![], true));
+    let json = ServerFrame::Message(ChatMessage {
+        text: "\"quoted\"\n".repeat(50),
+        cid: Some("c-1".into()),
+        ..message(1)
+    })
+    .to_json();
+    assert!(
+        json.len()
+            <= reply_cost(&ChatMessage {
+                text: "\"quoted\"\n".repeat(50),
+                cid: Some("c-1".into()),
+                ..message(1)
+            })
     );
 }

@@ -105,12 +105,13 @@ pub trait MessageStore: Send + Sync + 'static {
 }
 
 /// Opens the store a `--database-url` names: `memory`, `sqlite://PATH`,
-/// `sqlite:PATH` or a plain file path.
-/// `memory_per_room` bounds the in-memory store.
+/// `sqlite:PATH` or a plain file path. `memory_per_room` bounds the
+/// in-memory store, `max_readers` the SQLite store's read connections.
 pub fn open(
     url: &str,
     synchronous: Synchronous,
     memory_per_room: usize,
+    max_readers: usize,
 ) -> Result<Arc<dyn MessageStore>, StoreError> {
     let url = url.trim();
     if url == "memory" || url == "memory:" {
@@ -126,6 +127,7 @@ pub fn open(
     Ok(Arc::new(SqliteStore::open(
         std::path::Path::new(path),
         synchronous,
+        max_readers,
     )?))
 }
 

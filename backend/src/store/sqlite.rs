@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use parley_protocol::ChatMessage;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -66,8 +66,17 @@ pub struct SqliteStore {
     path: PathBuf,
     /// The one writing connection, and each room's last seq as committed.
     writer: Mutex<Writer>,
-    /// Idle read-only connections.
-    readers: Mutex<Vec<Connection>>,
+    /// The read-only connections.
+    readers: Readers,
+}
+
+/// A fixed-size pool of read-only connections: at most `max` are ever
+/// open, and a read that finds none idle waits for one.
+struct Readers {
+    max: usize,
+    /// Idle connections, and how many are open in all.
+    pool: Mutex<(Vec<Connection>, usize)>,
+    returned: Condvar,
 }
 
 /// The writing connection and what it knows.
@@ -98,8 +107,13 @@ fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and migrates it.
-    pub fn open(path: &Path, synchronous: Synchronous) -> Result<Self, StoreError> {
+    /// Opens (creating if needed) the database at `path` and migrates it;
+    /// reads use at most `max_readers` connections.
+    pub fn open(
+        path: &Path,
+        synchronous: Synchronous,
+        max_readers: usize,
+    ) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| open_error(path, format!("cannot create {}: {e}", dir.display())))?;
@@ -134,7 +148,11 @@ impl SqliteStore {
                 conn,
                 last_seqs: HashMap::new(),
             }),
-            readers: Mutex::new(Vec::new()),
+            readers: Readers {
+                max: max_readers.max(1),
+                pool: Mutex::new((Vec::new(), 0)),
+                returned: Condvar::new(),
+            },
         })
     }
 
@@ -142,25 +160,64 @@ impl SqliteStore {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs `f` on an idle read-only connection (opening one if none is idle).
+    /// Runs `f` on an idle read-only connection, opening one if fewer than
+    /// the maximum are open, else waiting for one to come back.
     fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, rusqlite::Error>,
     ) -> Result<T, StoreError> {
-        let idle = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let readers = &self.readers;
+        let idle = {
+            let mut pool = readers.pool.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                if let Some(conn) = pool.0.pop() {
+                    break Some(conn);
+                }
+                if pool.1 < readers.max {
+                    pool.1 += 1;
+                    break None;
+                }
+                pool = readers
+                    .returned
+                    .wait(pool)
+                    .unwrap_or_else(|p| p.into_inner());
+            }
+        };
         let conn = match idle {
             Some(conn) => conn,
-            None => Connection::open_with_flags(
-                &self.path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?,
+            None => {
+                let opened = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                );
+                match opened {
+                    Ok(conn) => conn,
+                    Err(err) => {
+                        readers.pool.lock().unwrap_or_else(|p| p.into_inner()).1 -= 1;
+                        readers.returned.notify_one();
+                        return Err(err.into());
+                    }
+                }
+            }
         };
         let result = f(&conn);
-        self.readers
+        readers
+            .pool
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .0
             .push(conn);
+        readers.returned.notify_one();
         Ok(result?)
+    }
+
+    /// How many read-only connections are open.
+    pub fn readers_open(&self) -> usize {
+        self.readers
+            .pool
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
     }
 }
 
@@ -322,7 +379,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/parley.db");
         {
-            let store = SqliteStore::open(&path, Synchronous::Normal).unwrap();
+            let store = SqliteStore::open(&path, Synchronous::Normal, 2).unwrap();
             let batch: Vec<_> = (1..=6).map(|ts| new_message("r", ts)).collect();
             let stored = store.append_batch(&batch).unwrap();
             assert_eq!(stored.last().unwrap().seq, 6);
@@ -332,7 +389,7 @@ mod tests {
             };
             assert_eq!(store.prune(&keep_two, 0, 100).unwrap(), 4);
         }
-        let store = SqliteStore::open(&path, Synchronous::Full).unwrap();
+        let store = SqliteStore::open(&path, Synchronous::Full, 2).unwrap();
         assert_eq!(store.last_seq("r").unwrap(), 6);
         let stored = store.append_batch(&[new_message("r", 7)]).unwrap();
         assert_eq!(stored[0].seq, 7);
@@ -347,9 +404,33 @@ mod tests {
     }
 
     #[test]
+    fn reads_share_a_fixed_number_of_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(
+            SqliteStore::open(&dir.path().join("p.db"), Synchronous::Normal, 2).unwrap(),
+        );
+        store.append_batch(&[new_message("r", 1)]).unwrap();
+        let readers: Vec<_> = (0..16)
+            .map(|_| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..50 {
+                        assert_eq!(store.range("r", 0, 10, 10).unwrap().messages.len(), 1);
+                    }
+                })
+            })
+            .collect();
+        for reader in readers {
+            reader.join().unwrap();
+        }
+        assert!(store.readers_open() <= 2, "{} open", store.readers_open());
+        assert!(store.readers_open() >= 1);
+    }
+
+    #[test]
     fn a_failed_batch_leaves_no_gap() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("p.db"), Synchronous::Normal).unwrap();
+        let store = SqliteStore::open(&dir.path().join("p.db"), Synchronous::Normal, 2).unwrap();
         store.append_batch(&[new_message("r", 1)]).unwrap();
         // Sabotage the table so the next batch fails half-way, then repair it.
         store.writer().conn.execute_batch("CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.text = 'at 3' BEGIN SELECT RAISE(ABORT, 'boom'); END;").unwrap();
