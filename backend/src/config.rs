@@ -255,6 +255,11 @@ pub struct Limits {
     #[arg(long, env = "PARLEY_MAX_HTTP_CONNECTIONS", default_value_t = 1024, value_parser = at_least_one::<usize>())]
     pub max_http_connections: usize,
 
+    /// ... of which one client address may hold at most this many (0: no
+    /// limit; `--trusted-proxy` peers are exempt).
+    #[arg(long, env = "PARLEY_MAX_HTTP_CONNECTIONS_PER_IP", default_value_t = 64)]
+    pub max_http_connections_per_ip: usize,
+
     /// How long a client has to send a request's headers; also how long an
     /// idle keep-alive HTTP connection stays open.
     #[arg(long, env = "PARLEY_HEADER_TIMEOUT", default_value = "10s", value_parser = positive_duration)]

@@ -11,7 +11,9 @@
 //!   keep-alive connections, and a header size cap (`--max-header-bytes`,
 //!   431 beyond it);
 //! - a cap on connections that have not become WebSockets
-//!   (`--max-http-connections`): past it new sockets are closed at once;
+//!   (`--max-http-connections`), and on those from one address
+//!   (`--max-http-connections-per-ip`; trusted proxies are exempt): past it
+//!   new sockets are closed at once;
 //! - a hard deadline at shutdown: each connection is asked to finish its
 //!   request, and dropped after `--shutdown-timeout`;
 //! - accept errors (out of file descriptors) logged a few times a minute,
@@ -20,10 +22,10 @@
 //! Each request carries the peer's address as a [`Peer`] extension, for
 //! the per-address limits of [`crate::admission`].
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -53,6 +55,10 @@ pub struct HttpLimits {
     pub max_header_bytes: usize,
     /// Connections that have not become WebSockets, at most.
     pub max_connections: usize,
+    /// ... and from one address, at most (0: no limit).
+    pub max_connections_per_ip: usize,
+    /// Peers exempt from the per-address cap (reverse proxies).
+    pub exempt: Vec<ipnet::IpNet>,
     /// How long a connection may take to finish once shutdown starts.
     pub shutdown_timeout: Duration,
 }
@@ -82,12 +88,54 @@ where
     }
 }
 
+/// The HTTP connections open, in all and per address.
+#[derive(Default)]
+struct Open {
+    total: usize,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
 /// A place among the HTTP connections; freed when dropped.
-struct Slot(Arc<AtomicUsize>);
+struct Slot {
+    open: Arc<Mutex<Open>>,
+    ip: Option<IpAddr>,
+}
+
+impl Slot {
+    /// A place for a connection from `ip` (`None`: exempt from the
+    /// per-address cap), if there is one.
+    fn take(open: &Arc<Mutex<Open>>, ip: Option<IpAddr>, limits: &HttpLimits) -> Option<Slot> {
+        let mut state = open.lock().unwrap_or_else(|p| p.into_inner());
+        if state.total >= limits.max_connections {
+            return None;
+        }
+        if let Some(ip) = ip {
+            let mine = state.per_ip.entry(ip).or_insert(0);
+            if limits.max_connections_per_ip > 0 && *mine >= limits.max_connections_per_ip {
+                return None;
+            }
+            *mine += 1;
+        }
+        state.total += 1;
+        Some(Slot {
+            open: open.clone(),
+            ip,
+        })
+    }
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        let mut state = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        state.total -= 1;
+        if let Some(ip) = self.ip {
+            if let Some(mine) = state.per_ip.get_mut(&ip) {
+                *mine -= 1;
+                if *mine == 0 {
+                    state.per_ip.remove(&ip);
+                }
+            }
+        }
     }
 }
 
@@ -111,7 +159,7 @@ pub async fn serve<F>(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .max_buf_size(limits.max_header_bytes);
-    let open = Arc::new(AtomicUsize::new(0));
+    let open = Arc::new(Mutex::new(Open::default()));
     let connections = TaskTracker::new();
     loop {
         let accepted = tokio::select! {
@@ -127,18 +175,13 @@ pub async fn serve<F>(
                 continue;
             }
         };
-        if open.fetch_add(1, Ordering::AcqRel) >= limits.max_connections {
-            open.fetch_sub(1, Ordering::AcqRel);
+        let ip = peer.ip();
+        let counted = (!limits.exempt.iter().any(|net| net.contains(&ip))).then_some(ip);
+        let Some(slot) = Slot::take(&open, counted, &limits) else {
             crate::metrics::http_refused();
-            throttled!(
-                TOO_MANY,
-                info,
-                max = limits.max_connections,
-                "too many HTTP connections: closed a new one"
-            );
+            throttled!(TOO_MANY, info, %ip, "too many HTTP connections: closed a new one");
             continue;
-        }
-        let slot = Slot(open.clone());
+        };
         let service = TowerToHyperService::new(WithPeer {
             inner: warp::service(routes.clone()),
             peer,

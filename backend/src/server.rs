@@ -136,6 +136,8 @@ pub async fn run(
         header_timeout: limits.header_timeout,
         max_header_bytes: limits.max_header_bytes,
         max_connections: limits.max_http_connections,
+        max_connections_per_ip: limits.max_http_connections_per_ip,
+        exempt: config.trusted_proxies.clone(),
         shutdown_timeout: limits.shutdown_timeout,
     };
     let stop_connections = stop.clone();

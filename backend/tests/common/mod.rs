@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod raw;
 pub mod stores;
 
 use std::net::SocketAddr;
@@ -151,6 +152,16 @@ impl ServerProcess {
     /// Starts `parley-backend` with `args` (plus `--addr 127.0.0.1:0` unless
     /// the args name an address) and reads the address it prints.
     pub fn spawn(args: &[&str]) -> ServerProcess {
+        Self::spawn_with(args, std::process::Stdio::inherit(), None)
+    }
+
+    /// Like [`ServerProcess::spawn`], with the log (at `info`) written to `log`.
+    pub fn spawn_logging_to(args: &[&str], log: &std::path::Path) -> ServerProcess {
+        let file = std::fs::File::create(log).unwrap();
+        Self::spawn_with(args, file.into(), Some("info"))
+    }
+
+    fn spawn_with(args: &[&str], stderr: std::process::Stdio, level: Option<&str>) -> ServerProcess {
         use std::io::BufRead;
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_parley-backend"));
         if !args.contains(&"--addr") {
@@ -160,10 +171,13 @@ impl ServerProcess {
             .args(args)
             .env(
                 "RUST_LOG",
-                std::env::var("PARLEY_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+                level
+                    .map(str::to_owned)
+                    .or_else(|| std::env::var("PARLEY_TEST_LOG").ok())
+                    .unwrap_or_else(|| "warn".into()),
             )
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("the server binary starts");
         let mut line = String::new();
@@ -182,6 +196,18 @@ impl ServerProcess {
     /// The WebSocket URL.
     pub fn url(&self) -> String {
         format!("ws://{}/ws", self.addr)
+    }
+
+    /// The process's resident memory, in bytes.
+    pub fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .expect("VmRSS in /proc/PID/status");
+        kb * 1024
     }
 
     /// SIGKILL: no shutdown code runs.
