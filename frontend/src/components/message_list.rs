@@ -7,7 +7,7 @@
 use web_sys::Element;
 use yew::prelude::*;
 
-use crate::room::{ChatLine, Delivery, Line, RoomView};
+use crate::state::{ChatLine, Delivery, Line, RoomView};
 use crate::text::{avatar_class, avatar_letter, segments, Segment};
 
 /// Within this many pixels of the bottom counts as "at the bottom".

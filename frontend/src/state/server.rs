@@ -2,6 +2,9 @@
 //! `join` for every open room), `joined` (merge the history, then send what
 //! was queued), live messages and acks, presence, typing, scrollback pages,
 //! and errors (a refused message is marked failed by its `cid`).
+//!
+//! It is the half of the reducer that answers the server, kept apart from
+//! the user's half (`user.rs`) so each reads on its own.
 
 use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, ServerFrame};
 
