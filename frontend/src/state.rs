@@ -17,6 +17,8 @@ pub mod room;
 mod server;
 mod user;
 
+use std::rc::Rc;
+
 use parley_protocol::{ClientFrame, Limits, ServerFrame};
 
 pub use room::{ChatLine, Delivery, Line, RoomView};
@@ -72,8 +74,9 @@ pub struct State {
     pub identified: bool,
     /// Counts sockets, so a pending message knows which socket it went out on.
     pub generation: u32,
-    /// The rooms, in the order they were opened.
-    pub rooms: Vec<RoomView>,
+    /// The rooms, in the order they were opened. Shared with the page, and
+    /// copied on write: a room that did not change keeps its pointer.
+    pub rooms: Vec<Rc<RoomView>>,
     /// The room shown.
     pub active: Option<String>,
     /// Why the join screen refused (e.g. the nickname is taken).
@@ -182,11 +185,22 @@ impl State {
 
     /// The room called `name`.
     pub fn room(&self, name: &str) -> Option<&RoomView> {
+        self.shared_room(name).map(|r| &**r)
+    }
+
+    /// The room called `name`, to share with the page without copying it.
+    pub fn shared_room(&self, name: &str) -> Option<&Rc<RoomView>> {
         self.rooms.iter().find(|r| r.name == name)
     }
 
+    /// The room called `name`, to change it: copied first if the page still
+    /// shares it (its chat lines stay shared), so call it only to change
+    /// something.
     pub(crate) fn room_mut(&mut self, name: &str) -> Option<&mut RoomView> {
-        self.rooms.iter_mut().find(|r| r.name == name)
+        self.rooms
+            .iter_mut()
+            .find(|r| r.name == name)
+            .map(Rc::make_mut)
     }
 
     /// Unread messages over all rooms.
@@ -200,13 +214,15 @@ impl State {
 
     pub(crate) fn open_room(&mut self, name: &str) {
         if self.room(name).is_none() {
-            self.rooms.push(RoomView::new(name));
+            self.rooms.push(Rc::new(RoomView::new(name)));
         }
     }
 
     pub(crate) fn select(&mut self, name: &str) {
-        if let Some(room) = self.room_mut(name) {
-            room.unread = 0;
+        if let Some(room) = self.room(name) {
+            if room.unread != 0 {
+                self.room_mut(name).expect("found above").unread = 0;
+            }
             self.active = Some(name.to_owned());
         }
     }
@@ -242,8 +258,11 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
         Action::SocketClosed { retry_at_ms } => {
             state.identified = false;
             for room in &mut state.rooms {
-                room.joined = false;
-                room.loading_older = false;
+                if room.joined || room.loading_older {
+                    let room = Rc::make_mut(room);
+                    room.joined = false;
+                    room.loading_older = false;
+                }
             }
             if state.screen == Screen::Chat || state.status != Status::Idle {
                 state.status = match retry_at_ms {
@@ -278,18 +297,29 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
 fn tick(state: &mut State, now: f64) {
     let generation = state.generation;
     let online = state.online();
+    let timed_out = |line: &ChatLine| {
+        line.delivery == Delivery::Pending
+            && online
+            && line.sent_on == Some(generation)
+            && now - line.sent_at > ACK_TIMEOUT_MS
+    };
     for view in &mut state.rooms {
+        // Rooms where nothing expires keep their pointer (see `rooms`).
+        let expires = view.typing.iter().any(|(_, until)| *until <= now)
+            || view
+                .lines
+                .iter()
+                .any(|l| matches!(l, Line::Chat(c) if timed_out(c)));
+        if !expires {
+            continue;
+        }
+        let view = Rc::make_mut(view);
         view.typing.retain(|(_, until)| *until > now);
         for line in view.lines.iter_mut() {
             if let Line::Chat(line) = line {
-                let waited = now - line.sent_at;
-                let on_this_socket = line.sent_on == Some(generation);
-                if line.delivery == Delivery::Pending
-                    && online
-                    && on_this_socket
-                    && waited > ACK_TIMEOUT_MS
-                {
-                    line.delivery = Delivery::Failed("no answer from the server".into());
+                if timed_out(line) {
+                    Rc::make_mut(line).delivery =
+                        Delivery::Failed("no answer from the server".into());
                 }
             }
         }

@@ -4,6 +4,8 @@
 //! gets a "N new messages" button; reaching the top loads older messages
 //! without moving what is on screen.
 
+use std::rc::Rc;
+
 use web_sys::Element;
 use yew::prelude::*;
 
@@ -16,14 +18,24 @@ const BOTTOM_SLACK: i32 = 48;
 const TOP_SLACK: i32 = 80;
 
 /// Props of [`MessageList`].
-#[derive(Properties, PartialEq)]
+#[derive(Properties)]
 pub struct MessageListProps {
-    /// The room shown.
-    pub room: RoomView,
+    /// The room shown, shared with the state (never copied for a render).
+    pub room: Rc<RoomView>,
     /// Retry a failed own message (by cid).
     pub on_retry: Callback<String>,
     /// The reader reached the top.
     pub on_load_older: Callback<()>,
+}
+
+/// The same room (the same pointer: the state copies a room only to change
+/// it) is equal without looking at its lines.
+impl PartialEq for MessageListProps {
+    fn eq(&self, other: &Self) -> bool {
+        (Rc::ptr_eq(&self.room, &other.room) || self.room == other.room)
+            && self.on_retry == other.on_retry
+            && self.on_load_older == other.on_load_older
+    }
 }
 
 fn date(ts: f64) -> js_sys::Date {

@@ -6,6 +6,8 @@
 //! for is decided here (whether a frame goes out now or waits for the next
 //! `joined`), what the server answers is applied there.
 
+use std::rc::Rc;
+
 use parley_protocol::ClientFrame;
 
 use super::{
@@ -51,7 +53,7 @@ pub(super) fn send(
     let generation = state.generation;
     let view = state.room_mut(&room).expect("checked above");
     let send_now = online && view.joined;
-    view.lines.push(Line::Chat(ChatLine {
+    view.lines.push(Line::Chat(Rc::new(ChatLine {
         seq: None,
         cid: Some(cid.clone()),
         nick,
@@ -61,7 +63,7 @@ pub(super) fn send(
         delivery: Delivery::Pending,
         sent_on: send_now.then_some(generation),
         sent_at: now,
-    }));
+    })));
     view.typing_sent_at = None;
     if send_now {
         commands.push(Command::Send(ClientFrame::Send { room, text, cid }));
@@ -78,7 +80,10 @@ pub(super) fn retry(
 ) {
     let online = state.online();
     let generation = state.generation;
-    if let Some(view) = state.room_mut(&room) {
+    let known = state
+        .room(&room)
+        .is_some_and(|v| v.own_line(&cid).is_some());
+    if let Some(view) = state.room_mut(&room).filter(|_| known) {
         let send_now = online && view.joined;
         if let Some(line) = view.own_line_mut(&cid) {
             line.delivery = Delivery::Pending;
@@ -148,14 +153,17 @@ pub(super) fn quit(state: &mut State, commands: &mut Vec<Command>) {
 /// Sends `typing` for a room, at most once per [`TYPING_EVERY_MS`].
 pub(super) fn typing(state: &mut State, room: String, now: f64, commands: &mut Vec<Command>) {
     let online = state.online();
-    if let Some(view) = state.room_mut(&room) {
-        let due = view
-            .typing_sent_at
-            .is_none_or(|t| now - t >= TYPING_EVERY_MS);
-        if online && view.joined && due {
+    let due = state.room(&room).is_some_and(|view| {
+        view.joined
+            && view
+                .typing_sent_at
+                .is_none_or(|t| now - t >= TYPING_EVERY_MS)
+    });
+    if online && due {
+        if let Some(view) = state.room_mut(&room) {
             view.typing_sent_at = Some(now);
-            commands.push(Command::Send(ClientFrame::Typing { room }));
         }
+        commands.push(Command::Send(ClientFrame::Typing { room }));
     }
 }
 
@@ -163,17 +171,17 @@ pub(super) fn typing(state: &mut State, room: String, now: f64, commands: &mut V
 /// a time).
 pub(super) fn load_older(state: &mut State, room: String, commands: &mut Vec<Command>) {
     let online = state.online();
-    if let Some(view) = state.room_mut(&room) {
-        if online && view.joined && view.more_before && !view.loading_older {
-            if let Some(oldest) = view.oldest_seq() {
-                view.loading_older = true;
-                commands.push(Command::Send(ClientFrame::History {
-                    room,
-                    before: oldest,
-                    limit: Some(HISTORY_PAGE),
-                }));
-            }
-        }
+    let oldest = state
+        .room(&room)
+        .filter(|view| online && view.joined && view.more_before && !view.loading_older)
+        .and_then(|view| view.oldest_seq());
+    if let (Some(oldest), Some(view)) = (oldest, state.room_mut(&room)) {
+        view.loading_older = true;
+        commands.push(Command::Send(ClientFrame::History {
+            room,
+            before: oldest,
+            limit: Some(HISTORY_PAGE),
+        }));
     }
 }
 
