@@ -3,14 +3,17 @@
 //! while the reader is there; a reader scrolled up keeps their place and
 //! gets a "N new messages" button; reaching the top loads older messages
 //! without moving what is on screen.
+//!
+//! Each line is a [`MessageLine`] component, so a redraw of the list only
+//! draws the lines that changed.
 
 use std::rc::Rc;
 
 use web_sys::Element;
 use yew::prelude::*;
 
-use crate::state::{ChatLine, Delivery, Line, RoomView};
-use crate::text::{avatar_class, avatar_letter, segments, Segment};
+use super::message_line::{MessageLine, Today};
+use crate::state::{Line, RoomView};
 
 /// Within this many pixels of the bottom counts as "at the bottom".
 const BOTTOM_SLACK: i32 = 48;
@@ -35,108 +38,6 @@ impl PartialEq for MessageListProps {
         (Rc::ptr_eq(&self.room, &other.room) || self.room == other.room)
             && self.on_retry == other.on_retry
             && self.on_load_older == other.on_load_older
-    }
-}
-
-fn date(ts: f64) -> js_sys::Date {
-    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts))
-}
-
-/// "14:05", in the reader's time zone.
-fn local_time(ts: f64) -> String {
-    let date = date(ts);
-    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
-}
-
-/// The full date and time, for the tooltip and `datetime`.
-fn full_time(ts: f64) -> (String, String) {
-    let date = date(ts);
-    (
-        date.to_iso_string().into(),
-        date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
-            .into(),
-    )
-}
-
-/// The reader's calendar day of `ts`.
-fn day_of(ts: f64) -> (u32, u32, u32) {
-    let date = date(ts);
-    (date.get_full_year(), date.get_month(), date.get_date())
-}
-
-/// "Today", "Yesterday", or "Monday, 24 November" in the reader's language.
-fn day_label(ts: f64) -> String {
-    let now = js_sys::Date::now();
-    if day_of(ts) == day_of(now) {
-        return "Today".into();
-    }
-    if day_of(ts) == day_of(now - 86_400_000.0) {
-        return "Yesterday".into();
-    }
-    let options = js_sys::Object::new();
-    for (key, value) in [("weekday", "long"), ("month", "long"), ("day", "numeric")] {
-        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
-    }
-    if day_of(ts).0 != day_of(now).0 {
-        let _ = js_sys::Reflect::set(&options, &"year".into(), &"numeric".into());
-    }
-    date(ts).to_locale_date_string("default", &options).into()
-}
-
-fn render_text(text: &str) -> Html {
-    segments(text)
-        .into_iter()
-        .map(|segment| match segment {
-            Segment::Text(text) => html! { { text.to_owned() } },
-            Segment::Link(url) => html! {
-                <a href={url.to_owned()} target="_blank" rel="noopener noreferrer">{ url.to_owned() }</a>
-            },
-        })
-        .collect()
-}
-
-fn chat_line(line: &ChatLine, continues: bool, on_retry: &Callback<String>) -> Html {
-    let state = match line.delivery {
-        Delivery::Pending => "pending",
-        Delivery::Sent => "sent",
-        Delivery::Failed(_) => "failed",
-    };
-    let seq = line.seq.map(|s| s.to_string()).unwrap_or_default();
-    let (iso, long) = full_time(line.ts);
-    html! {
-        <li class={classes!("msg", line.own.then_some("own"), continues.then_some("cont"), state)}
-            data-testid="message" data-seq={seq} data-state={state} data-own={line.own.to_string()}>
-            if continues {
-                <time class="gutter-time" aria-hidden="true" datetime={iso} title={long}>{ local_time(line.ts) }</time>
-            } else {
-                <span class={classes!("avatar", avatar_class(&line.nick))} aria-hidden="true">
-                    { avatar_letter(&line.nick) }
-                </span>
-                <div class="msg-head">
-                    <span class="nick">{ line.nick.clone() }</span>
-                    <time datetime={iso.clone()} title={long.clone()}>{ local_time(line.ts) }</time>
-                </div>
-            }
-            <div class="msg-body">{ render_text(&line.text) }</div>
-            { match &line.delivery {
-                Delivery::Pending if line.sent_on.is_none() => html! {
-                    <span class="msg-state">{ "waiting for the connection…" }</span>
-                },
-                Delivery::Pending => html! { <span class="msg-state">{ "sending…" }</span> },
-                Delivery::Sent => html! {},
-                Delivery::Failed(reason) => {
-                    let cid = line.cid.clone().unwrap_or_default();
-                    let on_retry = on_retry.clone();
-                    html! {
-                        <span class="msg-state failed">
-                            { format!("not sent: {reason} ") }
-                            <button type="button" class="link-button" data-testid="retry"
-                                onclick={Callback::from(move |_: MouseEvent| on_retry.emit(cid.clone()))}>{ "Retry" }</button>
-                        </span>
-                    }
-                }
-            } }
-        </li>
     }
 }
 
@@ -256,7 +157,7 @@ pub fn message_list(props: &MessageListProps) -> Html {
     };
 
     let room = &props.room;
-    let mut last_day = None;
+    let today = Today::now();
     html! {
         <div class="messages-wrap">
             <ol class="messages" ref={list} onscroll={on_scroll} data-testid="message-list"
@@ -266,22 +167,14 @@ pub fn message_list(props: &MessageListProps) -> Html {
                 } else if !room.more_before && !room.lines.is_empty() {
                     <li class="beginning">{ format!("This is the beginning of #{}.", room.name) }</li>
                 }
-                { for room.lines.iter().enumerate().map(|(i, line)| {
-                    let ts = match line {
-                        Line::Chat(chat) => chat.ts,
-                        Line::System { ts, .. } => *ts,
-                    };
-                    // A divider where the day changes; a run never crosses it.
-                    let day = day_of(ts);
-                    let new_day = last_day.replace(day) != Some(day);
-                    let divider = new_day.then(|| html! {
-                        <li class="day-divider" role="presentation"><span>{ day_label(ts) }</span></li>
-                    });
-                    let line = match line {
-                        Line::Chat(chat) => chat_line(chat, room.continues(i) && !new_day, &props.on_retry),
-                        Line::System { text, .. } => html! { <li class="system" data-testid="system-line">{ text.clone() }</li> },
-                    };
-                    html! { <>{ for divider }{ line }</> }
+                { for room.lines.iter().enumerate().map(|(i, line)| html! {
+                    <MessageLine
+                        line={line.clone()}
+                        continues={room.continues(i)}
+                        prev_ts={i.checked_sub(1).map(|p| room.lines[p].ts())}
+                        {today}
+                        on_retry={props.on_retry.clone()}
+                    />
                 }) }
             </ol>
             if *unseen > 0 {
