@@ -41,6 +41,28 @@ impl PartialEq for MessageListProps {
     }
 }
 
+/// A key that stays with a line while lines are added before or after it.
+///
+/// Yew matches unkeyed children from the end, so without keys one new line
+/// at the bottom would pair every old line with its neighbour's and redraw
+/// them all. Own lines go by their `cid` (they get their `seq` only on the
+/// `ack`), others' by `seq`, and system lines by the `seq` they follow and
+/// how many system lines come before them there.
+fn line_key(lines: &[Line], index: usize) -> String {
+    match &lines[index] {
+        Line::Chat(chat) if chat.own => format!("o{}", chat.cid.as_deref().unwrap_or_default()),
+        Line::Chat(chat) => format!("s{}", chat.seq.unwrap_or_default()),
+        Line::System { after_seq, .. } => {
+            let before = lines[..index]
+                .iter()
+                .rev()
+                .take_while(|l| matches!(l, Line::System { after_seq: a, .. } if a == after_seq))
+                .count();
+            format!("y{after_seq}.{before}")
+        }
+    }
+}
+
 /// What the last render looked like, to decide how to scroll after this one.
 #[derive(Default)]
 struct Seen {
@@ -158,6 +180,26 @@ pub fn message_list(props: &MessageListProps) -> Html {
 
     let room = &props.room;
     let today = Today::now();
+    // The lines are one keyed list of their own (collected into one node):
+    // Yew only diffs children by key when all of them are keyed, and the
+    // list's other child (the "beginning" line) is not.
+    let lines: Html = room
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            html! {
+                <MessageLine
+                    key={line_key(&room.lines, i)}
+                    line={line.clone()}
+                    continues={room.continues(i)}
+                    prev_ts={i.checked_sub(1).map(|p| room.lines[p].ts())}
+                    {today}
+                    on_retry={props.on_retry.clone()}
+                />
+            }
+        })
+        .collect();
     html! {
         <div class="messages-wrap">
             <ol class="messages" ref={list} onscroll={on_scroll} data-testid="message-list"
@@ -167,15 +209,7 @@ pub fn message_list(props: &MessageListProps) -> Html {
                 } else if !room.more_before && !room.lines.is_empty() {
                     <li class="beginning">{ format!("This is the beginning of #{}.", room.name) }</li>
                 }
-                { for room.lines.iter().enumerate().map(|(i, line)| html! {
-                    <MessageLine
-                        line={line.clone()}
-                        continues={room.continues(i)}
-                        prev_ts={i.checked_sub(1).map(|p| room.lines[p].ts())}
-                        {today}
-                        on_retry={props.on_retry.clone()}
-                    />
-                }) }
+                { lines }
             </ol>
             if *unseen > 0 {
                 <button type="button" class="new-messages" data-testid="new-messages" onclick={jump}>
