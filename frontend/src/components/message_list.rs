@@ -7,6 +7,7 @@
 //! Each line is a [`MessageLine`] component, so a redraw of the list only
 //! draws the lines that changed.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use web_sys::Element;
@@ -41,26 +42,31 @@ impl PartialEq for MessageListProps {
     }
 }
 
-/// A key that stays with a line while lines are added before or after it.
+/// Keys that stay with their lines while lines are added before or after
+/// them, one per line, all different.
 ///
 /// Yew matches unkeyed children from the end, so without keys one new line
 /// at the bottom would pair every old line with its neighbour's and redraw
 /// them all. Own lines go by their `cid` (they get their `seq` only on the
 /// `ack`), others' by `seq`, and system lines by the `seq` they follow and
-/// how many system lines come before them there.
-fn line_key(lines: &[Line], index: usize) -> String {
-    match &lines[index] {
-        Line::Chat(chat) if chat.own => format!("o{}", chat.cid.as_deref().unwrap_or_default()),
-        Line::Chat(chat) => format!("s{}", chat.seq.unwrap_or_default()),
-        Line::System { after_seq, .. } => {
-            let before = lines[..index]
-                .iter()
-                .rev()
-                .take_while(|l| matches!(l, Line::System { after_seq: a, .. } if a == after_seq))
-                .count();
-            format!("y{after_seq}.{before}")
-        }
-    }
+/// how many system lines following that `seq` come before them (sorting
+/// keeps their order).
+fn line_keys(lines: &[Line]) -> Vec<String> {
+    let mut system_lines = HashMap::new();
+    lines
+        .iter()
+        .map(|line| match line {
+            Line::Chat(chat) if chat.own => {
+                format!("o{}", chat.cid.as_deref().unwrap_or_default())
+            }
+            Line::Chat(chat) => format!("s{}", chat.seq.unwrap_or_default()),
+            Line::System { after_seq, .. } => {
+                let before = system_lines.entry(*after_seq).or_insert(0u32);
+                *before += 1;
+                format!("y{after_seq}.{}", *before - 1)
+            }
+        })
+        .collect()
 }
 
 /// What the last render looked like, to decide how to scroll after this one.
@@ -186,11 +192,12 @@ pub fn message_list(props: &MessageListProps) -> Html {
     let lines: Html = room
         .lines
         .iter()
+        .zip(line_keys(&room.lines))
         .enumerate()
-        .map(|(i, line)| {
+        .map(|(i, (line, key))| {
             html! {
                 <MessageLine
-                    key={line_key(&room.lines, i)}
+                    {key}
                     line={line.clone()}
                     continues={room.continues(i)}
                     prev_ts={i.checked_sub(1).map(|p| room.lines[p].ts())}
@@ -217,5 +224,62 @@ pub fn message_list(props: &MessageListProps) -> Html {
                 </button>
             }
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::rc::Rc;
+
+    use super::line_keys;
+    use crate::state::{ChatLine, Delivery, Line};
+
+    fn chat(seq: Option<u64>, cid: &str, own: bool) -> Line {
+        Line::Chat(Rc::new(ChatLine {
+            seq,
+            cid: Some(cid.into()),
+            nick: "mina".into(),
+            text: "hi".into(),
+            ts: 0.0,
+            own,
+            delivery: Delivery::Sent,
+            sent_on: None,
+            sent_at: 0.0,
+        }))
+    }
+
+    fn system(after_seq: u64) -> Line {
+        Line::System {
+            text: "joon joined".into(),
+            ts: 0.0,
+            after_seq,
+        }
+    }
+
+    #[test]
+    fn keys_are_unique_even_when_system_lines_are_apart() {
+        // A presence, an own pending message, another presence: both system
+        // lines follow seq 5 but are not next to each other.
+        let lines = vec![
+            chat(Some(5), "x-1", false),
+            system(5),
+            chat(None, "p-1", true),
+            system(5),
+        ];
+        let keys = line_keys(&lines);
+        assert_eq!(keys.iter().collect::<HashSet<_>>().len(), lines.len());
+    }
+
+    #[test]
+    fn keys_stay_with_their_lines_when_one_is_added() {
+        let mut lines = vec![
+            chat(Some(1), "a", false),
+            system(1),
+            chat(None, "p-1", true),
+        ];
+        let before = line_keys(&lines);
+        lines.push(chat(Some(2), "b", false));
+        assert_eq!(line_keys(&lines)[..3], before[..]);
     }
 }
