@@ -5,13 +5,14 @@
 # is not part of `make test`.
 #
 #   scripts/bench-render.sh                        # the working tree's app
-#   scripts/bench-render.sh fcbae7d HEAD           # these commits' apps, one after another
-#   scripts/bench-render.sh --write-docs fcbae7d HEAD
+#   scripts/bench-render.sh before=fcbae7d after=HEAD   # these commits' apps, one after another
+#   scripts/bench-render.sh --write-docs before=fcbae7d after=HEAD
 #       ... and (re)writes the section "Browser app: rendering a 5,000-line
 #       room" of docs/benchmarks.md (run it after `parley-report`, which
 #       rewrites that file)
 #
-# Each argument is a git commit, or `.` for the working tree. A commit's app
+# Each argument is a git commit, or `.` for the working tree, optionally
+# named (`NAME=COMMIT`; the name heads its row in the table). A commit's app
 # is built once (`trunk build --release` in a `git archive` export of it) and
 # kept in target/bench-render/dist-<sha>; the working tree's is built into
 # dist/. Every app is served by the working tree's server (a debug build).
@@ -26,7 +27,7 @@ builds=()
 for arg in "$@"; do
   case "$arg" in
     --write-docs) write_docs=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) builds+=("$arg") ;;
   esac
 done
@@ -70,7 +71,10 @@ dist_of() {
 }
 
 results=()
-for build in "${builds[@]}"; do
+for arg in "${builds[@]}"; do
+  title=
+  build=$arg
+  if [[ "$arg" == *=* ]]; then title=${arg%%=*}; build=${arg#*=}; fi
   if [ "$build" = . ]; then
     label="working tree ($(git describe --always --dirty))"
     name=worktree
@@ -78,12 +82,13 @@ for build in "${builds[@]}"; do
     name=$(git rev-parse --short "$build^{commit}")
     label=$name
   fi
+  [ -z "$title" ] || label="$title, $label"
   dist=$(dist_of "$build")
   step "measuring $label"
   ./target/debug/parley-render --server target/debug/parley-backend --dist "$dist" \
     --lines "$lines" --samples "$samples" --warmup "$warmup" \
     --label "$label" --json "$out/$name.json"
-  results+=("$build=$out/$name.json")
+  results+=("$title=$build=$out/$name.json")
 done
 
 # The section, from the results (and each commit's subject, for what it changed).
@@ -91,7 +96,10 @@ section=$(python3 - "$lines" "$samples" "$warmup" "$(chromium --version 2>/dev/n
 import json, subprocess, sys
 lines, samples, warmup, chromium = sys.argv[1:5]
 print(f"## Browser app: rendering a {int(lines):,}-line room\n")
-print(f"`scripts/bench-render.sh {' '.join(a.split('=')[0] for a in sys.argv[5:])}` (not part of `make test`): "
+def named(arg):
+    title, build, _ = arg.split("=", 2)
+    return f"{title}={build}" if title else build
+print(f"`scripts/bench-render.sh {' '.join(named(a) for a in sys.argv[5:])}` (not part of `make test`): "
       f"the server (debug build, SQLite) holds one room of {int(lines):,} messages from three authors; the built app "
       f"(`trunk build --release`) joins it in headless {chromium.strip()} at 1280×800, then another client sends "
       f"{int(samples)} messages one at a time, 50 ms apart (after {int(warmup)} that are not counted). In the page: from the "
@@ -102,7 +110,7 @@ print(f"`scripts/bench-render.sh {' '.join(a.split('=')[0] for a in sys.argv[5:]
 print("| app | in the DOM: mean | median | p95 | frame done: mean | median | p95 | history |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for arg in sys.argv[5:]:
-    build, path = arg.split("=", 1)
+    title, build, path = arg.split("=", 2)
     r = json.load(open(path))
     if build == ".":
         what = r["label"]
@@ -110,6 +118,8 @@ for arg in sys.argv[5:]:
         sha, subject = subprocess.run(["git", "log", "-1", "--format=%h%x00%s", build],
                                       capture_output=True, text=True, check=True).stdout.strip().split("\0")
         what = f"`{sha}` {subject}"
+    if title:
+        what = f"**{title}**: {what}"
     d, f = r["to_dom_ms"], r["to_frame_ms"]
     print(f"| {what} | {d['mean']:.1f} ms | {d['median']:.1f} ms | {d['p95']:.1f} ms | "
           f"{f['mean']:.1f} ms | {f['median']:.1f} ms | {f['p95']:.1f} ms | {r['history_ms']:.0f} ms |")
