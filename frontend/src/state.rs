@@ -7,14 +7,21 @@
 //! logic (pending → sent, dedupe by `seq` and `cid`, catch-up after a
 //! reconnect, unread counts, typing expiry) is unit-tested natively, and the
 //! browser glue in `connection.rs` and `hooks/` stays thin.
+//!
+//! This file holds the types and the part of [`reduce`] that belongs to
+//! neither side: the socket's events, the clock and the page's visibility.
+//! What the user does is in `user.rs`, what the server says in `server.rs`,
+//! and one room's lines in `room.rs`.
 
+pub mod room;
 mod server;
+mod user;
+
+use std::rc::Rc;
 
 use parley_protocol::{ClientFrame, Limits, ServerFrame};
 
-use server::on_frame;
-
-pub use crate::room::{ChatLine, Delivery, Line, RoomView};
+pub use room::{ChatLine, Delivery, Line, RoomView};
 
 /// How long a sent message may wait for its `ack` before it counts as failed.
 pub const ACK_TIMEOUT_MS: f64 = 10_000.0;
@@ -67,8 +74,9 @@ pub struct State {
     pub identified: bool,
     /// Counts sockets, so a pending message knows which socket it went out on.
     pub generation: u32,
-    /// The rooms, in the order they were opened.
-    pub rooms: Vec<RoomView>,
+    /// The rooms, in the order they were opened. Shared with the page, and
+    /// copied on write: a room that did not change keeps its pointer.
+    pub rooms: Vec<Rc<RoomView>>,
     /// The room shown.
     pub active: Option<String>,
     /// Why the join screen refused (e.g. the nickname is taken).
@@ -177,11 +185,22 @@ impl State {
 
     /// The room called `name`.
     pub fn room(&self, name: &str) -> Option<&RoomView> {
+        self.shared_room(name).map(|r| &**r)
+    }
+
+    /// The room called `name`, to share with the page without copying it.
+    pub fn shared_room(&self, name: &str) -> Option<&Rc<RoomView>> {
         self.rooms.iter().find(|r| r.name == name)
     }
 
+    /// The room called `name`, to change it: copied first if the page still
+    /// shares it (its chat lines stay shared), so call it only to change
+    /// something.
     pub(crate) fn room_mut(&mut self, name: &str) -> Option<&mut RoomView> {
-        self.rooms.iter_mut().find(|r| r.name == name)
+        self.rooms
+            .iter_mut()
+            .find(|r| r.name == name)
+            .map(Rc::make_mut)
     }
 
     /// Unread messages over all rooms.
@@ -195,13 +214,15 @@ impl State {
 
     pub(crate) fn open_room(&mut self, name: &str) {
         if self.room(name).is_none() {
-            self.rooms.push(RoomView::new(name));
+            self.rooms.push(Rc::new(RoomView::new(name)));
         }
     }
 
     pub(crate) fn select(&mut self, name: &str) {
-        if let Some(room) = self.room_mut(name) {
-            room.unread = 0;
+        if let Some(room) = self.room(name) {
+            if room.unread != 0 {
+                self.room_mut(name).expect("found above").unread = 0;
+            }
             self.active = Some(name.to_owned());
         }
     }
@@ -219,16 +240,7 @@ impl State {
 pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
     let mut commands = Vec::new();
     match action {
-        Action::Start { nick, room } => {
-            state.nick = nick.trim().to_owned();
-            state.join_error = None;
-            let room = parley_protocol::validate_room(&room)
-                .unwrap_or_else(|_| parley_protocol::DEFAULT_ROOM.to_owned());
-            state.open_room(&room);
-            state.select(&room);
-            state.status = Status::Connecting;
-            commands.push(Command::Connect);
-        }
+        Action::Start { nick, room } => user::start(state, nick, room, &mut commands),
         Action::SocketOpening => {
             if state.status != Status::Idle {
                 state.status = Status::Connecting;
@@ -246,8 +258,11 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
         Action::SocketClosed { retry_at_ms } => {
             state.identified = false;
             for room in &mut state.rooms {
-                room.joined = false;
-                room.loading_older = false;
+                if room.joined || room.loading_older {
+                    let room = Rc::make_mut(room);
+                    room.joined = false;
+                    room.loading_older = false;
+                }
             }
             if state.screen == Screen::Chat || state.status != Status::Idle {
                 state.status = match retry_at_ms {
@@ -256,149 +271,16 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
                 };
             }
         }
-        Action::Frame(frame) => on_frame(state, frame, now, &mut commands),
-        Action::Send { room, text } => {
-            let max = state.limits.max_text_chars as usize;
-            let text = match parley_protocol::validate_text_with_limit(&text, max) {
-                Ok(text) => text,
-                Err(err) => {
-                    state.notice = Some(err.to_string());
-                    return commands;
-                }
-            };
-            if state.room(&room).is_none() {
-                return commands;
-            }
-            let cid = format!("{}-{}", state.cid_prefix, state.next_cid);
-            state.next_cid += 1;
-            let nick = state.nick.clone();
-            let online = state.online();
-            let generation = state.generation;
-            let view = state.room_mut(&room).expect("checked above");
-            let send_now = online && view.joined;
-            view.lines.push(Line::Chat(ChatLine {
-                seq: None,
-                cid: Some(cid.clone()),
-                nick,
-                text: text.clone(),
-                ts: now,
-                own: true,
-                delivery: Delivery::Pending,
-                sent_on: send_now.then_some(generation),
-                sent_at: now,
-            }));
-            view.typing_sent_at = None;
-            if send_now {
-                commands.push(Command::Send(ClientFrame::Send { room, text, cid }));
-            }
-        }
-        Action::Retry { room, cid } => {
-            let online = state.online();
-            let generation = state.generation;
-            if let Some(view) = state.room_mut(&room) {
-                let send_now = online && view.joined;
-                if let Some(line) = view.own_line_mut(&cid) {
-                    line.delivery = Delivery::Pending;
-                    line.sent_at = now;
-                    line.sent_on = send_now.then_some(generation);
-                    if send_now {
-                        commands.push(Command::Send(ClientFrame::Send {
-                            room,
-                            text: line.text.clone(),
-                            cid,
-                        }));
-                    }
-                }
-            }
-        }
-        Action::OpenRoom(name) => match parley_protocol::validate_room(&name) {
-            Ok(name) => {
-                let is_new = state.room(&name).is_none();
-                state.open_room(&name);
-                state.select(&name);
-                if is_new && state.online() {
-                    commands.push(Command::Send(ClientFrame::Join {
-                        room: name,
-                        since: None,
-                    }));
-                }
-            }
-            Err(err) => state.notice = Some(err.to_string()),
-        },
-        Action::LeaveRoom(name) => {
-            if let Some(index) = state.rooms.iter().position(|r| r.name == name) {
-                state.rooms.remove(index);
-                if state.online() {
-                    commands.push(Command::Send(ClientFrame::Leave { room: name.clone() }));
-                }
-                if state.active.as_deref() == Some(name.as_str()) {
-                    state.active = None;
-                    if let Some(next) = state
-                        .rooms
-                        .get(index.saturating_sub(1))
-                        .map(|r| r.name.clone())
-                    {
-                        state.select(&next);
-                    }
-                }
-                if state.rooms.is_empty() {
-                    quit(state, &mut commands);
-                }
-            }
-        }
-        Action::Quit => {
-            state.rooms.clear();
-            state.active = None;
-            quit(state, &mut commands);
-        }
+        Action::Frame(frame) => server::on_frame(state, frame, now, &mut commands),
+        Action::Send { room, text } => user::send(state, room, text, now, &mut commands),
+        Action::Retry { room, cid } => user::retry(state, room, cid, now, &mut commands),
+        Action::OpenRoom(name) => user::open_room(state, name, &mut commands),
+        Action::LeaveRoom(name) => user::leave_room(state, name, &mut commands),
+        Action::Quit => user::quit(state, &mut commands),
         Action::SelectRoom(name) => state.select(&name),
-        Action::Typing(room) => {
-            let online = state.online();
-            if let Some(view) = state.room_mut(&room) {
-                let due = view
-                    .typing_sent_at
-                    .is_none_or(|t| now - t >= TYPING_EVERY_MS);
-                if online && view.joined && due {
-                    view.typing_sent_at = Some(now);
-                    commands.push(Command::Send(ClientFrame::Typing { room }));
-                }
-            }
-        }
-        Action::LoadOlder(room) => {
-            let online = state.online();
-            if let Some(view) = state.room_mut(&room) {
-                if online && view.joined && view.more_before && !view.loading_older {
-                    if let Some(oldest) = view.oldest_seq() {
-                        view.loading_older = true;
-                        commands.push(Command::Send(ClientFrame::History {
-                            room,
-                            before: oldest,
-                            limit: Some(HISTORY_PAGE),
-                        }));
-                    }
-                }
-            }
-        }
-        Action::Tick => {
-            let generation = state.generation;
-            let online = state.online();
-            for view in &mut state.rooms {
-                view.typing.retain(|(_, until)| *until > now);
-                for line in view.lines.iter_mut() {
-                    if let Line::Chat(line) = line {
-                        let waited = now - line.sent_at;
-                        let on_this_socket = line.sent_on == Some(generation);
-                        if line.delivery == Delivery::Pending
-                            && online
-                            && on_this_socket
-                            && waited > ACK_TIMEOUT_MS
-                        {
-                            line.delivery = Delivery::Failed("no answer from the server".into());
-                        }
-                    }
-                }
-            }
-        }
+        Action::Typing(room) => user::typing(state, room, now, &mut commands),
+        Action::LoadOlder(room) => user::load_older(state, room, &mut commands),
+        Action::Tick => tick(state, now),
         Action::DismissNotice => state.notice = None,
         Action::Visible(visible) => {
             state.visible = visible;
@@ -410,12 +292,36 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
     commands
 }
 
-/// Back to the join screen, closing the socket for good.
-fn quit(state: &mut State, commands: &mut Vec<Command>) {
-    state.screen = Screen::Join;
-    state.resume = None;
-    state.identified = false;
-    state.status = Status::Idle;
-    state.notice = None;
-    commands.push(Command::Disconnect);
+/// Time passed: typing indicators expire, and own messages sent on this
+/// socket that waited too long for their `ack` fail.
+fn tick(state: &mut State, now: f64) {
+    let generation = state.generation;
+    let online = state.online();
+    let timed_out = |line: &ChatLine| {
+        line.delivery == Delivery::Pending
+            && online
+            && line.sent_on == Some(generation)
+            && now - line.sent_at > ACK_TIMEOUT_MS
+    };
+    for view in &mut state.rooms {
+        // Rooms where nothing expires keep their pointer (see `rooms`).
+        let expires = view.typing.iter().any(|(_, until)| *until <= now)
+            || view
+                .lines
+                .iter()
+                .any(|l| matches!(l, Line::Chat(c) if timed_out(c)));
+        if !expires {
+            continue;
+        }
+        let view = Rc::make_mut(view);
+        view.typing.retain(|(_, until)| *until > now);
+        for line in view.lines.iter_mut() {
+            if let Line::Chat(line) = line {
+                if timed_out(line) {
+                    Rc::make_mut(line).delivery =
+                        Delivery::Failed("no answer from the server".into());
+                }
+            }
+        }
+    }
 }

@@ -86,11 +86,32 @@ pub fn app() -> Html {
         });
     }
     let active = state.active.clone();
-    use_effect_with(active, |active| {
+    use_effect_with(active.clone(), |active| {
         if let Some(room) = active {
             set_location_room(room);
         }
     });
+    // The message list's callbacks stay the same while the same room is
+    // shown, so the list is not drawn again for what happens elsewhere.
+    let on_retry = {
+        let chat = chat.clone();
+        use_callback(active.clone(), move |cid: String, room| {
+            if let Some(room) = room {
+                chat.dispatch(Action::Retry {
+                    room: room.clone(),
+                    cid,
+                });
+            }
+        })
+    };
+    let on_load_older = {
+        let chat = chat.clone();
+        use_callback(active, move |_: (), room| {
+            if let Some(room) = room {
+                chat.dispatch(Action::LoadOlder(room.clone()));
+            }
+        })
+    };
 
     if state.screen == Screen::Join {
         let on_join = chat.callback(|(nick, room): (String, String)| Action::Start { nick, room });
@@ -113,10 +134,11 @@ pub fn app() -> Html {
             unread: r.unread,
         })
         .collect();
+    // Shared, not copied: the state keeps the room behind an `Rc`.
     let room = state
         .active
         .as_deref()
-        .and_then(|name| state.room(name))
+        .and_then(|name| state.shared_room(name))
         .cloned();
     let notice = state.notice.clone().map(|text| {
         let dismiss = chat.callback(|_: MouseEvent| Action::DismissNotice);
@@ -152,11 +174,7 @@ pub fn app() -> Html {
                     </header>
                     { for notice }
                     <div class="room-body">
-                        <MessageList
-                            room={room.clone()}
-                            on_retry={{ let name = room.name.clone(); chat.callback(move |cid: String| Action::Retry { room: name.clone(), cid }) }}
-                            on_load_older={{ let name = room.name.clone(); chat.callback(move |_: ()| Action::LoadOlder(name.clone())) }}
-                        />
+                        <MessageList room={room.clone()} {on_retry} {on_load_older} />
                         <MemberList members={room.members.clone()} me={state.nick.clone()} />
                     </div>
                     <div class="typing" data-testid="typing-indicator" aria-live="polite">

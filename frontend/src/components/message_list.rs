@@ -3,12 +3,18 @@
 //! while the reader is there; a reader scrolled up keeps their place and
 //! gets a "N new messages" button; reaching the top loads older messages
 //! without moving what is on screen.
+//!
+//! Each line is a [`MessageLine`] component, so a redraw of the list only
+//! draws the lines that changed.
+
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use web_sys::Element;
 use yew::prelude::*;
 
-use crate::room::{ChatLine, Delivery, Line, RoomView};
-use crate::text::{avatar_class, avatar_letter, segments, Segment};
+use super::message_line::{MessageLine, Today};
+use crate::state::{Line, RoomView};
 
 /// Within this many pixels of the bottom counts as "at the bottom".
 const BOTTOM_SLACK: i32 = 48;
@@ -16,116 +22,51 @@ const BOTTOM_SLACK: i32 = 48;
 const TOP_SLACK: i32 = 80;
 
 /// Props of [`MessageList`].
-#[derive(Properties, PartialEq)]
+#[derive(Properties)]
 pub struct MessageListProps {
-    /// The room shown.
-    pub room: RoomView,
+    /// The room shown, shared with the state (never copied for a render).
+    pub room: Rc<RoomView>,
     /// Retry a failed own message (by cid).
     pub on_retry: Callback<String>,
     /// The reader reached the top.
     pub on_load_older: Callback<()>,
 }
 
-fn date(ts: f64) -> js_sys::Date {
-    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts))
-}
-
-/// "14:05", in the reader's time zone.
-fn local_time(ts: f64) -> String {
-    let date = date(ts);
-    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
-}
-
-/// The full date and time, for the tooltip and `datetime`.
-fn full_time(ts: f64) -> (String, String) {
-    let date = date(ts);
-    (
-        date.to_iso_string().into(),
-        date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
-            .into(),
-    )
-}
-
-/// The reader's calendar day of `ts`.
-fn day_of(ts: f64) -> (u32, u32, u32) {
-    let date = date(ts);
-    (date.get_full_year(), date.get_month(), date.get_date())
-}
-
-/// "Today", "Yesterday", or "Monday, 24 November" in the reader's language.
-fn day_label(ts: f64) -> String {
-    let now = js_sys::Date::now();
-    if day_of(ts) == day_of(now) {
-        return "Today".into();
+/// The same room (the same pointer: the state copies a room only to change
+/// it) is equal without looking at its lines.
+impl PartialEq for MessageListProps {
+    fn eq(&self, other: &Self) -> bool {
+        (Rc::ptr_eq(&self.room, &other.room) || self.room == other.room)
+            && self.on_retry == other.on_retry
+            && self.on_load_older == other.on_load_older
     }
-    if day_of(ts) == day_of(now - 86_400_000.0) {
-        return "Yesterday".into();
-    }
-    let options = js_sys::Object::new();
-    for (key, value) in [("weekday", "long"), ("month", "long"), ("day", "numeric")] {
-        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
-    }
-    if day_of(ts).0 != day_of(now).0 {
-        let _ = js_sys::Reflect::set(&options, &"year".into(), &"numeric".into());
-    }
-    date(ts).to_locale_date_string("default", &options).into()
 }
 
-fn render_text(text: &str) -> Html {
-    segments(text)
-        .into_iter()
-        .map(|segment| match segment {
-            Segment::Text(text) => html! { { text.to_owned() } },
-            Segment::Link(url) => html! {
-                <a href={url.to_owned()} target="_blank" rel="noopener noreferrer">{ url.to_owned() }</a>
-            },
+/// Keys that stay with their lines while lines are added before or after
+/// them, one per line, all different.
+///
+/// Yew matches unkeyed children from the end, so without keys one new line
+/// at the bottom would pair every old line with its neighbour's and redraw
+/// them all. Own lines go by their `cid` (they get their `seq` only on the
+/// `ack`), others' by `seq`, and system lines by the `seq` they follow and
+/// how many system lines following that `seq` come before them (sorting
+/// keeps their order).
+fn line_keys(lines: &[Line]) -> Vec<String> {
+    let mut system_lines = HashMap::new();
+    lines
+        .iter()
+        .map(|line| match line {
+            Line::Chat(chat) if chat.own => {
+                format!("o{}", chat.cid.as_deref().unwrap_or_default())
+            }
+            Line::Chat(chat) => format!("s{}", chat.seq.unwrap_or_default()),
+            Line::System { after_seq, .. } => {
+                let before = system_lines.entry(*after_seq).or_insert(0u32);
+                *before += 1;
+                format!("y{after_seq}.{}", *before - 1)
+            }
         })
         .collect()
-}
-
-fn chat_line(line: &ChatLine, continues: bool, on_retry: &Callback<String>) -> Html {
-    let state = match line.delivery {
-        Delivery::Pending => "pending",
-        Delivery::Sent => "sent",
-        Delivery::Failed(_) => "failed",
-    };
-    let seq = line.seq.map(|s| s.to_string()).unwrap_or_default();
-    let (iso, long) = full_time(line.ts);
-    html! {
-        <li class={classes!("msg", line.own.then_some("own"), continues.then_some("cont"), state)}
-            data-testid="message" data-seq={seq} data-state={state} data-own={line.own.to_string()}>
-            if continues {
-                <time class="gutter-time" aria-hidden="true" datetime={iso} title={long}>{ local_time(line.ts) }</time>
-            } else {
-                <span class={classes!("avatar", avatar_class(&line.nick))} aria-hidden="true">
-                    { avatar_letter(&line.nick) }
-                </span>
-                <div class="msg-head">
-                    <span class="nick">{ line.nick.clone() }</span>
-                    <time datetime={iso.clone()} title={long.clone()}>{ local_time(line.ts) }</time>
-                </div>
-            }
-            <div class="msg-body">{ render_text(&line.text) }</div>
-            { match &line.delivery {
-                Delivery::Pending if line.sent_on.is_none() => html! {
-                    <span class="msg-state">{ "waiting for the connection…" }</span>
-                },
-                Delivery::Pending => html! { <span class="msg-state">{ "sending…" }</span> },
-                Delivery::Sent => html! {},
-                Delivery::Failed(reason) => {
-                    let cid = line.cid.clone().unwrap_or_default();
-                    let on_retry = on_retry.clone();
-                    html! {
-                        <span class="msg-state failed">
-                            { format!("not sent: {reason} ") }
-                            <button type="button" class="link-button" data-testid="retry"
-                                onclick={Callback::from(move |_: MouseEvent| on_retry.emit(cid.clone()))}>{ "Retry" }</button>
-                        </span>
-                    }
-                }
-            } }
-        </li>
-    }
 }
 
 /// What the last render looked like, to decide how to scroll after this one.
@@ -244,7 +185,28 @@ pub fn message_list(props: &MessageListProps) -> Html {
     };
 
     let room = &props.room;
-    let mut last_day = None;
+    let today = Today::now();
+    // The lines are one keyed list of their own (collected into one node):
+    // Yew only diffs children by key when all of them are keyed, and the
+    // list's other child (the "beginning" line) is not.
+    let lines: Html = room
+        .lines
+        .iter()
+        .zip(line_keys(&room.lines))
+        .enumerate()
+        .map(|(i, (line, key))| {
+            html! {
+                <MessageLine
+                    {key}
+                    line={line.clone()}
+                    continues={room.continues(i)}
+                    prev_ts={i.checked_sub(1).map(|p| room.lines[p].ts())}
+                    {today}
+                    on_retry={props.on_retry.clone()}
+                />
+            }
+        })
+        .collect();
     html! {
         <div class="messages-wrap">
             <ol class="messages" ref={list} onscroll={on_scroll} data-testid="message-list"
@@ -254,23 +216,7 @@ pub fn message_list(props: &MessageListProps) -> Html {
                 } else if !room.more_before && !room.lines.is_empty() {
                     <li class="beginning">{ format!("This is the beginning of #{}.", room.name) }</li>
                 }
-                { for room.lines.iter().enumerate().map(|(i, line)| {
-                    let ts = match line {
-                        Line::Chat(chat) => chat.ts,
-                        Line::System { ts, .. } => *ts,
-                    };
-                    // A divider where the day changes; a run never crosses it.
-                    let day = day_of(ts);
-                    let new_day = last_day.replace(day) != Some(day);
-                    let divider = new_day.then(|| html! {
-                        <li class="day-divider" role="presentation"><span>{ day_label(ts) }</span></li>
-                    });
-                    let line = match line {
-                        Line::Chat(chat) => chat_line(chat, room.continues(i) && !new_day, &props.on_retry),
-                        Line::System { text, .. } => html! { <li class="system" data-testid="system-line">{ text.clone() }</li> },
-                    };
-                    html! { <>{ for divider }{ line }</> }
-                }) }
+                { lines }
             </ol>
             if *unseen > 0 {
                 <button type="button" class="new-messages" data-testid="new-messages" onclick={jump}>
@@ -278,5 +224,62 @@ pub fn message_list(props: &MessageListProps) -> Html {
                 </button>
             }
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::rc::Rc;
+
+    use super::line_keys;
+    use crate::state::{ChatLine, Delivery, Line};
+
+    fn chat(seq: Option<u64>, cid: &str, own: bool) -> Line {
+        Line::Chat(Rc::new(ChatLine {
+            seq,
+            cid: Some(cid.into()),
+            nick: "mina".into(),
+            text: "hi".into(),
+            ts: 0.0,
+            own,
+            delivery: Delivery::Sent,
+            sent_on: None,
+            sent_at: 0.0,
+        }))
+    }
+
+    fn system(after_seq: u64) -> Line {
+        Line::System {
+            text: "joon joined".into(),
+            ts: 0.0,
+            after_seq,
+        }
+    }
+
+    #[test]
+    fn keys_are_unique_even_when_system_lines_are_apart() {
+        // A presence, an own pending message, another presence: both system
+        // lines follow seq 5 but are not next to each other.
+        let lines = vec![
+            chat(Some(5), "x-1", false),
+            system(5),
+            chat(None, "p-1", true),
+            system(5),
+        ];
+        let keys = line_keys(&lines);
+        assert_eq!(keys.iter().collect::<HashSet<_>>().len(), lines.len());
+    }
+
+    #[test]
+    fn keys_stay_with_their_lines_when_one_is_added() {
+        let mut lines = vec![
+            chat(Some(1), "a", false),
+            system(1),
+            chat(None, "p-1", true),
+        ];
+        let before = line_keys(&lines);
+        lines.push(chat(Some(2), "b", false));
+        assert_eq!(line_keys(&lines)[..3], before[..]);
     }
 }

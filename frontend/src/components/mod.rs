@@ -23,6 +23,7 @@ mod composer;
 mod connection_status;
 mod join_screen;
 mod member_list;
+mod message_line;
 mod message_list;
 mod room_sidebar;
 

@@ -1,5 +1,7 @@
-//! Custom hooks.
+//! Custom hooks, and the store behind them.
 
+mod store;
 mod use_chat;
 
-pub use use_chat::{use_chat, ChatHandle, NICK_KEY};
+pub use store::{ChatHandle, NICK_KEY};
+pub use use_chat::{use_chat, ChatProvider, ChatProviderProps};

@@ -2,6 +2,11 @@
 //! `join` for every open room), `joined` (merge the history, then send what
 //! was queued), live messages and acks, presence, typing, scrollback pages,
 //! and errors (a refused message is marked failed by its `cid`).
+//!
+//! It is the half of the reducer that answers the server, kept apart from
+//! the user's half (`user.rs`) so each reads on its own.
+
+use std::rc::Rc;
 
 use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, ServerFrame};
 
@@ -69,6 +74,7 @@ pub(super) fn on_frame(
                         && line.delivery == Delivery::Pending
                         && line.sent_on != Some(generation)
                     {
+                        let line = Rc::make_mut(line);
                         line.sent_on = Some(generation);
                         line.sent_at = now;
                         let cid = line.cid.clone().unwrap_or_default();
@@ -158,13 +164,16 @@ fn on_error(
     if let Some(cid) = &cid {
         // The refused message (looked up by cid in every room, in case the
         // error does not name the room).
-        let line = state
+        let found = state
             .rooms
             .iter_mut()
-            .filter(|v| room.as_ref().is_none_or(|r| *r == v.name))
-            .find_map(|v| v.own_line_mut(cid));
-        if let Some(line) = line {
-            if line.delivery == Delivery::Pending {
+            .find(|v| room.as_ref().is_none_or(|r| *r == v.name) && v.own_line(cid).is_some());
+        if let Some(view) = found {
+            if view
+                .own_line(cid)
+                .is_some_and(|l| l.delivery == Delivery::Pending)
+            {
+                let line = Rc::make_mut(view).own_line_mut(cid).expect("found above");
                 line.delivery = Delivery::Failed(message);
             }
             return;

@@ -5,6 +5,13 @@
 //! (pending) at the end. Every way a message can arrive (live, in a
 //! `joined` catch-up, as an `ack`, in a scrollback page) goes through the same
 //! dedupe by `seq` and by `cid`, so nothing is ever shown twice.
+//!
+//! Chat lines sit behind `Rc`, and the state keeps each room behind one too:
+//! a render shares them instead of copying them, a changed line or room is
+//! copied on write (`Rc::make_mut`), and one that did not change keeps its
+//! pointer, so the page can tell it apart from a changed one at once.
+
+use std::rc::Rc;
 
 use parley_protocol::{ChatMessage, PresenceEvent};
 
@@ -43,10 +50,10 @@ pub struct ChatLine {
 }
 
 /// A line in a room.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Line {
-    /// A chat message.
-    Chat(ChatLine),
+    /// A chat message (shared: see the module's doc).
+    Chat(Rc<ChatLine>),
     /// "mina joined", "mina left".
     System {
         /// What happened.
@@ -58,12 +65,42 @@ pub enum Line {
     },
 }
 
+/// Equal when they say the same; the same shared chat line is equal
+/// without looking inside.
+impl PartialEq for Line {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Line::Chat(a), Line::Chat(b)) => Rc::ptr_eq(a, b) || a == b,
+            (
+                Line::System {
+                    text,
+                    ts,
+                    after_seq,
+                },
+                Line::System {
+                    text: other_text,
+                    ts: other_ts,
+                    after_seq: other_after_seq,
+                },
+            ) => text == other_text && ts == other_ts && after_seq == other_after_seq,
+            _ => false,
+        }
+    }
+}
+
 impl Line {
     fn sort_key(&self) -> (u64, u8) {
         match self {
-            Line::Chat(ChatLine { seq: Some(seq), .. }) => (*seq, 0),
-            Line::Chat(ChatLine { seq: None, .. }) => (u64::MAX, 0),
+            Line::Chat(chat) => (chat.seq.unwrap_or(u64::MAX), 0),
             Line::System { after_seq, .. } => (*after_seq, 1),
+        }
+    }
+
+    /// When it was said or happened, ms since the epoch.
+    pub fn ts(&self) -> f64 {
+        match self {
+            Line::Chat(chat) => chat.ts,
+            Line::System { ts, .. } => *ts,
         }
     }
 }
@@ -105,7 +142,7 @@ impl RoomView {
     /// The oldest `seq` shown.
     pub fn oldest_seq(&self) -> Option<u64> {
         self.lines.iter().find_map(|l| match l {
-            Line::Chat(ChatLine { seq, .. }) => *seq,
+            Line::Chat(chat) => chat.seq,
             Line::System { .. } => None,
         })
     }
@@ -117,9 +154,17 @@ impl RoomView {
     }
 
     /// The own message with this `cid`.
+    pub fn own_line(&self, cid: &str) -> Option<&ChatLine> {
+        self.lines.iter().find_map(|l| match l {
+            Line::Chat(c) if c.own && c.cid.as_deref() == Some(cid) => Some(&**c),
+            _ => None,
+        })
+    }
+
+    /// The own message with this `cid`, to change it (copied first if shared).
     pub fn own_line_mut(&mut self, cid: &str) -> Option<&mut ChatLine> {
         self.lines.iter_mut().find_map(|l| match l {
-            Line::Chat(c) if c.own && c.cid.as_deref() == Some(cid) => Some(c),
+            Line::Chat(c) if c.own && c.cid.as_deref() == Some(cid) => Some(Rc::make_mut(c)),
             _ => None,
         })
     }
@@ -150,7 +195,7 @@ impl RoomView {
             .lines
             .last()
             .is_none_or(|l| l.sort_key() <= (message.seq, 0));
-        self.lines.push(Line::Chat(ChatLine {
+        self.lines.push(Line::Chat(Rc::new(ChatLine {
             seq: Some(message.seq),
             cid: message.cid,
             nick: message.nick,
@@ -160,7 +205,7 @@ impl RoomView {
             delivery: Delivery::Sent,
             sent_on: None,
             sent_at: 0.0,
-        }));
+        })));
         if !in_order {
             self.sort();
         }

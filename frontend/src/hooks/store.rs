@@ -1,0 +1,153 @@
+//! The app's one store: the [`State`], the [`Connection`] and the timers,
+//! created once per page by [`ChatProvider`](super::ChatProvider).
+//!
+//! It runs [`reduce`] for each action, carries out the commands the reducer
+//! returns (through the connection, or `localStorage`) and tells the
+//! provider to re-render. The state lives in a `RefCell` rather than in
+//! `use_reducer` so that the connection's tasks always act on the latest
+//! state, not on the copy of an older render. It also tells the state when
+//! the page is hidden or shown (`visibilitychange`). It is kept apart from
+//! the provider so that the component only wires it into the page.
+
+use std::cell::{Cell, Ref, RefCell};
+use std::rc::{Rc, Weak};
+
+use gloo_storage::{LocalStorage, Storage};
+use gloo_timers::callback::Interval;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use yew::Callback;
+
+use crate::connection::{now, Connection};
+use crate::state::{reduce, Action, Command, Delivery, Line, State};
+
+/// Where the last nickname is remembered.
+pub const NICK_KEY: &str = "parley.nick";
+
+/// The store itself; shared (`Rc`) by every [`ChatHandle`].
+pub(crate) struct Store {
+    state: RefCell<State>,
+    connection: RefCell<Option<Connection>>,
+    /// Counts changes, so a handle of a newer state differs from an older one.
+    version: Cell<u64>,
+    /// Re-renders the provider (and, through the context, every reader).
+    on_change: Callback<()>,
+}
+
+impl Store {
+    /// Creates the store, its connection and its timers; `on_change` is
+    /// called after every action.
+    pub(crate) fn start(on_change: Callback<()>) -> Rc<Store> {
+        let store = Rc::new(Store {
+            state: RefCell::new(State::new(cid_prefix())),
+            connection: RefCell::new(None),
+            version: Cell::new(0),
+            on_change,
+        });
+        let weak: Weak<Store> = Rc::downgrade(&store);
+        let dispatch: Rc<dyn Fn(Action)> = Rc::new(move |action| {
+            if let Some(store) = weak.upgrade() {
+                store.handle().dispatch(action);
+            }
+        });
+        *store.connection.borrow_mut() = Some(Connection::new(dispatch));
+        let ticking = store.handle();
+        Interval::new(1000, move || {
+            if ticking.needs_tick() {
+                ticking.dispatch(Action::Tick);
+            }
+        })
+        .forget();
+        // A hidden tab counts new messages in the shown room as unread.
+        let visibility = store.handle();
+        let on_visibility = Closure::<dyn Fn()>::new(move || {
+            let hidden = web_sys::window()
+                .and_then(|w| w.document())
+                .is_some_and(|d| d.hidden());
+            visibility.dispatch(Action::Visible(!hidden));
+        });
+        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+            let _ = document.add_event_listener_with_callback(
+                "visibilitychange",
+                on_visibility.as_ref().unchecked_ref(),
+            );
+        }
+        on_visibility.forget();
+        store
+    }
+
+    /// A handle on the store as it is now.
+    pub(crate) fn handle(self: &Rc<Self>) -> ChatHandle {
+        ChatHandle {
+            store: self.clone(),
+            version: self.version.get(),
+        }
+    }
+}
+
+/// A handle on the store; cheap to clone. Two handles are equal when they
+/// are on the same store at the same version, so a context holding one
+/// tells its readers about every change.
+#[derive(Clone)]
+pub struct ChatHandle {
+    store: Rc<Store>,
+    version: u64,
+}
+
+impl PartialEq for ChatHandle {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.store, &other.store) && self.version == other.version
+    }
+}
+
+impl ChatHandle {
+    /// The current state.
+    pub fn state(&self) -> Ref<'_, State> {
+        self.store.state.borrow()
+    }
+
+    /// Applies an action, carries out its commands, and re-renders.
+    pub fn dispatch(&self, action: Action) {
+        let commands = reduce(&mut self.store.state.borrow_mut(), action, now());
+        for command in commands {
+            self.run(command);
+        }
+        self.store.version.set(self.store.version.get() + 1);
+        self.store.on_change.emit(());
+    }
+
+    /// An action callback for components.
+    pub fn callback<T: 'static>(&self, make: impl Fn(T) -> Action + 'static) -> Callback<T> {
+        let handle = self.clone();
+        Callback::from(move |value| handle.dispatch(make(value)))
+    }
+
+    fn run(&self, command: Command) {
+        let connection = self.store.connection.borrow().clone();
+        let Some(connection) = connection else { return };
+        match command {
+            Command::Connect => connection.connect(),
+            Command::Send(frame) => connection.send(&frame),
+            Command::Disconnect => connection.disconnect(),
+            Command::SaveNick(nick) => {
+                let _ = LocalStorage::set(NICK_KEY, nick);
+            }
+        }
+    }
+
+    /// Whether time alone can change something (typing expiry, ack timeouts).
+    fn needs_tick(&self) -> bool {
+        let state = self.state();
+        state.rooms.iter().any(|r| {
+            !r.typing.is_empty()
+                || r.lines
+                    .iter()
+                    .any(|l| matches!(l, Line::Chat(c) if c.delivery == Delivery::Pending))
+        })
+    }
+}
+
+/// A random prefix for this page's message ids.
+fn cid_prefix() -> String {
+    format!("{:x}", (js_sys::Math::random() * 1e12) as u64)
+}
