@@ -92,4 +92,7 @@ for name in parley naive node; do
 done
 
 ./target/release/parley-report --results "$out" --markdown docs/benchmarks.md --chart docs/bench-chart.svg
+# The browser app's rendering, before the foundation work and now (adds its
+# own section to docs/benchmarks.md, so it runs after parley-report).
+bash scripts/bench-render.sh --write-docs before=fcbae7d after=HEAD
 echo "[bench] wrote docs/benchmarks.md and docs/bench-chart.svg" >&2

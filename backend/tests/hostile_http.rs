@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 
-use common::raw::{self, closed_within, connect_from, exchange, header, status, upgrade_request, KEY};
+use common::raw::{
+    self, closed_within, connect_from, exchange, header, status, upgrade_request, KEY,
+};
 use common::{test_config, ServerProcess, TestServer};
 
 #[tokio::test]
@@ -24,7 +26,9 @@ async fn a_header_sent_a_byte_at_a_time_is_cut_off() {
     let mut cut = false;
     // Keep dribbling; the server must close the connection anyway.
     for _ in 0..100 {
-        if slow.write_all(b"X").await.is_err() || closed_within(&mut slow, Duration::from_millis(100)).await {
+        if slow.write_all(b"X").await.is_err()
+            || closed_within(&mut slow, Duration::from_millis(100)).await
+        {
             cut = true;
             break;
         }
@@ -63,7 +67,10 @@ async fn idle_connections_from_one_address_cannot_take_every_slot() {
     assert!(closed_within(&mut fourth, Duration::from_secs(5)).await);
     // ...while another address is still served.
     let mut other = connect_from(server.addr, "127.0.0.2").await;
-    let request = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.addr);
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.addr
+    );
     assert_eq!(status(&exchange(&mut other, request.as_bytes()).await), 200);
     // The overall cap holds too.
     for from in ["127.0.0.3", "127.0.0.3", "127.0.0.4"] {
@@ -80,7 +87,10 @@ async fn shutdown_does_not_wait_for_a_stalled_request() {
     config.limits.header_timeout = Duration::from_secs(3600);
     let server = TestServer::start(config).await;
     let mut stalled = connect_from(server.addr, "127.0.0.1").await;
-    stalled.write_all(b"GET /healthz HTTP/1.1\r\nHost: x").await.unwrap();
+    stalled
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x")
+        .await
+        .unwrap();
     // `shutdown` fails the test if the server takes more than 20 s.
     let took = server.shutdown().await;
     assert!(took < Duration::from_secs(20), "{took:?}");
@@ -100,13 +110,20 @@ async fn dns_rebinding_and_odd_origins_are_refused() {
     let rebound = upgrade_request(Some(&evil), KEY, &format!("Origin: http://{evil}\r\n"));
     assert_eq!(status(&ask(rebound).await), 403);
     let api = format!("GET /api/rooms HTTP/1.1\r\nHost: {evil}\r\nConnection: close\r\n\r\n");
-    assert_eq!(status(&ask(api.into_bytes()).await), 403, "every route checks the Host");
+    assert_eq!(
+        status(&ask(api.into_bytes()).await),
+        403,
+        "every route checks the Host"
+    );
     let own = server.addr.to_string();
     for (origin, expected) in [
         (format!("Origin: evil://{own}\r\n"), 403),
         ("Origin: http://\r\n".to_owned(), 403),
         ("Origin: null\r\n".to_owned(), 403),
-        (format!("Origin: http://{own}\r\nOrigin: https://evil.example\r\n"), 400),
+        (
+            format!("Origin: http://{own}\r\nOrigin: https://evil.example\r\n"),
+            400,
+        ),
         (format!("Origin: http://{own}\r\n"), 101),
     ] {
         let answer = ask(upgrade_request(Some(&own), KEY, &origin)).await;
@@ -127,7 +144,11 @@ async fn a_lenient_handshake_is_refused() {
     ] {
         let mut stream = connect_from(server.addr, "127.0.0.1").await;
         let answer = exchange(&mut stream, &upgrade_request(host, key, "")).await;
-        assert_eq!(status(&answer), 400, "host {host:?}, key {key:.20}: {answer}");
+        assert_eq!(
+            status(&answer),
+            400,
+            "host {host:?}, key {key:.20}: {answer}"
+        );
     }
 }
 
@@ -143,7 +164,10 @@ async fn one_address_cannot_hold_every_connection() {
         let own = own.clone();
         async move {
             let mut stream = connect_from(server.addr, from).await;
-            stream.write_all(&upgrade_request(Some(&own), KEY, "")).await.unwrap();
+            stream
+                .write_all(&upgrade_request(Some(&own), KEY, ""))
+                .await
+                .unwrap();
             let mut head = Vec::new();
             let mut byte = [0u8; 1];
             while !head.ends_with(b"\r\n\r\n") {
@@ -164,7 +188,13 @@ async fn one_address_cannot_hold_every_connection() {
     let (_, answer) = upgrade("127.0.0.1").await;
     assert_eq!(status(&answer), 429, "{answer}");
     assert!(header(&answer, "retry-after").is_some(), "{answer}");
-    for from in ["127.0.0.2", "127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"] {
+    for from in [
+        "127.0.0.2",
+        "127.0.0.2",
+        "127.0.0.2",
+        "127.0.0.3",
+        "127.0.0.3",
+    ] {
         let (stream, answer) = upgrade(from).await;
         assert_eq!(status(&answer), 101, "another address has its own share");
         open.push(stream);
@@ -183,7 +213,11 @@ async fn new_connections_from_one_address_are_paced() {
         server.client().await.vanish();
     }
     let mut stream = connect_from(server.addr, "127.0.0.1").await;
-    let answer = exchange(&mut stream, &upgrade_request(Some(&server.addr.to_string()), KEY, "")).await;
+    let answer = exchange(
+        &mut stream,
+        &upgrade_request(Some(&server.addr.to_string()), KEY, ""),
+    )
+    .await;
     assert_eq!(status(&answer), 429, "{answer}");
     let wait: u64 = header(&answer, "retry-after").unwrap().parse().unwrap();
     assert!(wait > 600, "told to wait about 12 minutes, got {wait} s");
@@ -201,7 +235,10 @@ async fn a_client_cannot_flood_the_log() {
         let requests: [Vec<u8>; 3] = [
             upgrade_request(Some(&own), KEY, &origin),
             b"GARBAGE / HTTP/9.9\r\n\r\n".to_vec(),
-            format!("GET /../../etc/passwd{round} HTTP/1.1\r\nHost: {own}\r\nConnection: close\r\n\r\n").into_bytes(),
+            format!(
+                "GET /../../etc/passwd{round} HTTP/1.1\r\nHost: {own}\r\nConnection: close\r\n\r\n"
+            )
+            .into_bytes(),
         ];
         for request in requests {
             let mut stream = connect_from(server.addr, "127.0.0.1").await;
@@ -211,10 +248,16 @@ async fn a_client_cannot_flood_the_log() {
     }
     let written = std::fs::metadata(&log).unwrap().len() as usize;
     assert!(sent > 3_000_000);
-    assert!(written < 16 * 1024, "{written} bytes of log for {sent} bytes of junk");
+    assert!(
+        written < 16 * 1024,
+        "{written} bytes of log for {sent} bytes of junk"
+    );
     drop(server);
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(text.lines().all(|l| l.len() < 1024), "no line repeats the junk");
+    assert!(
+        text.lines().all(|l| l.len() < 1024),
+        "no line repeats the junk"
+    );
 }
 
 #[test]

@@ -161,7 +161,11 @@ impl ServerProcess {
         Self::spawn_with(args, file.into(), Some("info"))
     }
 
-    fn spawn_with(args: &[&str], stderr: std::process::Stdio, level: Option<&str>) -> ServerProcess {
+    fn spawn_with(
+        args: &[&str],
+        stderr: std::process::Stdio,
+        level: Option<&str>,
+    ) -> ServerProcess {
         use std::io::BufRead;
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_parley-backend"));
         if !args.contains(&"--addr") {

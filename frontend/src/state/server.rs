@@ -179,7 +179,10 @@ fn on_error(
             return;
         }
     }
-    if code == ErrorCode::InvalidRoom || code == ErrorCode::TooManyRooms {
+    if matches!(
+        code,
+        ErrorCode::InvalidRoom | ErrorCode::TooManyRooms | ErrorCode::ServerFull
+    ) {
         if let Some(room) = &room {
             state.rooms.retain(|r| &r.name != room);
             if state.active.as_deref() == Some(room.as_str()) {

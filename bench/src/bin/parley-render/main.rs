@@ -118,6 +118,12 @@ fn start_server(args: &Args, scratch: &Path) -> anyhow::Result<(Process, String)
         .arg(&args.dist)
         .args(["--sqlite-synchronous", "normal"])
         .args(["--rate-burst", "1000000", "--rate-per-sec", "1000000"])
+        .args([
+            "--frame-budget",
+            "1000000000/1s",
+            "--max-reply-bytes",
+            "67108864",
+        ])
         .args(["--join-history", &lines, "--catch-up-cap", &lines])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
