@@ -222,9 +222,7 @@ fn prune(store: &dyn MessageStore, config: &CommitterConfig) -> Instant {
         // A full chunk means there may be more: look again soon.
         Ok(n) if n >= config.prune_chunk => Instant::now(),
         Ok(n) => {
-            if n > 0 {
-                tracing::debug!(deleted = n, "retention pruned messages");
-            }
+            tracing::debug!(deleted = n, "retention pruned messages");
             Instant::now() + config.prune_every
         }
         Err(err) => {
@@ -274,6 +272,47 @@ mod tests {
         CommitterConfig::from_limits(&Limits::default())
     }
 
+    /// A memory store that counts `prune` calls.
+    struct Counting {
+        inner: MemoryStore,
+        prunes: std::sync::atomic::AtomicUsize,
+    }
+
+    impl MessageStore for Counting {
+        fn append_batch(&self, batch: &[NewMessage]) -> Result<Vec<ChatMessage>, StoreError> {
+            self.inner.append_batch(batch)
+        }
+        fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
+            self.inner.last_seq(room)
+        }
+        fn range(
+            &self,
+            room: &str,
+            after: u64,
+            upto: u64,
+            limit: usize,
+        ) -> Result<crate::store::Page, StoreError> {
+            self.inner.range(room, after, upto, limit)
+        }
+        fn prune(&self, retention: &Retention, now: u64, max: usize) -> Result<usize, StoreError> {
+            self.prunes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.inner.prune(retention, now, max)
+        }
+    }
+
+    fn counting() -> Arc<Counting> {
+        Arc::new(Counting {
+            inner: MemoryStore::new(100),
+            prunes: Default::default(),
+        })
+    }
+
+    fn stored(store: &Counting, room: &str) -> Vec<u64> {
+        let page = store.inner.range(room, 0, u64::MAX, 100).unwrap();
+        page.messages.iter().map(|m| m.seq).collect()
+    }
+
     #[test]
     fn queued_messages_are_committed_in_one_batch_and_handed_back_in_order() {
         let (committer, backlog) = Committer::new(16);
@@ -285,13 +324,85 @@ mod tests {
         committer.close();
         assert_eq!(committer.submit(9, message("a")), Err(SubmitError::Closed));
         let (tx, rx) = std::sync::mpsc::channel();
-        let store = Arc::new(MemoryStore::new(10));
-        start(backlog, store, config(), Report(tx))
+        let store = counting();
+        let before = crate::time::now_ms();
+        start(backlog, store.clone(), config(), Report(tx))
             .unwrap()
             .join()
             .unwrap();
         let outcomes: Vec<_> = rx.iter().collect();
         assert_eq!(outcomes, vec![Ok(vec![(0, 1), (1, 1), (2, 2)])]);
+        let page = store.inner.range("a", 0, 10, 10).unwrap();
+        assert!(
+            page.messages.iter().all(|m| m.ts >= before),
+            "stamped with the commit time"
+        );
+        assert_eq!(
+            store.prunes.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "no retention, no pruning"
+        );
+    }
+
+    #[test]
+    fn a_commit_window_gathers_what_arrives_within_it_up_to_a_batch() {
+        let (committer, backlog) = Committer::new(16);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let config = CommitterConfig {
+            window: Duration::from_secs(5),
+            max_batch: 3,
+            ..config()
+        };
+        let thread = start(backlog, Arc::new(MemoryStore::new(10)), config, Report(tx)).unwrap();
+        for receipt in 0..4 {
+            committer.submit(receipt, message("a")).unwrap();
+        }
+        let first = rx.recv().unwrap().unwrap();
+        assert_eq!(
+            first.len(),
+            3,
+            "the window held the batch open until it was full"
+        );
+        committer.close();
+        thread.join().unwrap();
+        assert_eq!(
+            rx.iter().map(|o| o.unwrap().len()).collect::<Vec<_>>(),
+            vec![1]
+        );
+    }
+
+    #[test]
+    fn retention_prunes_in_chunks_until_done_then_waits() {
+        let store = counting();
+        let batch: Vec<_> = (0..7).map(|_| message("a")).collect();
+        store.inner.append_batch(&batch).unwrap();
+        let (committer, backlog) = Committer::<u32>::new(16);
+        let config = CommitterConfig {
+            retention: Retention {
+                keep_last: Some(1),
+                keep_ms: None,
+            },
+            prune_every: Duration::from_secs(3600),
+            prune_chunk: 2,
+            ..config()
+        };
+        let (tx, _rx) = std::sync::mpsc::channel();
+        let thread = start(backlog, store.clone(), config, Report(tx)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while stored(&store, "a") != vec![7] && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(
+            stored(&store, "a"),
+            vec![7],
+            "full chunks are followed at once"
+        );
+        // Then it waits an hour: no more pruning.
+        std::thread::sleep(Duration::from_millis(100));
+        let prunes = store.prunes.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(prunes, 4, "2 + 2 + 2, then a chunk that was not full");
+        committer.close();
+        thread.join().unwrap();
     }
 
     #[test]

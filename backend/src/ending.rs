@@ -117,6 +117,31 @@ mod tests {
     }
 
     #[test]
+    fn queued_frames_go_out_first_only_on_a_healthy_socket() {
+        for healthy in [
+            Ending::Shutdown,
+            Ending::Abusive,
+            Ending::OverBudget,
+            Ending::TooBig,
+            Ending::HelloTimeout,
+            Ending::Replaced,
+        ] {
+            assert!(healthy.socket_is_healthy(), "{healthy:?}");
+        }
+        for broken in [
+            Ending::ClientClosed(None),
+            Ending::Vanished,
+            Ending::HeartbeatTimeout,
+            Ending::WriteStuck,
+            Ending::SlowConsumer,
+            Ending::ProtocolError,
+            Ending::BadUtf8,
+        ] {
+            assert!(!broken.socket_is_healthy(), "{broken:?}");
+        }
+    }
+
+    #[test]
     fn close_codes_come_from_the_protocol_table() {
         let code = |e: Ending| e.close_frame().map(|f| u16::from(f.code));
         assert_eq!(code(Ending::Shutdown), Some(close::GOING_AWAY));

@@ -22,7 +22,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use parley_protocol::{nick_key, ChatMessage, PresenceEvent, ServerFrame};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -148,7 +150,8 @@ struct Member {
     outbox: Option<Outbox>,
     /// Set while the member's `joined` is being read from the store.
     joining: Option<Joining>,
-    /// When this member's last `typing` was relayed, for throttling.
+    /// When this member's last `typing` was relayed, for throttling (on
+    /// tokio's clock, so tests can run it in virtual time).
     last_typing: Option<Instant>,
 }
 
@@ -278,11 +281,6 @@ impl RoomState {
     /// How many members the room has (connected or away).
     pub fn member_count(&self) -> usize {
         self.members.len()
-    }
-
-    /// Whether the room was closed (removed from the hub).
-    pub fn is_closed(&self) -> bool {
-        self.closed
     }
 
     /// Whether `id` is a member of this (open) room.

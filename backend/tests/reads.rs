@@ -235,3 +235,34 @@ async fn a_connection_that_goes_away_during_a_join_read_leaves_no_member_behind(
     assert_eq!(server.hub.rooms_summary()[0].members, 1);
     assert_eq!(server.hub.is_connected("bo"), None, "the session ended");
 }
+
+#[tokio::test]
+async fn a_failed_join_that_leaves_a_room_empty_closes_it() {
+    let store = Arc::new(TestStore::new());
+    let server = server_on(&store).await;
+    let mut ana = server.hello("ana").await;
+    ana.join("r").await;
+    for i in 0..5 {
+        ana.say("r", &format!("m{i}"), &format!("c{i}")).await;
+    }
+    let mut bo = server.hello("bo").await;
+    store.reads.close();
+    bo.send(ClientFrame::Join {
+        room: "r".into(),
+        since: Some(0),
+    })
+    .await;
+    store.reads.reached().await;
+    // Ana leaves while bo's history is read; then the read fails.
+    ana.send(ClientFrame::Leave { room: "r".into() }).await;
+    ana.recv_until(|f| matches!(f, ServerFrame::Left { .. }))
+        .await;
+    store.fail_reads(true);
+    store.reads.open();
+    assert_eq!(error_code(&bo.recv().await), ErrorCode::Internal);
+    assert_eq!(
+        server.hub.rooms_summary(),
+        vec![],
+        "no empty room is left open"
+    );
+}

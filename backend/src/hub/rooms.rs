@@ -69,20 +69,18 @@ impl Drop for JoinInProgress {
         if self.finished {
             return;
         }
-        let undone = match &self.admitted {
-            Some((room, join)) => {
-                let cap = self.hub.limits.outbox_capacity;
-                let undone = room
-                    .lock()
-                    .undo_join(&self.room_name, self.who.id, *join, cap);
-                if undone == Undone::Removed {
-                    self.hub.close_if_empty(room);
-                }
-                undone
+        if let Some((room, join)) = &self.admitted {
+            let cap = self.hub.limits.outbox_capacity;
+            let undone = room
+                .lock()
+                .undo_join(&self.room_name, self.who.id, *join, cap);
+            if undone == Undone::Removed {
+                self.hub.close_if_empty(room);
             }
-            None => Undone::Removed,
-        };
-        if self.recorded && undone == Undone::Removed {
+        }
+        // This join put the room in the session's record: take it out again.
+        // (While it waited, no other join of this connection could run.)
+        if self.recorded {
             let _ = self
                 .hub
                 .with_session(&self.who, |s| Ok(s.rooms.remove(&self.room_name)));
