@@ -4,8 +4,9 @@
 #   make run    build the browser app and start the server at http://127.0.0.1:8080
 #   make test   every check and test, as CI runs it
 #   make bench  Parley against two peer relays; writes docs/benchmarks.md
+#   make fuzz   a long fuzzing run of the frame parser and decoder
 
-.PHONY: run test setup bench
+.PHONY: run test setup bench fuzz
 
 run:
 	bash scripts/run.sh
@@ -18,3 +19,6 @@ setup:
 
 bench:
 	bash scripts/bench.sh
+
+fuzz:
+	bash scripts/fuzz.sh

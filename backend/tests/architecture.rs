@@ -189,3 +189,23 @@ fn the_checker_sees_a_cycle_and_reads_use_groups() {
         "a child using its parent is no cycle"
     );
 }
+
+#[test]
+fn every_flag_is_documented_in_the_readme() {
+    use clap::CommandFactory;
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let command = parley::Config::command();
+    let missing: Vec<String> = command
+        .get_arguments()
+        .filter_map(|a| a.get_long())
+        .filter(|long| !["help", "version"].contains(long))
+        .map(|long| format!("--{long}"))
+        .filter(|flag| !readme.contains(&format!("`{flag}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "flags the README does not list: {missing:?}"
+    );
+}
