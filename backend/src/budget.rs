@@ -5,13 +5,13 @@
 //! Discord's gateway counts every event: past it the connection is closed
 //! with 4008, so no mix of cheap frames can keep a core busy. Within it,
 //! each kind of request that costs the server (or the others) something has
-//! its own rate: `send`s, `join`/`leave` (each sends presence to every
-//! member), catch-ups and `history` pages (database reads, large replies),
-//! and `typing` (relayed to every member).
+//! its own rate: `send`s, `join`/`leave` (each tells every member),
+//! catch-ups and `history` pages (database reads, large replies),
+//! `members` pages, and `typing` (told to every member).
 //!
 //! Each rate is a token bucket (the GCRA form: one timestamp per bucket, 8
 //! bytes), read against tokio's clock so tests can run it in virtual time.
-//! Six of them cost a connection 56 bytes, where six `governor` direct
+//! Seven of them cost a connection 64 bytes, where six `governor` direct
 //! limiters would cost several hundred: idle connections are what a big
 //! server holds most of.
 
@@ -51,6 +51,8 @@ pub enum Kind {
     CatchUp,
     /// `history`.
     History,
+    /// `members`.
+    Members,
     /// `typing`.
     Typing,
 }
@@ -64,6 +66,7 @@ pub struct Budget {
     joins: Bucket,
     catch_ups: Bucket,
     history: Bucket,
+    members: Bucket,
     typing: Bucket,
 }
 
@@ -77,6 +80,7 @@ impl Budget {
             joins: Bucket::default(),
             catch_ups: Bucket::default(),
             history: Bucket::default(),
+            members: Bucket::default(),
             typing: Bucket::default(),
         }
     }
@@ -104,6 +108,7 @@ impl Budget {
             Kind::Join => self.joins.take(&limits.join_rate, now),
             Kind::CatchUp => self.catch_ups.take(&limits.catch_up_rate, now),
             Kind::History => self.history.take(&limits.history_rate, now),
+            Kind::Members => self.members.take(&limits.members_rate, now),
             Kind::Typing => self.typing.take(&limits.typing_rate, now),
         }
     }

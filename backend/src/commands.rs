@@ -324,6 +324,27 @@ impl Client {
                 Ok(Step::Next)
             }
             (
+                ClientFrame::Members {
+                    room,
+                    prefix,
+                    after,
+                    limit,
+                },
+                Some(who),
+            ) => {
+                let room = validate_room(&room)?;
+                let rate = self.hub.limits().members_rate;
+                self.pace(Kind::Members, "member pages", rate)
+                    .map_err(|r| r.about(Some(&room), None))?;
+                let limit = limit.map_or(usize::MAX, |l| l as usize);
+                let page = self
+                    .hub
+                    .members(&who, &room, prefix.as_deref().unwrap_or(""), after.as_deref(), limit)
+                    .map_err(Refusal::in_room(&room))?;
+                self.reply(&page);
+                Ok(Step::Next)
+            }
+            (
                 ClientFrame::History {
                     room,
                     before,

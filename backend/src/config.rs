@@ -220,9 +220,19 @@ pub struct Limits {
     #[arg(long, env = "PARLEY_TYPING_TTL", default_value = "6s", value_parser = positive_duration)]
     pub typing_ttl: Duration,
 
-    /// Shortest gap between two relayed `typing` frames of one member in one room.
-    #[arg(long, env = "PARLEY_TYPING_THROTTLE", default_value = "1s", value_parser = duration)]
-    pub typing_throttle: Duration,
+    /// How often rooms tell their members who joined, left and typed: one
+    /// `presence` and one `typing` frame per room per interval at most.
+    #[arg(long, env = "PARLEY_PRESENCE_INTERVAL", default_value = "250ms", value_parser = positive_duration)]
+    pub presence_interval: Duration,
+
+    /// Members from which on a room is large: its `presence` frames carry
+    /// only the member count, not who came and went.
+    #[arg(long, env = "PARLEY_LARGE_ROOM", default_value_t = 1000, value_parser = at_least_one::<usize>())]
+    pub large_room: usize,
+
+    /// Members in one page of the member list (`joined` carries the first).
+    #[arg(long, env = "PARLEY_MEMBER_PAGE", default_value_t = 100, value_parser = at_least_one::<usize>())]
+    pub member_page: usize,
 
     /// Bad frames in a row after which a connection is closed with 1008.
     #[arg(long, env = "PARLEY_MAX_ERRORS_IN_ROW", default_value_t = 20, value_parser = at_least_one::<u32>())]
@@ -288,6 +298,10 @@ pub struct Limits {
     /// `history` pages per connection, as N/PERIOD; more get `rate_limited`.
     #[arg(long, env = "PARLEY_HISTORY_RATE", default_value_t = Rate::new(20, Duration::from_secs(10)))]
     pub history_rate: Rate,
+
+    /// `members` pages per connection, as N/PERIOD; more get `rate_limited`.
+    #[arg(long, env = "PARLEY_MEMBERS_RATE", default_value_t = Rate::new(20, Duration::from_secs(10)))]
+    pub members_rate: Rate,
 
     /// `typing` frames per connection, as N/PERIOD; more are dropped.
     #[arg(long, env = "PARLEY_TYPING_RATE", default_value_t = Rate::new(5, Duration::from_secs(5)))]

@@ -9,31 +9,30 @@
 //! The room's invariants live here, behind private fields: a member's
 //! frames go to exactly one outbox (see [`RoomState::point_outbox`]); while a
 //! member's `joined` is read from the store its live frames are held back,
-//! so they follow the `joined` instead of overtaking it; and the cache of
-//! newest messages is contiguous and ends at `last_seq`, so most joins and
-//! catch-ups are answered from memory, exactly at the seam between history
-//! and live messages (both are decided under the same lock).
-//!
-//! Memory is bounded: a room's cache holds at most `--room-cache` messages
-//! and `--room-cache-bytes`, all rooms' caches together at most
-//! `--room-caches-total-bytes` (a room that records past it forgets its own
-//! oldest first), and a `joined` reply at most `--max-reply-bytes`.
+//! so they follow the `joined` instead of overtaking it; the members are in
+//! nickname order and joins, leaves and typing are told once per interval
+//! ([`presence`]); and the newest messages are kept in a bounded cache
+//! ([`cache`]) that answers most joins exactly at the seam between history
+//! and live messages (both decided under the same lock).
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod cache;
+mod presence;
+
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
-use tokio::time::Instant;
-
-use parley_protocol::{nick_key, ChatMessage, PresenceEvent, ServerFrame};
+use parley_protocol::{ChatMessage, ServerFrame};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::ids::{Identity, SessionId};
 use crate::outbox::{encode, Outbox};
 use crate::store::Page;
 
-/// How much a room may keep and send.
+pub use cache::{fit, SharedBytes};
+use cache::Cache;
+use presence::{Pending, Roster};
+
+/// How much a room may keep and send, and how it tells about its members.
 #[derive(Debug, Clone)]
 pub struct RoomLimits {
     /// Messages in the room's cache, at most.
@@ -44,68 +43,12 @@ pub struct RoomLimits {
     pub all_caches: Arc<SharedBytes>,
     /// Bytes of history in one `joined` frame, at most.
     pub reply_bytes: usize,
-}
-
-/// A byte count shared by several rooms, and its cap.
-#[derive(Debug)]
-pub struct SharedBytes {
-    used: AtomicUsize,
-    max: usize,
-}
-
-impl SharedBytes {
-    /// Nothing used yet, at most `max`.
-    pub fn new(max: usize) -> Arc<Self> {
-        Arc::new(SharedBytes {
-            used: AtomicUsize::new(0),
-            max,
-        })
-    }
-
-    /// Bytes in use.
-    pub fn used(&self) -> usize {
-        self.used.load(Ordering::Acquire)
-    }
-}
-
-/// What a message costs in memory, about.
-fn cache_cost(message: &ChatMessage) -> usize {
-    std::mem::size_of::<ChatMessage>()
-        + message.room.len()
-        + message.nick.len()
-        + message.text.len()
-        + message.cid.as_ref().map_or(0, String::len)
-}
-
-/// An upper bound of a message's size in a JSON frame: the text and cid at
-/// worst double when escaped (control characters other than `\n` and `\t`
-/// are refused).
-fn reply_cost(message: &ChatMessage) -> usize {
-    96 + 2 * message.text.len()
-        + message.nick.len()
-        + message.room.len()
-        + message.cid.as_ref().map_or(0, |c| 2 * c.len())
-}
-
-/// The newest messages of `page` whose JSON fits in `max_bytes`; `more` is
-/// set if older ones had to be left out.
-pub fn fit(mut page: Page, max_bytes: usize) -> Page {
-    let mut total = 0;
-    let keep = page
-        .messages
-        .iter()
-        .rev()
-        .take_while(|m| {
-            total += reply_cost(m);
-            total <= max_bytes
-        })
-        .count();
-    let cut = page.messages.len() - keep;
-    if cut > 0 {
-        page.messages.drain(..cut);
-        page.more = true;
-    }
-    page
+    /// Members from which on a room names nobody in `presence`.
+    pub large_room: usize,
+    /// Members in one page (the first one goes with `joined`).
+    pub member_page: usize,
+    /// Frames held back for a joining member, at most (its outbox's size).
+    pub backlog: usize,
 }
 
 /// A room and its lock.
@@ -120,17 +63,21 @@ pub struct Room {
 /// The mutable part of a room.
 #[derive(Debug)]
 pub struct RoomState {
+    /// The room's name, for the frames it builds.
+    name: String,
     /// Members by session. A member whose connection dropped (and may resume)
     /// stays here with no outbox, so nobody sees it leave and come back.
     members: HashMap<SessionId, Member>,
+    /// The members in nickname order.
+    roster: Roster,
+    /// Joins, leaves and typing not yet told.
+    pending: Pending,
     /// The `seq` of the newest message delivered to the members. Every
     /// message up to it is committed; every later one will be delivered to
     /// whoever is a member when it is.
     last_seq: u64,
-    /// The newest delivered messages, contiguous and ending at `last_seq`.
-    recent: VecDeque<ChatMessage>,
-    /// What `recent` costs in memory.
-    recent_bytes: usize,
+    /// The newest delivered messages.
+    cache: Cache,
     /// How much the room may keep and send.
     limits: RoomLimits,
     /// Set when the last member left and the room was removed from the hub;
@@ -150,9 +97,6 @@ struct Member {
     outbox: Option<Outbox>,
     /// Set while the member's `joined` is being read from the store.
     joining: Option<Joining>,
-    /// When this member's last `typing` was relayed, for throttling (on
-    /// tokio's clock, so tests can run it in virtual time).
-    last_typing: Option<Instant>,
 }
 
 /// A join waiting on the store, and the live frames held back meanwhile.
@@ -192,7 +136,7 @@ pub struct PendingJoin {
 /// What undoing a join that failed (or was abandoned) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Undone {
-    /// The member this join had added was removed again (and the others told).
+    /// The member this join had added was removed again.
     Removed,
     /// The member stays (it was one before this join); its held frames went out.
     Released,
@@ -201,15 +145,6 @@ pub enum Undone {
 }
 
 impl Member {
-    fn new(nick: &str, outbox: Outbox) -> Self {
-        Member {
-            nick: nick.to_owned(),
-            outbox: Some(outbox),
-            joining: None,
-            last_typing: None,
-        }
-    }
-
     /// Queues a frame for this member, or holds it back while it joins.
     /// Returns whether the frame was taken.
     fn push(&mut self, frame: &Utf8Bytes, backlog_cap: usize) -> bool {
@@ -245,23 +180,25 @@ impl Room {
     pub fn new(name: String, last_seq: u64, recent: Vec<ChatMessage>, limits: RoomLimits) -> Self {
         let contiguous = recent.last().is_none_or(|m| m.seq == last_seq)
             && recent.windows(2).all(|w| w[1].seq == w[0].seq + 1);
-        let mut state = RoomState {
-            members: HashMap::new(),
-            last_seq,
-            recent: VecDeque::new(),
-            recent_bytes: 0,
-            limits,
-            closed: false,
-            next_ticket: 1,
-        };
+        let mut cache = Cache::new(limits.cache_messages, limits.cache_bytes, limits.all_caches.clone());
         if contiguous {
             for message in recent {
-                state.remember(message);
+                cache.push(message);
             }
         }
         Room {
+            state: Mutex::new(RoomState {
+                name: name.clone(),
+                members: HashMap::new(),
+                roster: Roster::default(),
+                pending: Pending::default(),
+                last_seq,
+                cache,
+                limits,
+                closed: false,
+                next_ticket: 1,
+            }),
             name,
-            state: Mutex::new(state),
         }
     }
 
@@ -288,20 +225,22 @@ impl RoomState {
         !self.closed && self.members.contains_key(&id)
     }
 
-    /// The members' nicknames, sorted case-insensitively.
-    pub fn nicks(&self) -> Vec<String> {
-        let mut nicks: Vec<String> = self.members.values().map(|m| m.nick.clone()).collect();
-        nicks.sort_by_cached_key(|n| nick_key(n));
-        nicks
+    /// Up to `limit` members whose nickname starts with `prefix`, after
+    /// `after`, in nickname order; and whether more match.
+    pub fn members_page(&self, prefix: &str, after: Option<&str>, limit: usize) -> (Vec<String>, bool) {
+        self.roster.page(prefix, after, limit)
     }
 
-    /// The `joined` frame: the members, a page of history (at most
-    /// `--max-reply-bytes` of it), and where it ends.
-    pub fn joined_frame(&self, room: &str, page: Page, last_seq: u64) -> ServerFrame {
+    /// The `joined` frame: the first page of members and their count, a
+    /// page of history (at most `--max-reply-bytes` of it), and where it ends.
+    pub fn joined_frame(&self, page: Page, last_seq: u64) -> ServerFrame {
         let page = fit(page, self.limits.reply_bytes);
+        let (members, members_more) = self.members_page("", None, self.limits.member_page);
         ServerFrame::Joined {
-            room: room.to_owned(),
-            members: self.nicks(),
+            room: self.name.clone(),
+            members,
+            member_count: self.members.len() as u64,
+            members_more,
             history: page.messages,
             more: page.more,
             last_seq,
@@ -321,42 +260,36 @@ impl RoomState {
         }
     }
 
-    /// Makes `who` a member whose frames go to `outbox` (announcing it to
-    /// the others if it is new) and decides where its history comes from:
-    /// the messages after `after`, at most `limit`. `None` if the room was
-    /// closed meanwhile and must be looked up again.
-    pub fn admit(
-        &mut self,
-        room: &str,
-        who: &Identity,
-        outbox: &Outbox,
-        after: u64,
-        limit: usize,
-        backlog_cap: usize,
-    ) -> Option<Admission> {
+    /// Makes `who` a member whose frames go to `outbox` (to be announced with
+    /// the next flush if it is new) and decides where its history comes
+    /// from: the messages after `after`, at most `limit`. `None` if the room
+    /// was closed meanwhile and must be looked up again.
+    pub fn admit(&mut self, who: &Identity, outbox: &Outbox, after: u64, limit: usize) -> Option<Admission> {
         if self.closed {
             return None;
         }
         let added = !self.members.contains_key(&who.id);
         if added {
-            self.announce(room, who.id, &who.nick, PresenceEvent::Join, backlog_cap);
-            self.members
-                .insert(who.id, Member::new(&who.nick, outbox.clone()));
+            self.members.insert(
+                who.id,
+                Member {
+                    nick: who.nick.clone(),
+                    outbox: None,
+                    joining: None,
+                },
+            );
+            self.roster.insert(who.id, &who.nick);
+            self.pending.joined(&who.nick);
         }
-        let cached = self.cached_after(after, limit);
-        let last_seq = self.last_seq;
-        let ticket = self.next_ticket;
-        let member = self
-            .members
-            .get_mut(&who.id)
-            .expect("just added or present");
+        let cached = self.cache.after(after, self.last_seq, limit);
+        let (last_seq, ticket) = (self.last_seq, self.next_ticket);
+        let member = self.members.get_mut(&who.id).expect("just added or present");
         member.outbox = Some(outbox.clone());
         // Anything an earlier, unfinished join held back is at most
         // `last_seq`, so this join's history covers it.
         member.joining = None;
         if let Some(page) = cached {
-            let frame = encode(&self.joined_frame(room, page, last_seq));
-            outbox.push(frame);
+            outbox.push(encode(&self.joined_frame(page, last_seq)));
             return Some(Admission::Answered);
         }
         member.joining = Some(Joining {
@@ -373,26 +306,23 @@ impl RoomState {
         }))
     }
 
+    /// Whether `id`'s current join is `join`.
+    fn is_current(&self, id: SessionId, join: &PendingJoin) -> bool {
+        self.members
+            .get(&id)
+            .and_then(|m| m.joining.as_ref())
+            .is_some_and(|j| j.ticket == join.ticket)
+    }
+
     /// Finishes a join with the history read from the store: queues the
     /// `joined` frame, then the frames held back meanwhile. Returns false
     /// (and queues nothing) if the join was overtaken by a newer one or the
     /// member is gone.
-    pub fn complete_join(
-        &mut self,
-        room: &str,
-        id: SessionId,
-        join: PendingJoin,
-        page: Page,
-    ) -> bool {
-        let current = self
-            .members
-            .get(&id)
-            .and_then(|m| m.joining.as_ref())
-            .is_some_and(|j| j.ticket == join.ticket);
-        if !current {
+    pub fn complete_join(&mut self, id: SessionId, join: PendingJoin, page: Page) -> bool {
+        if !self.is_current(id, &join) {
             return false;
         }
-        let frame = encode(&self.joined_frame(room, page, join.upto));
+        let frame = encode(&self.joined_frame(page, join.upto));
         let member = self.members.get_mut(&id).expect("checked above");
         if let Some(outbox) = &member.outbox {
             outbox.push(frame);
@@ -402,26 +332,14 @@ impl RoomState {
     }
 
     /// Undoes a join whose history could not be read (or whose connection
-    /// went away first): a member it added is removed again, with a `leave`
-    /// for the others; a member that was one before keeps its place and gets
-    /// the frames held back.
-    pub fn undo_join(
-        &mut self,
-        room: &str,
-        id: SessionId,
-        join: PendingJoin,
-        backlog_cap: usize,
-    ) -> Undone {
-        let current = self
-            .members
-            .get(&id)
-            .and_then(|m| m.joining.as_ref())
-            .is_some_and(|j| j.ticket == join.ticket);
-        if !current {
+    /// went away first): a member it added is removed again; a member that
+    /// was one before keeps its place and gets the frames held back.
+    pub fn undo_join(&mut self, id: SessionId, join: PendingJoin) -> Undone {
+        if !self.is_current(id, &join) {
             return Undone::Nothing;
         }
         if join.added {
-            self.remove(room, id, backlog_cap);
+            self.remove(id);
             Undone::Removed
         } else {
             self.members.get_mut(&id).expect("checked above").release();
@@ -429,11 +347,13 @@ impl RoomState {
         }
     }
 
-    /// Removes a member and tells the others. Returns whether it was one.
-    pub fn remove(&mut self, room: &str, id: SessionId, backlog_cap: usize) -> bool {
+    /// Removes a member (to be told with the next flush). Returns whether
+    /// it was one.
+    pub fn remove(&mut self, id: SessionId) -> bool {
         match self.members.remove(&id) {
             Some(member) => {
-                self.announce(room, id, &member.nick, PresenceEvent::Leave, backlog_cap);
+                self.roster.remove(&member.nick);
+                self.pending.left(&member.nick);
                 true
             }
             None => false,
@@ -450,66 +370,60 @@ impl RoomState {
     }
 
     /// Queues `frame` for every connected member but `except`; returns how
-    /// many members it was queued for. `backlog_cap` bounds a joining
-    /// member's held-back frames like its outbox.
-    pub fn broadcast(
-        &mut self,
-        except: Option<SessionId>,
-        frame: &Utf8Bytes,
-        backlog_cap: usize,
-    ) -> usize {
+    /// many members it was queued for.
+    pub fn broadcast(&mut self, except: Option<SessionId>, frame: &Utf8Bytes) -> usize {
+        let cap = self.limits.backlog;
         let mut delivered = 0;
         for (id, member) in self.members.iter_mut() {
-            if Some(*id) != except && member.push(frame, backlog_cap) {
+            if Some(*id) != except && member.push(frame, cap) {
                 delivered += 1;
             }
         }
         delivered
     }
 
-    /// Tells everyone but `who` that `who` joined or left.
-    fn announce(
-        &mut self,
-        room: &str,
-        who: SessionId,
-        nick: &str,
-        event: PresenceEvent,
-        backlog_cap: usize,
-    ) {
-        let frame = encode(&ServerFrame::Presence {
-            room: room.to_owned(),
-            nick: nick.to_owned(),
-            event,
-        });
-        self.broadcast(Some(who), &frame, backlog_cap);
+    /// `who` is typing (told with the next flush).
+    pub fn typing(&mut self, who: &Identity) {
+        if self.members.contains_key(&who.id) {
+            self.pending.typed(&who.nick);
+        }
     }
 
-    /// Relays that `who` is typing, unless it did less than `throttle` ago.
-    pub fn typing(&mut self, room: &str, who: &Identity, throttle: Duration, backlog_cap: usize) {
-        let now = Instant::now();
-        let Some(member) = self.members.get_mut(&who.id) else {
-            return;
-        };
-        if member
-            .last_typing
-            .is_some_and(|t| now.duration_since(t) < throttle)
-        {
-            return;
-        }
-        member.last_typing = Some(now);
-        let frame = encode(&ServerFrame::Typing {
-            room: room.to_owned(),
-            nick: who.nick.clone(),
-        });
-        self.broadcast(Some(who.id), &frame, backlog_cap);
+    /// `who` sent a message, which ends its typing.
+    pub fn stopped_typing(&mut self, who: &Identity) {
+        self.pending.stopped_typing(&who.nick);
     }
 
-    /// `who` sent a message, which ends its typing: its next `typing` is
-    /// relayed at once.
-    pub fn stopped_typing(&mut self, id: SessionId) {
-        if let Some(member) = self.members.get_mut(&id) {
-            member.last_typing = None;
+    /// Whether the room has news to tell and must be put on the hub's list
+    /// of rooms to flush (it says so once until flushed).
+    pub fn needs_flush(&mut self) -> bool {
+        self.pending.schedule(self.members.len())
+    }
+
+    /// Tells every member what happened since the last flush: one
+    /// `presence` and one `typing` frame at most. Returns how many frames
+    /// were queued.
+    pub fn flush(&mut self) -> usize {
+        let flush = self.pending.flush(self.members.len(), self.limits.large_room);
+        let mut queued = 0;
+        if let Some((joined, left, count)) = flush.presence {
+            let frame = encode(&ServerFrame::Presence {
+                room: self.name.clone(),
+                joined,
+                left,
+                count: count as u64,
+            });
+            queued += self.broadcast(None, &frame);
         }
+        if let Some((nicks, count)) = flush.typing {
+            let frame = encode(&ServerFrame::Typing {
+                room: self.name.clone(),
+                nicks,
+                count: count as u64,
+            });
+            queued += self.broadcast(None, &frame);
+        }
+        queued
     }
 
     /// Notes a delivered message: it becomes the newest.
@@ -520,71 +434,16 @@ impl RoomState {
         if message.seq != self.last_seq + 1 {
             // Something was committed that this room never saw (it was not
             // loaded then): the cache is no longer contiguous.
-            self.recent.clear();
-            self.limits
-                .all_caches
-                .used
-                .fetch_sub(self.recent_bytes, Ordering::AcqRel);
-            self.recent_bytes = 0;
+            self.cache.clear();
         }
         self.last_seq = message.seq;
-        self.remember(message);
-    }
-
-    /// Adds a message to the cache, then forgets the oldest while the cache
-    /// (or all caches together) is over its limits.
-    fn remember(&mut self, message: ChatMessage) {
-        let cost = cache_cost(&message);
-        self.recent_bytes += cost;
-        self.limits
-            .all_caches
-            .used
-            .fetch_add(cost, Ordering::AcqRel);
-        self.recent.push_back(message);
-        let limits = &self.limits;
-        while self.recent.len() > limits.cache_messages
-            || self.recent_bytes > limits.cache_bytes
-            || limits.all_caches.used() > limits.all_caches.max
-        {
-            let Some(oldest) = self.recent.pop_front() else {
-                break;
-            };
-            let cost = cache_cost(&oldest);
-            self.recent_bytes -= cost;
-            limits.all_caches.used.fetch_sub(cost, Ordering::AcqRel);
-        }
+        self.cache.push(message);
     }
 
     /// The newest `limit` messages with `seq > after`, if the cache holds
     /// all of them (`None` means: read the store).
     pub fn cached_after(&self, after: u64, limit: usize) -> Option<Page> {
-        if after >= self.last_seq {
-            return Some(Page::default());
-        }
-        let wanted_from = after.max(self.last_seq.saturating_sub(limit as u64)) + 1;
-        let first = self.recent.front()?.seq;
-        if first > wanted_from {
-            return None;
-        }
-        let messages: Vec<ChatMessage> = self
-            .recent
-            .iter()
-            .filter(|m| m.seq >= wanted_from)
-            .cloned()
-            .collect();
-        Some(Page {
-            more: wanted_from > after + 1,
-            messages,
-        })
-    }
-}
-
-impl Drop for RoomState {
-    fn drop(&mut self) {
-        self.limits
-            .all_caches
-            .used
-            .fetch_sub(self.recent_bytes, Ordering::AcqRel);
+        self.cache.after(after, self.last_seq, limit)
     }
 }
 

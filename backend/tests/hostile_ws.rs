@@ -159,34 +159,35 @@ async fn join_and_leave_spam_reaches_the_others_only_at_the_join_rate() {
 }
 
 #[tokio::test]
-async fn typing_spam_is_dropped_past_its_rate() {
+async fn typing_spam_is_dropped_past_its_rate_and_told_once_per_flush() {
     let mut config = test_config();
     config.limits.typing_rate = Rate::new(3, Duration::from_secs(3600));
-    config.limits.typing_throttle = Duration::ZERO;
+    config.limits.presence_interval = Duration::from_secs(3600);
     let server = TestServer::start(config).await;
     let mut bystander = server.hello("bystander").await;
     let mut typist = server.hello("typist").await;
     bystander.join("r").await;
     typist.join("r").await;
+    server.hub.flush_news();
+    bystander.until_pong().await;
+    let typing_told = |frames: Vec<ServerFrame>| {
+        frames.iter().filter(|f| matches!(f, ServerFrame::Typing { .. })).count()
+    };
+    // Within the rate: told once, however many.
+    for _ in 0..3 {
+        typist.send(ClientFrame::Typing { room: "r".into() }).await;
+    }
+    typist.until_pong().await;
+    server.hub.flush_news();
+    assert_eq!(typing_told(bystander.until_pong().await), 1);
+    // Past it: dropped, silently.
     for _ in 0..50 {
         typist.send(ClientFrame::Typing { room: "r".into() }).await;
     }
-    typist.send(ClientFrame::Ping { id: None }).await;
-    assert_eq!(
-        typist.recv().await,
-        ServerFrame::Pong { id: None },
-        "no error for a dropped typing"
-    );
-    bystander.send(ClientFrame::Ping { id: None }).await;
-    let mut typing = 0;
-    loop {
-        match bystander.recv().await {
-            ServerFrame::Pong { .. } => break,
-            ServerFrame::Typing { .. } => typing += 1,
-            _ => {}
-        }
-    }
-    assert_eq!(typing, 3);
+    let answers = typist.until_pong().await;
+    assert!(answers.iter().all(|f| !matches!(f, ServerFrame::Error { .. })), "{answers:?}");
+    server.hub.flush_news();
+    assert_eq!(typing_told(bystander.until_pong().await), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,20 +6,12 @@ mod common;
 use std::time::Duration;
 
 use futures_util::SinkExt;
-use parley_protocol::{ClientFrame, ErrorCode, PresenceEvent, ServerFrame};
+use parley_protocol::{ClientFrame, ErrorCode, ServerFrame};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
-use common::{error_code, test_config, Client, TestServer};
-
-fn presence(room: &str, nick: &str, event: PresenceEvent) -> ServerFrame {
-    ServerFrame::Presence {
-        room: room.into(),
-        nick: nick.into(),
-        event,
-    }
-}
+use common::{error_code, test_config, tells, Client, TestServer};
 
 #[tokio::test]
 async fn messages_go_to_the_others_and_the_sender_gets_an_ack() {
@@ -30,10 +22,9 @@ async fn messages_go_to_the_others_and_the_sender_gets_an_ack() {
     for client in [&mut a, &mut b, &mut c] {
         client.join("lobby").await;
     }
-    a.recv_until(|f| *f == presence("lobby", "cy", PresenceEvent::Join))
-        .await;
-    b.recv_until(|f| *f == presence("lobby", "cy", PresenceEvent::Join))
-        .await;
+    a.told("lobby", "cy", true).await;
+    b.told("lobby", "cy", true).await;
+    c.told("lobby", "cy", true).await;
 
     let seq = a.say("lobby", "hi both", "a-1").await;
     assert_eq!(seq, 1);
@@ -78,12 +69,12 @@ async fn rooms_are_isolated() {
     b.join("two").await;
     both.join("one").await;
     both.join("two").await;
-    a.recv().await; // presence of both in one
-    b.recv().await; // presence of both in two
+    a.told("one", "both", true).await;
+    b.told("two", "both", true).await;
     a.say("one", "for one", "1").await;
     b.say("two", "for two", "2").await;
     let mut got = Vec::new();
-    for _ in 0..2 {
+    while got.len() < 2 {
         if let ServerFrame::Message(m) = both.recv().await {
             got.push((m.room, m.text));
         }
@@ -108,30 +99,20 @@ async fn presence_on_join_leave_and_abrupt_drop() {
     let mut watcher = server.hello("watcher").await;
     watcher.join("r").await;
 
+    watcher.told("r", "watcher", true).await;
+
     let mut leaver = server.hello("leaver").await;
     leaver.join("r").await;
-    assert_eq!(
-        watcher.recv().await,
-        presence("r", "leaver", PresenceEvent::Join)
-    );
+    assert!(tells(&watcher.recv().await, "r", "leaver", true));
     leaver.send(ClientFrame::Leave { room: "r".into() }).await;
-    assert_eq!(
-        watcher.recv().await,
-        presence("r", "leaver", PresenceEvent::Leave)
-    );
+    assert!(tells(&watcher.recv().await, "r", "leaver", false));
 
     let mut dropper = server.hello("dropper").await;
     dropper.join("r").await;
-    assert_eq!(
-        watcher.recv().await,
-        presence("r", "dropper", PresenceEvent::Join)
-    );
+    assert!(tells(&watcher.recv().await, "r", "dropper", true));
     dropper.vanish();
     // Kept for the resume grace, then announced exactly once.
-    assert_eq!(
-        watcher.recv().await,
-        presence("r", "dropper", PresenceEvent::Leave)
-    );
+    assert!(tells(&watcher.recv().await, "r", "dropper", false));
     watcher.expect_silence(Duration::from_millis(500)).await;
     // Its nickname is free again.
     server.hello("dropper").await;
@@ -144,12 +125,9 @@ async fn a_clean_close_leaves_at_once() {
     watcher.join("r").await;
     let mut closer = server.hello("closer").await;
     closer.join("r").await;
-    watcher.recv().await;
+    watcher.told("r", "closer", true).await;
     closer.ws.close(None).await.unwrap();
-    assert_eq!(
-        watcher.recv().await,
-        presence("r", "closer", PresenceEvent::Leave)
-    );
+    assert!(tells(&watcher.recv().await, "r", "closer", false));
 }
 
 #[tokio::test]
@@ -234,7 +212,8 @@ async fn control_frames_are_never_relayed() {
     let mut b = server.hello("b").await;
     a.join("r").await;
     b.join("r").await;
-    a.recv().await;
+    a.told("r", "b", true).await;
+    b.told("r", "b", true).await;
     a.ws.send(Message::Ping(vec![1, 2, 3].into()))
         .await
         .unwrap();
@@ -257,10 +236,7 @@ async fn resume_keeps_nick_and_rooms_without_flapping() {
     watcher.join("r").await;
     let mut a = server.hello("roamer").await;
     a.join("r").await;
-    assert_eq!(
-        watcher.recv().await,
-        presence("r", "roamer", PresenceEvent::Join)
-    );
+    watcher.told("r", "roamer", true).await;
     let token = a.resume.clone().unwrap();
     a.vanish();
     let seq = watcher.say("r", "while you were away", "w1").await;
@@ -285,7 +261,10 @@ async fn resume_keeps_nick_and_rooms_without_flapping() {
         since: Some(seq - 1),
     })
     .await;
-    let ServerFrame::Joined { history, .. } = back.recv().await else {
+    let ServerFrame::Joined { history, .. } = back
+        .recv_until(|f| matches!(f, ServerFrame::Joined { .. }))
+        .await
+    else {
         panic!()
     };
     assert_eq!(history.len(), 1);

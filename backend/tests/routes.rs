@@ -9,7 +9,7 @@ use std::time::Duration;
 use parley::config::Config;
 use parley::hub::{Hub, Workers};
 use parley::store::{MemoryStore, MessageStore};
-use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, PresenceEvent, ServerFrame};
+use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, ServerFrame};
 use warp::test::WsClient;
 use warp::Filter;
 
@@ -17,9 +17,10 @@ use common::stores::TestStore;
 use common::test_config;
 
 /// Builds the app's routes around a fresh, started hub; the hub's workers
-/// run until the returned handle is dropped.
+/// run until the returned handle is dropped. Presence and typing are told
+/// only when a test calls `flush_news`, so frames come in a known order.
 fn routes_with(
-    config: Config,
+    mut config: Config,
     store: Arc<dyn MessageStore>,
 ) -> (
     impl Filter<Extract = (warp::reply::Response,), Error = std::convert::Infallible>
@@ -29,6 +30,7 @@ fn routes_with(
         + 'static,
     Workers,
 ) {
+    config.limits.presence_interval = Duration::from_secs(3600);
     let hub = Hub::new(config.limits.clone(), store);
     let workers = hub.start().unwrap();
     (parley::server::app(&config, hub).unwrap().routes, workers)
@@ -265,7 +267,8 @@ async fn serves_the_app_with_spa_fallback_and_cache_headers() {
 
 #[tokio::test]
 async fn every_frame_gets_its_answer() {
-    let (routes, _workers) = routes(test_config());
+    let (routes, workers) = routes(test_config());
+    let hub = workers.hub().clone();
     let mut a = connect(&routes).await;
     let mut b = connect(&routes).await;
 
@@ -294,21 +297,50 @@ async fn every_frame_gets_its_answer() {
         ServerFrame::Joined {
             room: "rust".into(),
             members: vec!["Mina".into()],
+            member_count: 1,
+            members_more: false,
             history: vec![],
             more: false,
             last_seq: 0
         }
     );
-    let ServerFrame::Joined { members, .. } = join(&mut b, "rust").await else {
+    let ServerFrame::Joined {
+        members,
+        member_count,
+        ..
+    } = join(&mut b, "rust").await
+    else {
         panic!()
     };
     assert_eq!(members, vec!["joon".to_string(), "Mina".to_string()]);
+    assert_eq!(member_count, 2);
+    hub.flush_news();
+    let both_joined = ServerFrame::Presence {
+        room: "rust".into(),
+        joined: vec!["joon".into(), "Mina".into()],
+        left: vec![],
+        count: 2,
+    };
+    assert_eq!(recv(&mut a).await, both_joined);
+    assert_eq!(recv(&mut b).await, both_joined);
+
+    send(
+        &mut a,
+        ClientFrame::Members {
+            room: "rust".into(),
+            prefix: Some("MI".into()),
+            after: None,
+            limit: None,
+        },
+    )
+    .await;
     assert_eq!(
         recv(&mut a).await,
-        ServerFrame::Presence {
+        ServerFrame::Members {
             room: "rust".into(),
-            nick: "joon".into(),
-            event: PresenceEvent::Join
+            members: vec!["Mina".into()],
+            more: false,
+            count: 2
         }
     );
 
@@ -336,13 +368,16 @@ async fn every_frame_gets_its_answer() {
         },
     )
     .await;
-    assert_eq!(
-        recv(&mut a).await,
-        ServerFrame::Typing {
-            room: "rust".into(),
-            nick: "joon".into()
-        }
-    );
+    send(&mut b, ClientFrame::Ping { id: Some(8) }).await;
+    assert_eq!(recv(&mut b).await, ServerFrame::Pong { id: Some(8) });
+    hub.flush_news();
+    let joon_typing = ServerFrame::Typing {
+        room: "rust".into(),
+        nicks: vec!["joon".into()],
+        count: 1,
+    };
+    assert_eq!(recv(&mut a).await, joon_typing);
+    assert_eq!(recv(&mut b).await, joon_typing, "shared: the typist may ignore itself");
 
     send(&mut a, say("rust", "second", "c2")).await;
     recv(&mut a).await;
@@ -382,12 +417,14 @@ async fn every_frame_gets_its_answer() {
             room: "rust".into()
         }
     );
+    hub.flush_news();
     assert_eq!(
         recv(&mut a).await,
         ServerFrame::Presence {
             room: "rust".into(),
-            nick: "joon".into(),
-            event: PresenceEvent::Leave
+            joined: vec![],
+            left: vec!["joon".into()],
+            count: 1
         }
     );
 }
@@ -528,7 +565,6 @@ async fn over_the_rate_limit_a_send_is_refused_and_neither_relayed_nor_stored() 
     hello(&mut b, "watcher").await;
     join(&mut a, "r").await;
     join(&mut b, "r").await;
-    recv(&mut a).await; // presence of watcher
     for i in 0..3 {
         send(&mut a, say("r", "ok", &format!("ok{i}"))).await;
         assert!(matches!(recv(&mut a).await, ServerFrame::Ack { .. }));
@@ -565,7 +601,6 @@ async fn a_store_failure_is_an_internal_error_and_nothing_is_relayed() {
     hello(&mut b, "b").await;
     join(&mut a, "r").await;
     join(&mut b, "r").await;
-    recv(&mut a).await; // presence of b
     send(&mut a, say("r", "lost?", "c1")).await;
     let err = expect_error(&mut a, ErrorCode::Internal).await;
     assert!(matches!(err, ServerFrame::Error { cid: Some(ref c), .. } if c == "c1"));

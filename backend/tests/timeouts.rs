@@ -193,3 +193,49 @@ async fn application_pings_also_count_as_life() {
     assert_eq!(pongs, 10);
     assert_eq!(hub.is_connected("browser"), Some(true));
 }
+
+/// The frames a peer has been sent so far, decoded (control frames skipped).
+fn received(peer: &mut Peer) -> Vec<ServerFrame> {
+    let mut frames = Vec::new();
+    while let Ok(message) = peer.from_server.try_recv() {
+        if let Message::Text(text) = message {
+            frames.push(serde_json::from_str(text.as_str()).unwrap());
+        }
+    }
+    frames
+}
+
+#[tokio::test(start_paused = true)]
+async fn joins_are_told_once_per_presence_interval() {
+    let (hub, _workers) = hub();
+    let interval = hub.limits().presence_interval;
+    let (mut watcher, _w) = start(&hub);
+    watcher.send(ClientFrame::Hello { nick: "watcher".into(), resume: None });
+    watcher.send(ClientFrame::Join { room: "r".into(), since: None });
+    tokio::time::sleep(interval * 2).await;
+    received(&mut watcher);
+    // Three arrive within one interval, and one comes and goes.
+    let mut others = Vec::new();
+    for nick in ["a", "b", "c", "visitor"] {
+        let (peer, task) = start(&hub);
+        peer.send(ClientFrame::Hello { nick: nick.into(), resume: None });
+        peer.send(ClientFrame::Join { room: "r".into(), since: None });
+        others.push((peer, task));
+    }
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    others[3].0.send(ClientFrame::Leave { room: "r".into() });
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(received(&mut watcher), vec![], "nothing before the interval ends");
+    tokio::time::sleep(interval).await;
+    assert_eq!(
+        received(&mut watcher),
+        vec![ServerFrame::Presence {
+            room: "r".into(),
+            joined: vec!["a".into(), "b".into(), "c".into()],
+            left: vec![],
+            count: 4,
+        }]
+    );
+    tokio::time::sleep(interval * 4).await;
+    assert_eq!(received(&mut watcher), vec![], "and nothing more");
+}

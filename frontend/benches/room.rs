@@ -49,6 +49,8 @@ fn long_room() -> State {
         Action::Frame(ServerFrame::Joined {
             room: ROOM.into(),
             members: vec!["reader".into()],
+            member_count: 1,
+            members_more: false,
             history: (1..=LINES).map(message).collect(),
             more: false,
             last_seq: LINES,

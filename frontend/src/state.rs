@@ -13,6 +13,7 @@
 //! What the user does is in `user.rs`, what the server says in `server.rs`,
 //! and one room's lines in `room.rs`.
 
+pub mod members;
 pub mod room;
 mod server;
 mod user;
@@ -140,6 +141,16 @@ pub enum Action {
     Typing(String),
     /// The user scrolled to the top of a room.
     LoadOlder(String),
+    /// The user scrolled to the end of a room's member list.
+    MoreMembers(String),
+    /// The user searches a room's members by the start of a nickname (an
+    /// empty prefix ends the search).
+    SearchMembers {
+        /// The room.
+        room: String,
+        /// What was typed.
+        prefix: String,
+    },
     /// Time passed: expire typing indicators, fail unanswered messages.
     Tick,
     /// The notice was read.
@@ -280,6 +291,10 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
         Action::SelectRoom(name) => state.select(&name),
         Action::Typing(room) => user::typing(state, room, now, &mut commands),
         Action::LoadOlder(room) => user::load_older(state, room, &mut commands),
+        Action::MoreMembers(room) => user::more_members(state, room, &mut commands),
+        Action::SearchMembers { room, prefix } => {
+            user::search_members(state, room, prefix, &mut commands)
+        }
         Action::Tick => tick(state, now),
         Action::DismissNotice => state.notice = None,
         Action::Visible(visible) => {
@@ -306,6 +321,7 @@ fn tick(state: &mut State, now: f64) {
     for view in &mut state.rooms {
         // Rooms where nothing expires keep their pointer (see `rooms`).
         let expires = view.typing.iter().any(|(_, until)| *until <= now)
+            || (view.typing_crowd() && view.typing_crowd_until <= now)
             || view
                 .lines
                 .iter()
@@ -315,6 +331,9 @@ fn tick(state: &mut State, now: f64) {
         }
         let view = Rc::make_mut(view);
         view.typing.retain(|(_, until)| *until > now);
+        if view.typing_crowd_until <= now {
+            view.typing_crowd_until = 0.0;
+        }
         for line in view.lines.iter_mut() {
             if let Line::Chat(line) = line {
                 if timed_out(line) {

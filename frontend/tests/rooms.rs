@@ -99,7 +99,8 @@ fn typing_indicators_expire_and_clear_on_message_or_leave() {
     let typing = |nick: &str| {
         Action::Frame(ServerFrame::Typing {
             room: "rust".into(),
-            nick: nick.into(),
+            nicks: vec![nick.into()],
+            count: 1,
         })
     };
     reduce(&mut state, typing("mina"), T0);
@@ -120,8 +121,9 @@ fn typing_indicators_expire_and_clear_on_message_or_leave() {
         &mut state,
         Action::Frame(ServerFrame::Presence {
             room: "rust".into(),
-            nick: "joon".into(),
-            event: PresenceEvent::Leave,
+            joined: vec![],
+            left: vec!["joon".into()],
+            count: 2,
         }),
         T0,
     );
@@ -169,12 +171,112 @@ fn system_lines_mark_joins_and_leaves_and_members_update() {
         &mut state,
         Action::Frame(ServerFrame::Presence {
             room: "rust".into(),
-            nick: "joon".into(),
-            event: PresenceEvent::Join,
+            joined: vec!["joon".into(), "mina".into()],
+            left: vec!["ghost".into()],
+            count: 3,
         }),
         T0,
     );
     let room = state.room("rust").unwrap();
-    assert_eq!(room.members, vec!["joon", "me", "mina"]);
-    assert!(matches!(room.lines.last(), Some(Line::System { text, .. }) if text == "joon joined"));
+    assert_eq!(room.members.known, vec!["joon", "me", "mina"]);
+    assert_eq!(room.members.count, 3);
+    let system: Vec<_> = room
+        .lines
+        .iter()
+        .filter_map(|l| match l {
+            Line::System { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(system, vec!["joon joined"], "only real changes make lines");
+}
+
+#[test]
+fn my_own_typing_is_not_shown_and_a_crowd_is_several_people() {
+    let mut state = online_in("rust");
+    reduce(
+        &mut state,
+        Action::Frame(ServerFrame::Typing {
+            room: "rust".into(),
+            nicks: vec!["me".into(), "mina".into()],
+            count: 2,
+        }),
+        T0,
+    );
+    let room = state.room("rust").unwrap();
+    assert_eq!(room.typing_nicks(), vec!["mina"]);
+    assert!(!room.typing_crowd());
+    reduce(
+        &mut state,
+        Action::Frame(ServerFrame::Typing {
+            room: "rust".into(),
+            nicks: (0..5).map(|i| format!("n{i}")).collect(),
+            count: 40,
+        }),
+        T0,
+    );
+    assert!(state.room("rust").unwrap().typing_crowd());
+    reduce(&mut state, Action::Tick, T0 + 7000.0);
+    assert!(!state.room("rust").unwrap().typing_crowd(), "it expires too");
+}
+
+#[test]
+fn a_large_room_pages_and_searches_its_members() {
+    let mut state = online_in("rust");
+    reduce(
+        &mut state,
+        Action::Frame(ServerFrame::Joined {
+            room: "rust".into(),
+            members: vec!["a".into(), "b".into()],
+            member_count: 5000,
+            members_more: true,
+            history: vec![],
+            more: false,
+            last_seq: 0,
+        }),
+        T0,
+    );
+    assert_eq!(
+        reduce(&mut state, Action::MoreMembers("rust".into()), T0),
+        vec![Command::Send(ClientFrame::Members {
+            room: "rust".into(),
+            prefix: None,
+            after: Some("b".into()),
+            limit: None,
+        })]
+    );
+    reduce(
+        &mut state,
+        Action::Frame(ServerFrame::Members {
+            room: "rust".into(),
+            members: vec!["c".into()],
+            more: true,
+            count: 5000,
+        }),
+        T0,
+    );
+    assert_eq!(state.room("rust").unwrap().members.known, vec!["a", "b", "c"]);
+    let search = reduce(
+        &mut state,
+        Action::SearchMembers {
+            room: "rust".into(),
+            prefix: "zo".into(),
+        },
+        T0,
+    );
+    assert!(matches!(&search[..], [Command::Send(ClientFrame::Members { prefix: Some(p), .. })] if p == "zo"));
+    // A presence in a large room names nobody: no line, just the count.
+    reduce(
+        &mut state,
+        Action::Frame(ServerFrame::Presence {
+            room: "rust".into(),
+            joined: vec![],
+            left: vec![],
+            count: 5001,
+        }),
+        T0,
+    );
+    let room = state.room("rust").unwrap();
+    assert_eq!(room.members.count, 5001);
+    assert!(room.lines.iter().all(|l| !matches!(l, Line::System { .. })));
 }

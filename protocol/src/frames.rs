@@ -57,6 +57,22 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
     },
+    /// Ask for a page of a room's members, in nickname order: those whose
+    /// nickname starts with `prefix` (ignoring case), after the nickname
+    /// `after` (the last one of the previous page).
+    Members {
+        /// The room (must be joined).
+        room: String,
+        /// Only nicknames starting with this (ignoring case).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prefix: Option<String>,
+        /// Only nicknames after this one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
+        /// How many at most (the server caps it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
     /// Application-level liveness check, answered with `pong`.
     Ping {
         /// Any number; echoed back in `pong`.
@@ -81,16 +97,6 @@ pub struct ChatMessage {
     /// The author's client id for the message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cid: Option<String>,
-}
-
-/// Whether a member arrived in or left a room.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PresenceEvent {
-    /// The member joined the room.
-    Join,
-    /// The member left the room (or its connection went away for good).
-    Leave,
 }
 
 /// The limits a server enforces, told to each client in `welcome` so the
@@ -134,8 +140,15 @@ pub enum ServerFrame {
     Joined {
         /// The normalised room name.
         room: String,
-        /// Nicknames of the members, the joiner included.
+        /// Nicknames of the members, the joiner included, in nickname order:
+        /// all of them, or in a large room the first page.
         members: Vec<String>,
+        /// How many members the room has.
+        member_count: u64,
+        /// True when `members` is only the first page (ask for the rest
+        /// with `members`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        members_more: bool,
         /// Messages after `since` (or the most recent ones), oldest first.
         history: Vec<ChatMessage>,
         /// True when more messages exist after `since` than `history` holds.
@@ -161,21 +174,42 @@ pub enum ServerFrame {
         /// Server time in milliseconds since the Unix epoch.
         ts: u64,
     },
-    /// A member joined or left a room.
+    /// Who joined and who left a room since the last `presence` (sent at
+    /// most once per interval), and how many members it has now. Apply the
+    /// lists as set operations: they may name members the client already
+    /// knows about. A large room sends only the count.
     Presence {
         /// The room.
         room: String,
-        /// The member's nickname.
-        nick: String,
-        /// What happened.
-        event: PresenceEvent,
+        /// Members who arrived.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        joined: Vec<String>,
+        /// Members who left.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        left: Vec<String>,
+        /// How many members the room has now.
+        count: u64,
     },
-    /// A member is typing in a room.
+    /// Who typed in a room since the last `typing` (sent at most once per
+    /// interval); the list may include the receiver itself.
     Typing {
         /// The room.
         room: String,
-        /// Who is typing.
-        nick: String,
+        /// Some of them (at most five), in nickname order.
+        nicks: Vec<String>,
+        /// How many typed.
+        count: u64,
+    },
+    /// Answer to `members`: a page of the room's members.
+    Members {
+        /// The room.
+        room: String,
+        /// The page, in nickname order.
+        members: Vec<String>,
+        /// True when more members match after this page.
+        more: bool,
+        /// How many members the room has.
+        count: u64,
     },
     /// Answer to `history`: older messages, oldest first.
     History {

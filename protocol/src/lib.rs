@@ -13,7 +13,7 @@ mod frames;
 mod validate;
 
 pub use error::ErrorCode;
-pub use frames::{ChatMessage, ClientFrame, Limits, PresenceEvent, ServerFrame};
+pub use frames::{ChatMessage, ClientFrame, Limits, ServerFrame};
 pub use validate::{
     is_bidi_control, is_default_ignorable, nick_key, validate_cid, validate_nick, validate_room,
     validate_text, validate_text_with_limit, ValidationError, DEFAULT_ROOM, MAX_CID_BYTES,
@@ -21,8 +21,8 @@ pub use validate::{
 };
 
 /// The frame `type`s a client may send.
-pub const CLIENT_FRAME_TYPES: [&str; 7] = [
-    "hello", "join", "leave", "send", "typing", "history", "ping",
+pub const CLIENT_FRAME_TYPES: [&str; 8] = [
+    "hello", "join", "leave", "send", "typing", "history", "members", "ping",
 ];
 
 /// Why a text frame could not be read as a [`ClientFrame`].
@@ -36,7 +36,7 @@ pub enum FrameError {
     MissingType,
     /// A `type` this protocol does not have.
     #[error(
-        "unknown frame type {0:?}; expected one of hello, join, leave, send, typing, history, ping"
+        "unknown frame type {0:?}; expected one of hello, join, leave, send, typing, history, members, ping"
     )]
     UnknownType(String),
     /// A known `type` whose fields are wrong.

@@ -47,6 +47,18 @@ fn client_frame() -> impl Strategy<Value = ClientFrame> {
                 limit
             }
         ),
+        (
+            text(),
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            proptest::option::of(any::<u32>())
+        )
+            .prop_map(|(room, prefix, after, limit)| ClientFrame::Members {
+                room,
+                prefix,
+                after,
+                limit
+            }),
         proptest::option::of(any::<u64>()).prop_map(|id| ClientFrame::Ping { id }),
     ]
 }
@@ -68,7 +80,6 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
             typing_ttl_ms: e,
             resume_grace_ms: f,
         });
-    let event = prop_oneof![Just(PresenceEvent::Join), Just(PresenceEvent::Leave)];
     let code = proptest::sample::select(ErrorCode::ALL.to_vec());
     prop_oneof![
         (
@@ -92,29 +103,49 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
         (
             text(),
             proptest::collection::vec(text(), 0..3),
+            (any::<u64>(), any::<bool>()),
             proptest::collection::vec(chat_message(), 0..3),
             any::<bool>(),
             any::<u64>()
         )
             .prop_map(
-                |(room, members, history, more, last_seq)| ServerFrame::Joined {
-                    room,
-                    members,
-                    history,
-                    more,
-                    last_seq
+                |(room, members, (member_count, members_more), history, more, last_seq)| {
+                    ServerFrame::Joined {
+                        room,
+                        members,
+                        member_count,
+                        members_more,
+                        history,
+                        more,
+                        last_seq,
+                    }
                 }
             ),
         text().prop_map(|room| ServerFrame::Left { room }),
         chat_message().prop_map(ServerFrame::Message),
         (text(), text(), any::<u64>(), any::<u64>())
             .prop_map(|(cid, room, seq, ts)| ServerFrame::Ack { cid, room, seq, ts }),
-        (text(), text(), event).prop_map(|(room, nick, event)| ServerFrame::Presence {
-            room,
-            nick,
-            event
-        }),
-        (text(), text()).prop_map(|(room, nick)| ServerFrame::Typing { room, nick }),
+        (
+            text(),
+            proptest::collection::vec(text(), 0..3),
+            proptest::collection::vec(text(), 0..3),
+            any::<u64>()
+        )
+            .prop_map(|(room, joined, left, count)| ServerFrame::Presence {
+                room,
+                joined,
+                left,
+                count
+            }),
+        (text(), proptest::collection::vec(text(), 0..3), any::<u64>())
+            .prop_map(|(room, nicks, count)| ServerFrame::Typing { room, nicks, count }),
+        (text(), proptest::collection::vec(text(), 0..3), any::<bool>(), any::<u64>())
+            .prop_map(|(room, members, more, count)| ServerFrame::Members {
+                room,
+                members,
+                more,
+                count
+            }),
         (
             text(),
             proptest::collection::vec(chat_message(), 0..3),

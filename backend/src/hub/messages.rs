@@ -37,7 +37,7 @@ impl Hub {
         cid: String,
         reply: &Outbox,
     ) -> Result<(), HubError> {
-        self.with_member_room(who, room, |state| state.stopped_typing(who.id))?;
+        self.with_member_room(who, room, |state| state.stopped_typing(who))?;
         let receipt = Receipt {
             author: who.id,
             reply: reply.clone(),
@@ -59,7 +59,6 @@ impl Hub {
 
     /// Relays each committed message to its room and acknowledges it.
     fn deliver(&self, batch: Vec<(Receipt, ChatMessage)>) {
-        let cap = self.limits.outbox_capacity;
         for (receipt, message) in batch {
             let ack = ServerFrame::Ack {
                 cid: message.cid.clone().unwrap_or_default(),
@@ -70,7 +69,7 @@ impl Hub {
             if let Some(room) = self.room(&message.room) {
                 let frame = encode(&ServerFrame::Message(message.clone()));
                 let mut state = room.lock();
-                let delivered = state.broadcast(Some(receipt.author), &frame, cap);
+                let delivered = state.broadcast(Some(receipt.author), &frame);
                 state.record(message);
                 crate::metrics::message_relayed(delivered);
             }

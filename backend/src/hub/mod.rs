@@ -9,16 +9,18 @@
 //! resume token keeps its nickname and rooms and nobody sees it leave and
 //! rejoin.
 //!
-//! Building a hub starts nothing. [`Hub::start`] starts its two workers, the
+//! Building a hub starts nothing. [`Hub::start`] starts its workers, the
 //! committer thread (group commit, then delivery through
-//! [`messages::Delivery`]) and the reaper task (ends sessions whose grace ran
-//! out), and returns the [`Workers`] handle that stops them.
+//! [`messages::Delivery`]), the reaper task (ends sessions whose grace ran
+//! out) and the flusher task (tells rooms about joins, leaves and typing
+//! once per interval), and returns the [`Workers`] handle that stops them.
 //!
 //! Locking: the session registry and the room map each have a lock, and each
 //! room has its own (see [`crate::room`]). No lock is held across an `.await`,
 //! and the registry lock is never taken while a room lock is held.
 
 mod messages;
+mod presence;
 mod reaper;
 mod rooms;
 mod sessions;
@@ -63,6 +65,8 @@ pub struct Hub {
     rooms: RwLock<HashMap<String, Arc<Room>>>,
     /// What each room may keep and send (one shared count for all caches).
     room_limits: RoomLimits,
+    /// Rooms with joins, leaves or typing to tell at the next flush.
+    news: Mutex<Vec<Arc<Room>>>,
     /// One permit per database read under way (`--db-readers`), so reads
     /// wait here, not on threads of the blocking pool.
     readers: tokio::sync::Semaphore,
@@ -93,8 +97,8 @@ pub struct Workers {
     hub: Arc<Hub>,
     /// The committer thread.
     committer: Option<std::thread::JoinHandle<()>>,
-    /// The reaper task, and what stops it.
-    reaper: Option<(tokio::task::JoinHandle<()>, CancellationToken)>,
+    /// The reaper and flusher tasks, and what stops them.
+    tasks: Option<(Vec<tokio::task::JoinHandle<()>>, CancellationToken)>,
 }
 
 impl Hub {
@@ -107,10 +111,14 @@ impl Hub {
             cache_bytes: limits.room_cache_bytes,
             all_caches: SharedBytes::new(limits.room_caches_total_bytes),
             reply_bytes: limits.max_reply_bytes,
+            large_room: limits.large_room,
+            member_page: limits.member_page,
+            backlog: limits.outbox_capacity,
         };
         Arc::new(Hub {
             readers: tokio::sync::Semaphore::new(limits.db_readers),
             room_limits,
+            news: Mutex::new(Vec::new()),
             limits,
             store,
             rooms: RwLock::new(HashMap::new()),
@@ -122,8 +130,8 @@ impl Hub {
         })
     }
 
-    /// Starts the committer thread and the reaper task (on the current tokio
-    /// runtime). Call once; [`Workers::stop`] stops them.
+    /// Starts the committer thread, and the reaper and flusher tasks (on the
+    /// current tokio runtime). Call once; [`Workers::stop`] stops them.
     pub fn start(self: &Arc<Self>) -> std::io::Result<Workers> {
         let (backlog, queue) = self
             .unstarted
@@ -144,10 +152,15 @@ impl Hub {
             self.limits.resume_grace,
             stop.clone(),
         ));
+        let flusher = tokio::spawn(presence::run(
+            Arc::downgrade(self),
+            self.limits.presence_interval,
+            stop.clone(),
+        ));
         Ok(Workers {
             hub: self.clone(),
             committer: Some(committer),
-            reaper: Some((reaper, stop)),
+            tasks: Some((vec![reaper, flusher], stop)),
         })
     }
 
@@ -195,13 +208,20 @@ impl Hub {
 }
 
 impl Workers {
+    /// The hub they work for.
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
     /// Stops taking messages, ends the resume-grace timers (the sessions
-    /// they watch die with the process), then commits and delivers every
-    /// message still queued and waits for both workers to finish.
+    /// they watch die with the process) and the flusher, then commits and
+    /// delivers every message still queued and waits for every worker.
     pub async fn stop(mut self) {
-        if let Some((reaper, stop)) = self.reaper.take() {
+        if let Some((tasks, stop)) = self.tasks.take() {
             stop.cancel();
-            let _ = reaper.await;
+            for task in tasks {
+                let _ = task.await;
+            }
         }
         self.hub.committer.close();
         if let Some(thread) = self.committer.take() {
@@ -217,7 +237,7 @@ impl Drop for Workers {
     fn drop(&mut self) {
         // Not stopped in order (a test that just ends): stop the reaper and
         // let the committer drain and end on its own, without blocking.
-        if let Some((_, stop)) = &self.reaper {
+        if let Some((_, stop)) = &self.tasks {
             stop.cancel();
         }
         self.hub.committer.close();

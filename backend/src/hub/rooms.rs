@@ -57,8 +57,7 @@ struct JoinInProgress {
 impl JoinInProgress {
     fn finish(mut self, page: Page) {
         if let Some((room, join)) = &self.admitted {
-            room.lock()
-                .complete_join(&self.room_name, self.who.id, *join, page);
+            room.lock().complete_join(self.who.id, *join, page);
         }
         self.finished = true;
     }
@@ -70,10 +69,12 @@ impl Drop for JoinInProgress {
             return;
         }
         if let Some((room, join)) = &self.admitted {
-            let cap = self.hub.limits.outbox_capacity;
-            let undone = room
-                .lock()
-                .undo_join(&self.room_name, self.who.id, *join, cap);
+            let undone = {
+                let mut state = room.lock();
+                let undone = state.undo_join(self.who.id, *join);
+                self.hub.note_news(room, &mut state);
+                undone
+            };
             if undone == Undone::Removed {
                 self.hub.close_if_empty(room);
             }
@@ -201,15 +202,16 @@ impl Hub {
 
     fn admit(
         &self,
-        room: &Room,
+        room: &Arc<Room>,
         who: &Identity,
         outbox: &Outbox,
         after: u64,
         limit: usize,
     ) -> Option<Admission> {
-        let cap = self.limits.outbox_capacity;
-        room.lock()
-            .admit(&room.name, who, outbox, after, limit, cap)
+        let mut state = room.lock();
+        let admission = state.admit(who, outbox, after, limit);
+        self.note_news(room, &mut state);
+        admission
     }
 
     /// Removes `who` from `room`.
@@ -228,7 +230,8 @@ impl Hub {
         };
         let now_empty = {
             let mut state = room.lock();
-            state.remove(room_name, id, self.limits.outbox_capacity);
+            state.remove(id);
+            self.note_news(&room, &mut state);
             state.member_count() == 0
         };
         if now_empty {
@@ -249,13 +252,36 @@ impl Hub {
         if !state.is_member(who.id) {
             return Err(not_joined());
         }
-        Ok(f(&mut state))
+        let result = f(&mut state);
+        self.note_news(&room_ref, &mut state);
+        Ok(result)
     }
 
-    /// Relays that `who` is typing, at most once per throttle interval.
+    /// Tells the room, with its next flush, that `who` is typing.
     pub fn typing(&self, who: &Identity, room: &str) -> Result<(), HubError> {
-        let (throttle, cap) = (self.limits.typing_throttle, self.limits.outbox_capacity);
-        self.with_member_room(who, room, |state| state.typing(room, who, throttle, cap))
+        self.with_member_room(who, room, |state| state.typing(who))
+    }
+
+    /// A page of `room`'s members whose nickname starts with `prefix`, after
+    /// `after`: at most `limit` (capped at `--member-page`).
+    pub fn members(
+        &self,
+        who: &Identity,
+        room: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<ServerFrame, HubError> {
+        let limit = limit.clamp(1, self.limits.member_page);
+        self.with_member_room(who, room, |state| {
+            let (members, more) = state.members_page(prefix, after, limit);
+            ServerFrame::Members {
+                room: room.to_owned(),
+                members,
+                more,
+                count: state.member_count() as u64,
+            }
+        })
     }
 
     /// A page of messages older than `before`, read from the store (at

@@ -319,6 +319,25 @@ impl Client {
         }
     }
 
+    /// Frames until a `presence` in `room` saying that `nick` joined
+    /// (`true`) or left (`false`).
+    pub async fn told(&mut self, room: &str, nick: &str, joined: bool) {
+        self.recv_until(|f| tells(f, room, nick, joined)).await;
+    }
+
+    /// Frames (presence and typing included) until the `pong` of a `ping`
+    /// sent now; returns the frames before it.
+    pub async fn until_pong(&mut self) -> Vec<ServerFrame> {
+        self.send(ClientFrame::Ping { id: Some(424242) }).await;
+        let mut frames = Vec::new();
+        loop {
+            match self.recv().await {
+                ServerFrame::Pong { id: Some(424242) } => return frames,
+                other => frames.push(other),
+            }
+        }
+    }
+
     /// Asserts nothing arrives for `quiet`.
     pub async fn expect_silence(&mut self, quiet: Duration) {
         if let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(quiet, self.ws.next()).await
@@ -404,6 +423,23 @@ impl Client {
     /// Drops the TCP connection without a close handshake.
     pub fn vanish(self) {
         drop(self.ws);
+    }
+}
+
+/// Whether `frame` is a `presence` in `room` saying that `nick` joined
+/// (`true`) or left (`false`).
+pub fn tells(frame: &ServerFrame, room: &str, nick: &str, joined: bool) -> bool {
+    match frame {
+        ServerFrame::Presence {
+            room: r,
+            joined: arrived,
+            left,
+            ..
+        } if r == room => {
+            let list = if joined { arrived } else { left };
+            list.iter().any(|n| n == nick)
+        }
+        _ => false,
     }
 }
 

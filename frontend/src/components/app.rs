@@ -31,8 +31,9 @@ fn set_location_room(room: &str) {
 }
 
 /// "mina is typing…", "mina and joon are typing…", "several people are typing…".
-fn typing_line(nicks: &[&str]) -> Option<String> {
+fn typing_line(nicks: &[&str], crowd: bool) -> Option<String> {
     match nicks {
+        _ if crowd => Some("several people are typing…".into()),
         [] => None,
         [one] => Some(format!("{one} is typing…")),
         [a, b] => Some(format!("{a} and {b} are typing…")),
@@ -164,7 +165,7 @@ pub fn app() -> Html {
                 if let Some(room) = room {
                     <header class="room-header">
                         <h1><span class="hash">{ "#" }</span>{ room.name.clone() }</h1>
-                        <span class="member-count">{ format!("{} online", room.members.len()) }</span>
+                        <span class="member-count">{ format!("{} online", room.members.count) }</span>
                         <ConnectionStatus status={state.status} />
                         <button type="button" class="leave" data-testid="leave-room"
                             aria-label={format!("Leave #{}", room.name)}
@@ -175,10 +176,12 @@ pub fn app() -> Html {
                     { for notice }
                     <div class="room-body">
                         <MessageList room={room.clone()} {on_retry} {on_load_older} />
-                        <MemberList members={room.members.clone()} me={state.nick.clone()} />
+                        <MemberList members={room.members.clone()} me={state.nick.clone()}
+                            on_search={{ let name = room.name.clone(); chat.callback(move |prefix: String| Action::SearchMembers { room: name.clone(), prefix }) }}
+                            on_more={{ let name = room.name.clone(); chat.callback(move |_: ()| Action::MoreMembers(name.clone())) }} />
                     </div>
                     <div class="typing" data-testid="typing-indicator" aria-live="polite">
-                        { typing_line(&room.typing_nicks()).unwrap_or_default() }
+                        { typing_line(&room.typing_nicks(), room.typing_crowd()).unwrap_or_default() }
                     </div>
                     <Composer
                         room={room.name.clone()}

@@ -13,7 +13,9 @@
 
 use std::rc::Rc;
 
-use parley_protocol::{ChatMessage, PresenceEvent};
+use parley_protocol::ChatMessage;
+
+use super::members::Members;
 
 /// Where an own message is on its way.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,10 +114,13 @@ pub struct RoomView {
     pub name: String,
     /// Messages and system lines, in order.
     pub lines: Vec<Line>,
-    /// Members' nicknames.
-    pub members: Vec<String>,
+    /// Who is in the room, as far as the app knows.
+    pub members: Members,
     /// Who is typing, until when.
     pub typing: Vec<(String, f64)>,
+    /// Until when more people type than are named ("several people are
+    /// typing"); 0 when not.
+    pub typing_crowd_until: f64,
     /// Messages not seen yet.
     pub unread: u32,
     /// The highest `seq` seen: what `join {since}` asks after.
@@ -271,27 +276,35 @@ impl RoomView {
         self.last_seq = before.max(self.last_seq);
     }
 
-    /// A member joined or left.
-    pub fn presence(&mut self, nick: &str, event: PresenceEvent, now: f64) {
-        let verb = match event {
-            PresenceEvent::Join => {
-                if !self.members.iter().any(|m| m == nick) {
-                    self.members.push(nick.to_owned());
-                    self.members.sort_by_key(|m| m.to_lowercase());
-                }
-                "joined"
-            }
-            PresenceEvent::Leave => {
-                self.members.retain(|m| m != nick);
-                self.typing.retain(|(n, _)| n != nick);
-                "left"
-            }
-        };
-        self.lines.push(Line::System {
-            text: format!("{nick} {verb}"),
-            ts: now,
-            after_seq: self.last_seq,
-        });
+    /// A `presence`: the members who arrived and left, and the count. Only
+    /// real changes (as far as the app can see) become lines.
+    pub fn presence(&mut self, joined: Vec<String>, left: Vec<String>, count: u64, now: f64) {
+        self.typing.retain(|(n, _)| !left.contains(n));
+        let (arrived, departed) = self.members.presence(joined, left, count);
+        let lines = arrived
+            .into_iter()
+            .map(|nick| format!("{nick} joined"))
+            .chain(departed.into_iter().map(|nick| format!("{nick} left")));
+        for text in lines {
+            self.lines.push(Line::System {
+                text,
+                ts: now,
+                after_seq: self.last_seq,
+            });
+        }
+    }
+
+    /// A `typing`: these typed (the app's own nickname among them is
+    /// ignored), `count` in all; each shows until `until`.
+    pub fn typing(&mut self, nicks: Vec<String>, count: u64, me: &str, until: f64) {
+        let named = nicks.len();
+        for nick in nicks.into_iter().filter(|n| n != me) {
+            self.typing.retain(|(n, _)| *n != nick);
+            self.typing.push((nick, until));
+        }
+        if count as usize > named {
+            self.typing_crowd_until = until;
+        }
     }
 
     /// Whether line `index` continues the previous line's author (same nick,
@@ -309,5 +322,10 @@ impl RoomView {
     /// Nicknames typing now, for "mina is typing…".
     pub fn typing_nicks(&self) -> Vec<&str> {
         self.typing.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// Whether more people type than the room named.
+    pub fn typing_crowd(&self) -> bool {
+        self.typing_crowd_until > 0.0
     }
 }

@@ -50,6 +50,8 @@ pub(super) fn on_frame(
         ServerFrame::Joined {
             room,
             members,
+            member_count,
+            members_more,
             history,
             more,
             last_seq,
@@ -62,8 +64,7 @@ pub(super) fn on_frame(
                 return;
             };
             view.joined = true;
-            view.members = members;
-            view.members.sort_by_key(|m| m.to_lowercase());
+            view.members.joined(members, member_count, members_more);
             view.merge_joined(history, more, last_seq, is_active);
             // Messages typed while offline, or unanswered on the old socket:
             // send them now (the history above already settled any that the
@@ -98,16 +99,31 @@ pub(super) fn on_frame(
                 view.acknowledge(&cid, seq, ts as f64);
             }
         }
-        ServerFrame::Presence { room, nick, event } => {
+        ServerFrame::Presence {
+            room,
+            joined,
+            left,
+            count,
+        } => {
             if let Some(view) = state.room_mut(&room) {
-                view.presence(&nick, event, now);
+                view.presence(joined, left, count, now);
             }
         }
-        ServerFrame::Typing { room, nick } => {
-            let ttl = state.limits.typing_ttl_ms as f64;
+        ServerFrame::Typing { room, nicks, count } => {
+            let until = now + state.limits.typing_ttl_ms as f64;
+            let me = state.nick.clone();
             if let Some(view) = state.room_mut(&room) {
-                view.typing.retain(|(n, _)| *n != nick);
-                view.typing.push((nick, now + ttl));
+                view.typing(nicks, count, &me, until);
+            }
+        }
+        ServerFrame::Members {
+            room,
+            members,
+            more,
+            count,
+        } => {
+            if let Some(view) = state.room_mut(&room) {
+                view.members.page(members, more, count);
             }
         }
         ServerFrame::History {

@@ -185,6 +185,38 @@ pub(super) fn load_older(state: &mut State, room: String, commands: &mut Vec<Com
     }
 }
 
+/// Asks for the next page of a room's member list.
+pub(super) fn more_members(state: &mut State, room: String, commands: &mut Vec<Command>) {
+    let online = state.online();
+    let Some(view) = state.room_mut(&room).filter(|v| online && v.joined) else {
+        return;
+    };
+    if let Some(after) = view.members.ask_more() {
+        commands.push(Command::Send(ClientFrame::Members {
+            room,
+            prefix: None,
+            after,
+            limit: None,
+        }));
+    }
+}
+
+/// Searches a room's members by the start of a nickname.
+pub(super) fn search_members(state: &mut State, room: String, prefix: String, commands: &mut Vec<Command>) {
+    let online = state.online();
+    let Some(view) = state.room_mut(&room).filter(|v| online && v.joined) else {
+        return;
+    };
+    if let Some(prefix) = view.members.ask_search(&prefix) {
+        commands.push(Command::Send(ClientFrame::Members {
+            room,
+            prefix: Some(prefix),
+            after: None,
+            limit: None,
+        }));
+    }
+}
+
 /// Back to the join screen, closing the socket for good.
 fn sign_out(state: &mut State, commands: &mut Vec<Command>) {
     state.screen = Screen::Join;

@@ -6,7 +6,7 @@ pub use parley_frontend::state::{
     reduce, Action, Command, Delivery, Line, Screen, State, Status, ACK_TIMEOUT_MS,
 };
 pub use parley_protocol::{
-    ChatMessage, ClientFrame, ErrorCode, Limits, PresenceEvent, ServerFrame,
+    ChatMessage, ClientFrame, ErrorCode, Limits, ServerFrame,
 };
 
 pub const T0: f64 = 1_764_000_000_000.0;
@@ -49,6 +49,8 @@ pub fn joined(room: &str, history: Vec<ChatMessage>, more: bool) -> Action {
     Action::Frame(ServerFrame::Joined {
         room: room.into(),
         members: vec!["me".into(), "mina".into()],
+        member_count: 2,
+        members_more: false,
         history,
         more,
         last_seq,

@@ -93,6 +93,8 @@ async fn connected(ws: WebSocket, state: Shared) {
                 ServerFrame::Joined {
                     room,
                     members: vec![],
+                    member_count: 0,
+                    members_more: false,
                     history: vec![],
                     more: false,
                     last_seq,

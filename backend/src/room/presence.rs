@@ -1,0 +1,236 @@
+//! Who is in a room, and telling the members about it without drowning
+//! them.
+//!
+//! Sending a `presence` frame to every member for every join makes a join
+//! storm quadratic: 20,000 people arriving cost 200 million frames. So a
+//! room gathers joins, leaves and typing for one interval
+//! (`--presence-interval`) and sends one `presence` and one `typing` frame
+//! for all of it. A leave and a join of the same member within one
+//! interval (a reconnect) cancel out and show nothing. A large room
+//! (`--large-room` members or more) sends only its member count. The
+//! members themselves are kept in nickname order (the roster), so a page
+//! of them, or those starting with a prefix (the mention autocomplete), is
+//! read without sorting anyone.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use parley_protocol::nick_key;
+
+use crate::ids::SessionId;
+
+/// Most typists named in one `typing` frame.
+pub const TYPISTS_NAMED: usize = 5;
+
+/// The members in nickname order: nickname key → (session, nickname).
+#[derive(Debug, Default)]
+pub(super) struct Roster(BTreeMap<String, (SessionId, String)>);
+
+impl Roster {
+    pub(super) fn insert(&mut self, id: SessionId, nick: &str) {
+        self.0.insert(nick_key(nick), (id, nick.to_owned()));
+    }
+
+    pub(super) fn remove(&mut self, nick: &str) {
+        self.0.remove(&nick_key(nick));
+    }
+
+    /// Up to `limit` nicknames starting with `prefix` (ignoring case) that
+    /// come after `after`, and whether more match.
+    pub(super) fn page(&self, prefix: &str, after: Option<&str>, limit: usize) -> (Vec<String>, bool) {
+        let prefix = nick_key(prefix);
+        let start = match after {
+            Some(after) => {
+                let after = nick_key(after);
+                if after >= prefix {
+                    Bound::Excluded(after)
+                } else {
+                    Bound::Included(prefix.clone())
+                }
+            }
+            None => Bound::Included(prefix.clone()),
+        };
+        let mut matching = self
+            .0
+            .range((start, Bound::Unbounded))
+            .take_while(|(key, _)| key.starts_with(&prefix))
+            .map(|(_, (_, nick))| nick.clone());
+        let page: Vec<String> = matching.by_ref().take(limit).collect();
+        let more = matching.next().is_some();
+        (page, more)
+    }
+}
+
+/// What happened in a room since its last flush.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    /// Arrived (by nickname key).
+    joined: BTreeMap<String, String>,
+    /// Left.
+    left: BTreeMap<String, String>,
+    /// Typed.
+    typing: BTreeMap<String, String>,
+    /// The member count at the last flush.
+    count_flushed: usize,
+    /// Whether the room is on the hub's list of rooms to flush.
+    scheduled: bool,
+}
+
+/// The frames one flush sends to every member.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Flush {
+    /// `presence`: arrived, left (both empty in a large room), count.
+    pub(super) presence: Option<(Vec<String>, Vec<String>, usize)>,
+    /// `typing`: some typists, and how many.
+    pub(super) typing: Option<(Vec<String>, usize)>,
+}
+
+impl Pending {
+    /// `nick` joined.
+    pub(super) fn joined(&mut self, nick: &str) {
+        let key = nick_key(nick);
+        // Back within the interval: as if it had never left.
+        if self.left.remove(&key).is_none() {
+            self.joined.insert(key, nick.to_owned());
+        }
+    }
+
+    /// `nick` left.
+    pub(super) fn left(&mut self, nick: &str) {
+        let key = nick_key(nick);
+        self.typing.remove(&key);
+        // Gone within the interval it came in: nobody needs to know.
+        if self.joined.remove(&key).is_none() {
+            self.left.insert(key, nick.to_owned());
+        }
+    }
+
+    /// `nick` typed.
+    pub(super) fn typed(&mut self, nick: &str) {
+        self.typing.insert(nick_key(nick), nick.to_owned());
+    }
+
+    /// `nick` sent a message, which ends its typing.
+    pub(super) fn stopped_typing(&mut self, nick: &str) {
+        self.typing.remove(&nick_key(nick));
+    }
+
+    /// Whether the room must be put on the list of rooms to flush: there is
+    /// something to flush and it is not on the list yet. Marks it listed.
+    pub(super) fn schedule(&mut self, count: usize) -> bool {
+        let something = !self.joined.is_empty()
+            || !self.left.is_empty()
+            || !self.typing.is_empty()
+            || count != self.count_flushed;
+        if something && !self.scheduled {
+            self.scheduled = true;
+            return true;
+        }
+        false
+    }
+
+    /// Takes what happened since the last flush, as the frames to send. A
+    /// room of `large` members or more names nobody in `presence`.
+    pub(super) fn flush(&mut self, count: usize, large: usize) -> Flush {
+        self.scheduled = false;
+        let (joined, left) = (std::mem::take(&mut self.joined), std::mem::take(&mut self.left));
+        let changed = !joined.is_empty() || !left.is_empty() || count != self.count_flushed;
+        self.count_flushed = count;
+        let presence = changed.then(|| {
+            if count >= large {
+                (Vec::new(), Vec::new(), count)
+            } else {
+                (joined.into_values().collect(), left.into_values().collect(), count)
+            }
+        });
+        let typing = std::mem::take(&mut self.typing);
+        let typing = (!typing.is_empty()).then(|| {
+            let count = typing.len();
+            (typing.into_values().take(TYPISTS_NAMED).collect(), count)
+        });
+        Flush { presence, typing }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roster(nicks: &[&str]) -> Roster {
+        let mut roster = Roster::default();
+        for (id, nick) in nicks.iter().enumerate() {
+            roster.insert(id as SessionId, nick);
+        }
+        roster
+    }
+
+    #[test]
+    fn pages_follow_nickname_order_and_filter_by_prefix() {
+        let roster = roster(&["mina", "Joon", "ana", "Bo", "miro", "jin", "MIKA"]);
+        assert_eq!(roster.page("", None, 3), (vec!["ana".into(), "Bo".into(), "jin".into()], true));
+        assert_eq!(roster.page("", Some("jin"), 3), (vec!["Joon".into(), "MIKA".into(), "mina".into()], true));
+        assert_eq!(roster.page("", Some("mina"), 3), (vec!["miro".into()], false));
+        assert_eq!(roster.page("Mi", None, 10), (vec!["MIKA".into(), "mina".into(), "miro".into()], false));
+        assert_eq!(roster.page("mi", Some("mika"), 1), (vec!["mina".into()], true));
+        assert_eq!(roster.page("mi", Some("a"), 1), (vec!["MIKA".into()], true), "after before the prefix");
+        assert_eq!(roster.page("x", None, 10), (vec![], false));
+        let mut roster = roster;
+        roster.remove("MINA");
+        assert_eq!(roster.page("min", None, 10), (vec![], false));
+    }
+
+    #[test]
+    fn a_reconnect_within_one_interval_shows_nothing() {
+        let mut pending = Pending {
+            count_flushed: 2,
+            ..Pending::default()
+        };
+        pending.left("mina");
+        pending.joined("Mina");
+        assert!(!pending.schedule(2), "nothing to say");
+        assert_eq!(pending.flush(2, 1000), Flush::default());
+        // And a visit within one interval, neither.
+        pending.joined("joon");
+        pending.typed("joon");
+        pending.left("joon");
+        assert_eq!(pending.flush(2, 1000), Flush::default());
+    }
+
+    #[test]
+    fn one_flush_says_everything_once() {
+        let mut pending = Pending::default();
+        assert!(!pending.schedule(0));
+        pending.joined("ana");
+        assert!(pending.schedule(1));
+        pending.joined("bo");
+        pending.left("cy");
+        pending.typed("ana");
+        pending.typed("ana");
+        assert!(!pending.schedule(2), "listed once");
+        let flush = pending.flush(2, 1000);
+        assert_eq!(flush.presence, Some((vec!["ana".into(), "bo".into()], vec!["cy".into()], 2)));
+        assert_eq!(flush.typing, Some((vec!["ana".into()], 1)));
+        assert_eq!(pending.flush(2, 1000), Flush::default(), "nothing twice");
+        assert!(!pending.schedule(2));
+        pending.stopped_typing("x");
+        pending.typed("bo");
+        pending.stopped_typing("BO");
+        assert!(!pending.schedule(2));
+    }
+
+    #[test]
+    fn a_large_room_says_only_its_count_and_names_a_few_typists() {
+        let mut pending = Pending::default();
+        for i in 0..10 {
+            pending.joined(&format!("n{i}"));
+            pending.typed(&format!("n{i}"));
+        }
+        let flush = pending.flush(10, 10);
+        assert_eq!(flush.presence, Some((vec![], vec![], 10)));
+        let (named, count) = flush.typing.unwrap();
+        assert_eq!((named.len(), count), (TYPISTS_NAMED, 10));
+        // The count alone changing is news too.
+        assert!(pending.schedule(9));
+        assert_eq!(pending.flush(9, 10).presence, Some((vec![], vec![], 9)));
+    }
+}
