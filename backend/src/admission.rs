@@ -66,15 +66,6 @@ pub struct Ticket {
     ip: Option<IpAddr>,
 }
 
-impl std::fmt::Debug for Admission {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Admission")
-            .field("rules", &self.rules)
-            .field("total", &self.total)
-            .finish_non_exhaustive()
-    }
-}
-
 /// How many admissions between two prunings of idle addresses' rate state.
 const PRUNE_EVERY: u64 = 4096;
 

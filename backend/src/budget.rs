@@ -149,7 +149,7 @@ mod tests {
             frame_budget: Rate::new(10, Duration::from_secs(10)),
             join_rate: Rate::new(2, Duration::from_secs(10)),
             rate_burst: 3,
-            rate_per_sec: 1,
+            rate_per_sec: 2,
             ..Limits::default()
         };
         let mut budget = Budget::new();
@@ -167,10 +167,10 @@ mod tests {
         }
         assert_eq!(
             budget.take(Kind::Send, &limits),
-            Err(Duration::from_secs(1))
+            Err(Duration::from_millis(500))
         );
-        tokio::time::advance(Duration::from_secs(1)).await;
-        assert!(budget.take(Kind::Send, &limits).is_ok(), "one per second");
+        tokio::time::advance(Duration::from_millis(500)).await;
+        assert!(budget.take(Kind::Send, &limits).is_ok(), "two per second");
         for _ in 0..10 {
             assert!(budget.frame(&limits));
         }

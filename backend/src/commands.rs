@@ -339,7 +339,13 @@ impl Client {
                 let limit = limit.map_or(usize::MAX, |l| l as usize);
                 let page = self
                     .hub
-                    .members(&who, &room, prefix.as_deref().unwrap_or(""), after.as_deref(), limit)
+                    .members(
+                        &who,
+                        &room,
+                        prefix.as_deref().unwrap_or(""),
+                        after.as_deref(),
+                        limit,
+                    )
                     .map_err(Refusal::in_room(&room))?;
                 self.reply(&page);
                 Ok(Step::Next)

@@ -540,6 +540,34 @@ mod tests {
     }
 
     #[test]
+    fn rates_and_proxies_parse_or_say_why_not() {
+        let rate: Rate = "20/10s".parse().unwrap();
+        assert_eq!(
+            (rate.count, rate.per, rate.interval()),
+            (20, Duration::from_secs(10), Duration::from_millis(500))
+        );
+        assert_eq!(rate.to_string(), "20/10s");
+        for bad in ["0/10s", "10/0s", "10", "x/10s", "10/soon"] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad}");
+        }
+        let config = Config::try_parse_from([
+            "parley-backend",
+            "--trusted-proxy",
+            "10.0.0.1,192.168.0.0/16,::1",
+        ])
+        .unwrap();
+        let nets: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(nets, vec!["10.0.0.1/32", "192.168.0.0/16", "::1/128"]);
+        let err = Config::try_parse_from(["parley-backend", "--trusted-proxy", "proxy.example"])
+            .unwrap_err();
+        assert!(err.to_string().contains("proxy.example"), "{err}");
+    }
+
+    #[test]
     fn flags_override_defaults() {
         let config = Config::try_parse_from([
             "parley-backend",

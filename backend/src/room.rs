@@ -28,8 +28,8 @@ use crate::ids::{Identity, SessionId};
 use crate::outbox::{encode, Outbox};
 use crate::store::Page;
 
-pub use cache::{fit, SharedBytes};
 use cache::Cache;
+pub use cache::{fit, SharedBytes};
 use presence::{Pending, Roster};
 
 /// How much a room may keep and send, and how it tells about its members.
@@ -180,7 +180,11 @@ impl Room {
     pub fn new(name: String, last_seq: u64, recent: Vec<ChatMessage>, limits: RoomLimits) -> Self {
         let contiguous = recent.last().is_none_or(|m| m.seq == last_seq)
             && recent.windows(2).all(|w| w[1].seq == w[0].seq + 1);
-        let mut cache = Cache::new(limits.cache_messages, limits.cache_bytes, limits.all_caches.clone());
+        let mut cache = Cache::new(
+            limits.cache_messages,
+            limits.cache_bytes,
+            limits.all_caches.clone(),
+        );
         if contiguous {
             for message in recent {
                 cache.push(message);
@@ -227,7 +231,12 @@ impl RoomState {
 
     /// Up to `limit` members whose nickname starts with `prefix`, after
     /// `after`, in nickname order; and whether more match.
-    pub fn members_page(&self, prefix: &str, after: Option<&str>, limit: usize) -> (Vec<String>, bool) {
+    pub fn members_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> (Vec<String>, bool) {
         self.roster.page(prefix, after, limit)
     }
 
@@ -264,7 +273,13 @@ impl RoomState {
     /// the next flush if it is new) and decides where its history comes
     /// from: the messages after `after`, at most `limit`. `None` if the room
     /// was closed meanwhile and must be looked up again.
-    pub fn admit(&mut self, who: &Identity, outbox: &Outbox, after: u64, limit: usize) -> Option<Admission> {
+    pub fn admit(
+        &mut self,
+        who: &Identity,
+        outbox: &Outbox,
+        after: u64,
+        limit: usize,
+    ) -> Option<Admission> {
         if self.closed {
             return None;
         }
@@ -283,7 +298,10 @@ impl RoomState {
         }
         let cached = self.cache.after(after, self.last_seq, limit);
         let (last_seq, ticket) = (self.last_seq, self.next_ticket);
-        let member = self.members.get_mut(&who.id).expect("just added or present");
+        let member = self
+            .members
+            .get_mut(&who.id)
+            .expect("just added or present");
         member.outbox = Some(outbox.clone());
         // Anything an earlier, unfinished join held back is at most
         // `last_seq`, so this join's history covers it.
@@ -404,7 +422,9 @@ impl RoomState {
     /// `presence` and one `typing` frame at most. Returns how many frames
     /// were queued.
     pub fn flush(&mut self) -> usize {
-        let flush = self.pending.flush(self.members.len(), self.limits.large_room);
+        let flush = self
+            .pending
+            .flush(self.members.len(), self.limits.large_room);
         let mut queued = 0;
         if let Some((joined, left, count)) = flush.presence {
             let frame = encode(&ServerFrame::Presence {

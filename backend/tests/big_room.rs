@@ -30,7 +30,8 @@ async fn a_join_storm_tells_each_member_a_bounded_number_of_times() {
     rlimit::increase_nofile_limit(u64::MAX).unwrap();
     let mut config = test_config();
     config.limits.max_connections_per_ip = 0;
-    config.limits.connect_rate_per_ip = parley::config::Rate::new(1_000_000, Duration::from_secs(1));
+    config.limits.connect_rate_per_ip =
+        parley::config::Rate::new(1_000_000, Duration::from_secs(1));
     config.limits.max_http_connections_per_ip = 0;
     let interval = config.limits.presence_interval;
     let page = config.limits.member_page;
@@ -46,7 +47,9 @@ async fn a_join_storm_tells_each_member_a_bounded_number_of_times() {
             let mut client = server.hello(&format!("member{i:04}")).await;
             let joined = client.join("big").await;
             drop(_permit);
-            let ServerFrame::Joined { members, .. } = joined else { unreachable!() };
+            let ServerFrame::Joined { members, .. } = joined else {
+                unreachable!()
+            };
             (client, members.len())
         }));
     }
@@ -81,8 +84,15 @@ async fn a_join_storm_tells_each_member_a_bounded_number_of_times() {
     let mut most = 0;
     for task in reading {
         let seen = task.await.unwrap();
-        assert!(seen.largest_member_page <= page, "joined carries one page of members");
-        assert_eq!(seen.last_count, Some(MEMBERS as u64), "the last word is the full count");
+        assert!(
+            seen.largest_member_page <= page,
+            "joined carries one page of members"
+        );
+        assert_eq!(
+            seen.last_count,
+            Some(MEMBERS as u64),
+            "the last word is the full count"
+        );
         most = most.max(seen.presence);
     }
     assert!(
@@ -109,31 +119,52 @@ async fn members_are_paged_and_filtered_in_nickname_order() {
         limit,
     };
     let page = |frame: ServerFrame| match frame {
-        ServerFrame::Members { members, more, count, .. } => (members, more, count),
+        ServerFrame::Members {
+            members,
+            more,
+            count,
+            ..
+        } => (members, more, count),
         other => panic!("expected members, got {other:?}"),
     };
     asker.send(ask(None, None, Some(2))).await;
-    let first = page(asker.recv_until(|f| matches!(f, ServerFrame::Members { .. })).await);
+    let first = page(
+        asker
+            .recv_until(|f| matches!(f, ServerFrame::Members { .. }))
+            .await,
+    );
     assert_eq!(first, (vec!["ana".into(), "Bo".into()], true, 6));
     asker.send(ask(None, Some("Bo"), Some(100))).await;
-    let rest = page(asker.recv_until(|f| matches!(f, ServerFrame::Members { .. })).await);
+    let rest = page(
+        asker
+            .recv_until(|f| matches!(f, ServerFrame::Members { .. }))
+            .await,
+    );
     assert_eq!(rest.0, vec!["joon", "Mika", "mina", "miro"]);
     assert!(!rest.1);
     asker.send(ask(Some("MI"), None, None)).await;
-    let mi = page(asker.recv_until(|f| matches!(f, ServerFrame::Members { .. })).await);
+    let mi = page(
+        asker
+            .recv_until(|f| matches!(f, ServerFrame::Members { .. }))
+            .await,
+    );
     assert_eq!(mi.0, vec!["Mika", "mina", "miro"]);
     asker.send(ask(None, None, None)).await;
-    asker.send(ClientFrame::Members {
-        room: "elsewhere".into(),
-        prefix: None,
-        after: None,
-        limit: None,
-    })
-    .await;
+    asker
+        .send(ClientFrame::Members {
+            room: "elsewhere".into(),
+            prefix: None,
+            after: None,
+            limit: None,
+        })
+        .await;
     let refused = asker
         .recv_until(|f| matches!(f, ServerFrame::Error { .. }))
         .await;
-    assert_eq!(common::error_code(&refused), parley_protocol::ErrorCode::NotJoined);
+    assert_eq!(
+        common::error_code(&refused),
+        parley_protocol::ErrorCode::NotJoined
+    );
 }
 
 #[tokio::test]

@@ -171,7 +171,10 @@ async fn typing_spam_is_dropped_past_its_rate_and_told_once_per_flush() {
     server.hub.flush_news();
     bystander.until_pong().await;
     let typing_told = |frames: Vec<ServerFrame>| {
-        frames.iter().filter(|f| matches!(f, ServerFrame::Typing { .. })).count()
+        frames
+            .iter()
+            .filter(|f| matches!(f, ServerFrame::Typing { .. }))
+            .count()
     };
     // Within the rate: told once, however many.
     for _ in 0..3 {
@@ -185,7 +188,12 @@ async fn typing_spam_is_dropped_past_its_rate_and_told_once_per_flush() {
         typist.send(ClientFrame::Typing { room: "r".into() }).await;
     }
     let answers = typist.until_pong().await;
-    assert!(answers.iter().all(|f| !matches!(f, ServerFrame::Error { .. })), "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|f| !matches!(f, ServerFrame::Error { .. })),
+        "{answers:?}"
+    );
     server.hub.flush_news();
     assert_eq!(typing_told(bystander.until_pong().await), 0);
 }

@@ -15,11 +15,23 @@ use common::{error_code, test_config, Client, TestServer};
 
 /// The members `client` knows of in `room` after the server tells what is
 /// pending: `start`, with every `presence` applied as the docs say.
-async fn members_after_flush(server: &TestServer, client: &mut Client, room: &str, start: &[&str]) -> Vec<String> {
+async fn members_after_flush(
+    server: &TestServer,
+    client: &mut Client,
+    room: &str,
+    start: &[&str],
+) -> Vec<String> {
     server.hub.flush_news();
-    let mut members: std::collections::BTreeSet<String> = start.iter().map(|s| s.to_string()).collect();
+    let mut members: std::collections::BTreeSet<String> =
+        start.iter().map(|s| s.to_string()).collect();
     for frame in client.until_pong().await {
-        if let ServerFrame::Presence { room: r, joined, left, .. } = frame {
+        if let ServerFrame::Presence {
+            room: r,
+            joined,
+            left,
+            ..
+        } = frame
+        {
             if r == room {
                 members.extend(joined);
                 for nick in left {
@@ -111,7 +123,10 @@ async fn a_join_whose_history_cannot_be_read_leaves_the_room_as_it_was() {
     bo.send(ClientFrame::Leave { room: "r".into() }).await;
     assert_eq!(error_code(&bo.recv().await), ErrorCode::NotJoined);
     // The others do not see bo (as if it never came, or came and went).
-    assert_eq!(members_after_flush(&server, &mut ana, "r", &["ana"]).await, vec!["ana"]);
+    assert_eq!(
+        members_after_flush(&server, &mut ana, "r", &["ana"]).await,
+        vec!["ana"]
+    );
     // The last member leaving closes the room: nobody is left behind in it.
     ana.send(ClientFrame::Leave { room: "r".into() }).await;
     assert_eq!(ana.recv().await, ServerFrame::Left { room: "r".into() });
@@ -245,7 +260,10 @@ async fn a_connection_that_goes_away_during_a_join_read_leaves_no_member_behind(
     while server.hub.is_connected("bo").is_some() {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    assert_eq!(members_after_flush(&server, &mut ana, "r", &["ana"]).await, vec!["ana"]);
+    assert_eq!(
+        members_after_flush(&server, &mut ana, "r", &["ana"]).await,
+        vec!["ana"]
+    );
     store.reads.open();
     assert_eq!(server.hub.rooms_summary()[0].members, 1);
     assert_eq!(server.hub.is_connected("bo"), None, "the session ended");

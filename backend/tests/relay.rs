@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
-use common::{error_code, test_config, tells, Client, TestServer};
+use common::{error_code, tells, test_config, Client, TestServer};
 
 #[tokio::test]
 async fn messages_go_to_the_others_and_the_sender_gets_an_ack() {

@@ -377,7 +377,11 @@ async fn every_frame_gets_its_answer() {
         count: 1,
     };
     assert_eq!(recv(&mut a).await, joon_typing);
-    assert_eq!(recv(&mut b).await, joon_typing, "shared: the typist may ignore itself");
+    assert_eq!(
+        recv(&mut b).await,
+        joon_typing,
+        "shared: the typist may ignore itself"
+    );
 
     send(&mut a, say("rust", "second", "c2")).await;
     recv(&mut a).await;

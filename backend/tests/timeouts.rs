@@ -210,22 +210,38 @@ async fn joins_are_told_once_per_presence_interval() {
     let (hub, _workers) = hub();
     let interval = hub.limits().presence_interval;
     let (mut watcher, _w) = start(&hub);
-    watcher.send(ClientFrame::Hello { nick: "watcher".into(), resume: None });
-    watcher.send(ClientFrame::Join { room: "r".into(), since: None });
+    watcher.send(ClientFrame::Hello {
+        nick: "watcher".into(),
+        resume: None,
+    });
+    watcher.send(ClientFrame::Join {
+        room: "r".into(),
+        since: None,
+    });
     tokio::time::sleep(interval * 2).await;
     received(&mut watcher);
     // Three arrive within one interval, and one comes and goes.
     let mut others = Vec::new();
     for nick in ["a", "b", "c", "visitor"] {
         let (peer, task) = start(&hub);
-        peer.send(ClientFrame::Hello { nick: nick.into(), resume: None });
-        peer.send(ClientFrame::Join { room: "r".into(), since: None });
+        peer.send(ClientFrame::Hello {
+            nick: nick.into(),
+            resume: None,
+        });
+        peer.send(ClientFrame::Join {
+            room: "r".into(),
+            since: None,
+        });
         others.push((peer, task));
     }
     tokio::time::sleep(Duration::from_millis(1)).await;
     others[3].0.send(ClientFrame::Leave { room: "r".into() });
     tokio::time::sleep(Duration::from_millis(1)).await;
-    assert_eq!(received(&mut watcher), vec![], "nothing before the interval ends");
+    assert_eq!(
+        received(&mut watcher),
+        vec![],
+        "nothing before the interval ends"
+    );
     tokio::time::sleep(interval).await;
     assert_eq!(
         received(&mut watcher),

@@ -217,7 +217,10 @@ fn my_own_typing_is_not_shown_and_a_crowd_is_several_people() {
     );
     assert!(state.room("rust").unwrap().typing_crowd());
     reduce(&mut state, Action::Tick, T0 + 7000.0);
-    assert!(!state.room("rust").unwrap().typing_crowd(), "it expires too");
+    assert!(
+        !state.room("rust").unwrap().typing_crowd(),
+        "it expires too"
+    );
 }
 
 #[test]
@@ -255,7 +258,10 @@ fn a_large_room_pages_and_searches_its_members() {
         }),
         T0,
     );
-    assert_eq!(state.room("rust").unwrap().members.known, vec!["a", "b", "c"]);
+    assert_eq!(
+        state.room("rust").unwrap().members.known,
+        vec!["a", "b", "c"]
+    );
     let search = reduce(
         &mut state,
         Action::SearchMembers {
@@ -264,7 +270,9 @@ fn a_large_room_pages_and_searches_its_members() {
         },
         T0,
     );
-    assert!(matches!(&search[..], [Command::Send(ClientFrame::Members { prefix: Some(p), .. })] if p == "zo"));
+    assert!(
+        matches!(&search[..], [Command::Send(ClientFrame::Members { prefix: Some(p), .. })] if p == "zo")
+    );
     // A presence in a large room names nobody: no line, just the count.
     reduce(
         &mut state,

@@ -33,8 +33,18 @@ fn valid_frame() -> impl Strategy<Value = String> {
                 limit
             }
         ),
-        (text, proptest::option::of(text), proptest::option::of(text), proptest::option::of(any::<u32>()))
-            .prop_map(|(room, prefix, after, limit)| ClientFrame::Members { room, prefix, after, limit }),
+        (
+            text,
+            proptest::option::of(text),
+            proptest::option::of(text),
+            proptest::option::of(any::<u32>())
+        )
+            .prop_map(|(room, prefix, after, limit)| ClientFrame::Members {
+                room,
+                prefix,
+                after,
+                limit
+            }),
         proptest::option::of(any::<u64>()).prop_map(|id| ClientFrame::Ping { id }),
     ]
     .prop_map(|frame| frame.to_json())

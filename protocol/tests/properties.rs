@@ -137,9 +137,18 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                 left,
                 count
             }),
-        (text(), proptest::collection::vec(text(), 0..3), any::<u64>())
+        (
+            text(),
+            proptest::collection::vec(text(), 0..3),
+            any::<u64>()
+        )
             .prop_map(|(room, nicks, count)| ServerFrame::Typing { room, nicks, count }),
-        (text(), proptest::collection::vec(text(), 0..3), any::<bool>(), any::<u64>())
+        (
+            text(),
+            proptest::collection::vec(text(), 0..3),
+            any::<bool>(),
+            any::<u64>()
+        )
             .prop_map(|(room, members, more, count)| ServerFrame::Members {
                 room,
                 members,

@@ -20,7 +20,10 @@ impl Hub {
     /// caller) has news not yet listed.
     pub(super) fn note_news(&self, room: &Arc<Room>, state: &mut RoomState) {
         if state.needs_flush() {
-            self.news.lock().unwrap_or_else(|p| p.into_inner()).push(room.clone());
+            self.news
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(room.clone());
         }
     }
 

@@ -37,7 +37,12 @@ impl Roster {
 
     /// Up to `limit` nicknames starting with `prefix` (ignoring case) that
     /// come after `after`, and whether more match.
-    pub(super) fn page(&self, prefix: &str, after: Option<&str>, limit: usize) -> (Vec<String>, bool) {
+    pub(super) fn page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> (Vec<String>, bool) {
         let prefix = nick_key(prefix);
         let start = match after {
             Some(after) => {
@@ -133,14 +138,21 @@ impl Pending {
     /// room of `large` members or more names nobody in `presence`.
     pub(super) fn flush(&mut self, count: usize, large: usize) -> Flush {
         self.scheduled = false;
-        let (joined, left) = (std::mem::take(&mut self.joined), std::mem::take(&mut self.left));
+        let (joined, left) = (
+            std::mem::take(&mut self.joined),
+            std::mem::take(&mut self.left),
+        );
         let changed = !joined.is_empty() || !left.is_empty() || count != self.count_flushed;
         self.count_flushed = count;
         let presence = changed.then(|| {
             if count >= large {
                 (Vec::new(), Vec::new(), count)
             } else {
-                (joined.into_values().collect(), left.into_values().collect(), count)
+                (
+                    joined.into_values().collect(),
+                    left.into_values().collect(),
+                    count,
+                )
             }
         });
         let typing = std::mem::take(&mut self.typing);
@@ -167,12 +179,31 @@ mod tests {
     #[test]
     fn pages_follow_nickname_order_and_filter_by_prefix() {
         let roster = roster(&["mina", "Joon", "ana", "Bo", "miro", "jin", "MIKA"]);
-        assert_eq!(roster.page("", None, 3), (vec!["ana".into(), "Bo".into(), "jin".into()], true));
-        assert_eq!(roster.page("", Some("jin"), 3), (vec!["Joon".into(), "MIKA".into(), "mina".into()], true));
-        assert_eq!(roster.page("", Some("mina"), 3), (vec!["miro".into()], false));
-        assert_eq!(roster.page("Mi", None, 10), (vec!["MIKA".into(), "mina".into(), "miro".into()], false));
-        assert_eq!(roster.page("mi", Some("mika"), 1), (vec!["mina".into()], true));
-        assert_eq!(roster.page("mi", Some("a"), 1), (vec!["MIKA".into()], true), "after before the prefix");
+        assert_eq!(
+            roster.page("", None, 3),
+            (vec!["ana".into(), "Bo".into(), "jin".into()], true)
+        );
+        assert_eq!(
+            roster.page("", Some("jin"), 3),
+            (vec!["Joon".into(), "MIKA".into(), "mina".into()], true)
+        );
+        assert_eq!(
+            roster.page("", Some("mina"), 3),
+            (vec!["miro".into()], false)
+        );
+        assert_eq!(
+            roster.page("Mi", None, 10),
+            (vec!["MIKA".into(), "mina".into(), "miro".into()], false)
+        );
+        assert_eq!(
+            roster.page("mi", Some("mika"), 1),
+            (vec!["mina".into()], true)
+        );
+        assert_eq!(
+            roster.page("mi", Some("a"), 1),
+            (vec!["MIKA".into()], true),
+            "after before the prefix"
+        );
         assert_eq!(roster.page("x", None, 10), (vec![], false));
         let mut roster = roster;
         roster.remove("MINA");
@@ -208,7 +239,10 @@ mod tests {
         pending.typed("ana");
         assert!(!pending.schedule(2), "listed once");
         let flush = pending.flush(2, 1000);
-        assert_eq!(flush.presence, Some((vec!["ana".into(), "bo".into()], vec!["cy".into()], 2)));
+        assert_eq!(
+            flush.presence,
+            Some((vec!["ana".into(), "bo".into()], vec!["cy".into()], 2))
+        );
         assert_eq!(flush.typing, Some((vec!["ana".into()], 1)));
         assert_eq!(pending.flush(2, 1000), Flush::default(), "nothing twice");
         assert!(!pending.schedule(2));

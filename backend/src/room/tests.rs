@@ -66,7 +66,10 @@ fn broadcast_skips_the_sender_and_absent_members_and_holds_back_for_joiners() {
     let (away, _away_rx) = queue();
     let mut state = room.lock();
     for (id, nick, out) in [(1, "a", &a), (2, "b", &b), (3, "away", &away)] {
-        assert_eq!(state.admit(&who(id, nick), out, 5, 10), Some(Admission::Answered));
+        assert_eq!(
+            state.admit(&who(id, nick), out, 5, 10),
+            Some(Admission::Answered)
+        );
     }
     assert!(state.point_outbox(3, None));
     // The cache is empty and the room has 5 messages: c's history is read.
@@ -76,15 +79,28 @@ fn broadcast_skips_the_sender_and_absent_members_and_holds_back_for_joiners() {
     assert_eq!((join.after, join.upto, join.added), (0, 5, true));
     drain(&mut a_rx);
     drain(&mut b_rx);
-    assert_eq!(state.broadcast(Some(1), &"{}".into()), 2, "b, and c held back");
-    assert_eq!(state.members_page("", None, 10), (vec!["a".into(), "away".into(), "b".into(), "c".into()], false));
+    assert_eq!(
+        state.broadcast(Some(1), &"{}".into()),
+        2,
+        "b, and c held back"
+    );
+    assert_eq!(
+        state.members_page("", None, 10),
+        (
+            vec!["a".into(), "away".into(), "b".into(), "c".into()],
+            false
+        )
+    );
     assert_eq!(b_rx.try_recv().unwrap().as_str(), "{}");
     assert!(a_rx.try_recv().is_none(), "not the sender");
     assert!(c_rx.try_recv().is_none(), "held back");
     for _ in 0..8 {
         state.broadcast(Some(1), &"{}".into());
     }
-    assert!(c_rx.overflowed.is_cancelled(), "a backlog past its cap counts as too slow");
+    assert!(
+        c_rx.overflowed.is_cancelled(),
+        "a backlog past its cap counts as too slow"
+    );
 }
 
 #[test]
@@ -93,11 +109,20 @@ fn a_join_read_from_the_store_gets_joined_first_then_what_was_held_back() {
     let (a, mut a_rx) = queue();
     let (b, mut b_rx) = queue();
     let mut state = room.lock();
-    assert_eq!(state.admit(&who(1, "a"), &a, 3, 10), Some(Admission::Answered));
+    assert_eq!(
+        state.admit(&who(1, "a"), &a, 3, 10),
+        Some(Admission::Answered)
+    );
     let Some(Admission::Read(join)) = state.admit(&who(2, "b"), &b, 0, 10) else {
         panic!("expected a read");
     };
-    assert!(matches!(drain(&mut a_rx).as_slice(), [ServerFrame::Joined { member_count: 1, .. }]));
+    assert!(matches!(
+        drain(&mut a_rx).as_slice(),
+        [ServerFrame::Joined {
+            member_count: 1,
+            ..
+        }]
+    ));
     let live = encode(&ServerFrame::Message(message(4)));
     state.record(message(4));
     state.broadcast(Some(1), &live);
@@ -149,7 +174,10 @@ fn undoing_a_join_removes_the_member_it_added_and_keeps_one_that_was_there() {
     assert_eq!(state.members_page("", None, 10).0, vec!["a"]);
     assert!(!state.is_member(2));
     state.flush();
-    assert!(drain(&mut a_rx).is_empty(), "joined and left within one interval: nothing to tell");
+    assert!(
+        drain(&mut a_rx).is_empty(),
+        "joined and left within one interval: nothing to tell"
+    );
     // A member re-joining keeps its place and gets what was held back.
     let Some(Admission::Read(rejoin)) = state.admit(&who(1, "a"), &a, 0, 10) else {
         panic!("expected a read");
@@ -194,20 +222,37 @@ fn joins_leaves_and_typing_are_told_once_per_flush_to_everyone() {
     assert_eq!(
         frames,
         vec![
-            ServerFrame::Presence { room: "r".into(), joined: vec!["a".into(), "b".into()], left: vec![], count: 2 },
-            ServerFrame::Typing { room: "r".into(), nicks: vec!["b".into()], count: 1 },
+            ServerFrame::Presence {
+                room: "r".into(),
+                joined: vec!["a".into(), "b".into()],
+                left: vec![],
+                count: 2
+            },
+            ServerFrame::Typing {
+                room: "r".into(),
+                nicks: vec!["b".into()],
+                count: 1
+            },
         ]
     );
     assert_eq!(state.flush(), 0, "nothing twice");
     state.typing(&who(1, "a"));
     state.stopped_typing(&who(1, "a"));
-    assert!(!state.needs_flush(), "a send ends the typing before anyone hears of it");
+    assert!(
+        !state.needs_flush(),
+        "a send ends the typing before anyone hears of it"
+    );
     state.remove(2);
     assert!(state.needs_flush());
     state.flush();
     assert_eq!(
         drain(&mut a_rx),
-        vec![ServerFrame::Presence { room: "r".into(), joined: vec![], left: vec!["b".into()], count: 1 }]
+        vec![ServerFrame::Presence {
+            room: "r".into(),
+            joined: vec![],
+            left: vec!["b".into()],
+            count: 1
+        }]
     );
 }
 
@@ -234,9 +279,21 @@ fn a_large_room_tells_only_its_count_and_joins_carry_one_page() {
         "{frames:?}"
     );
     state.flush();
-    let count_only = ServerFrame::Presence { room: "r".into(), joined: vec![], left: vec![], count: 6 };
-    assert_eq!(drain(&mut a_rx), vec![count_only; 6], "one each (all six share this queue)");
-    assert_eq!(state.members_page("n", Some("n2"), 10), (vec!["n3".into(), "n4".into(), "n5".into()], false));
+    let count_only = ServerFrame::Presence {
+        room: "r".into(),
+        joined: vec![],
+        left: vec![],
+        count: 6,
+    };
+    assert_eq!(
+        drain(&mut a_rx),
+        vec![count_only; 6],
+        "one each (all six share this queue)"
+    );
+    assert_eq!(
+        state.members_page("n", Some("n2"), 10),
+        (vec!["n3".into(), "n4".into(), "n5".into()], false)
+    );
 }
 
 #[test]
@@ -244,14 +301,28 @@ fn the_cache_answers_only_what_it_fully_holds() {
     let room = room(5, (3..=5).map(message).collect(), 3);
     let mut state = room.lock();
     assert_eq!(state.cached_after(5, 10).map(seqs), Some((vec![], false)));
-    assert_eq!(state.cached_after(3, 10).map(seqs), Some((vec![4, 5], false)));
+    assert_eq!(
+        state.cached_after(3, 10).map(seqs),
+        Some((vec![4, 5], false))
+    );
     assert_eq!(state.cached_after(0, 2).map(seqs), Some((vec![4, 5], true)));
     assert_eq!(state.cached_after(1, 10).map(seqs), None);
     state.record(message(6));
-    assert_eq!(state.cached_after(2, 10).map(seqs), None, "seq 3 fell out of the cache");
-    assert_eq!(state.cached_after(3, 10).map(seqs), Some((vec![4, 5, 6], false)));
+    assert_eq!(
+        state.cached_after(2, 10).map(seqs),
+        None,
+        "seq 3 fell out of the cache"
+    );
+    assert_eq!(
+        state.cached_after(3, 10).map(seqs),
+        Some((vec![4, 5, 6], false))
+    );
     state.record(message(9));
-    assert_eq!(state.cached_after(7, 10).map(seqs), None, "a gap empties the cache");
+    assert_eq!(
+        state.cached_after(7, 10).map(seqs),
+        None,
+        "a gap empties the cache"
+    );
     assert_eq!(state.last_seq(), 9);
 }
 
@@ -260,7 +331,11 @@ fn a_cache_that_is_not_contiguous_is_not_used() {
     let room = room(6, vec![message(3), message(5), message(6)], 3);
     assert_eq!(room.lock().cached_after(4, 10), None);
     let room = room_ending_elsewhere();
-    assert_eq!(room.lock().cached_after(4, 10), None, "does not end at last_seq");
+    assert_eq!(
+        room.lock().cached_after(4, 10),
+        None,
+        "does not end at last_seq"
+    );
 }
 
 fn room_ending_elsewhere() -> Room {
@@ -285,16 +360,37 @@ fn caches_are_bounded_in_bytes_per_room_and_in_all() {
         a.lock().record(big(seq));
     }
     assert_eq!(a.lock().cached_after(0, 100).map(seqs), None);
-    assert_eq!(a.lock().cached_after(7, 100).map(seqs), Some((vec![8, 9, 10], false)), "three fit");
+    assert_eq!(
+        a.lock().cached_after(7, 100).map(seqs),
+        Some((vec![8, 9, 10], false)),
+        "three fit"
+    );
     let used_by_a = all.used();
-    let b = Room::new("b".into(), 0, vec![], RoomLimits { cache_bytes: 1 << 20, ..room_limits });
+    let b = Room::new(
+        "b".into(),
+        0,
+        vec![],
+        RoomLimits {
+            cache_bytes: 1 << 20,
+            ..room_limits
+        },
+    );
     for seq in 1..=20 {
         b.lock().record(big(seq));
     }
-    assert!(all.used() <= 10_000, "all caches together stay under their cap");
-    assert!(b.lock().cached_after(19, 100).is_some(), "the newest is kept");
+    assert!(
+        all.used() <= 10_000,
+        "all caches together stay under their cap"
+    );
+    assert!(
+        b.lock().cached_after(19, 100).is_some(),
+        "the newest is kept"
+    );
     drop(a);
-    assert!(all.used() <= 10_000 - used_by_a, "a closed room gives its bytes back");
+    assert!(
+        all.used() <= 10_000 - used_by_a,
+        "a closed room gives its bytes back"
+    );
     drop(b);
     assert_eq!(all.used(), 0);
 }
@@ -307,7 +403,10 @@ fn a_reply_keeps_its_newest_messages_that_fit() {
     };
     let one = cache::reply_cost(&message(1));
     assert_eq!(seqs(fit(page.clone(), 3 * one)), (vec![8, 9, 10], true));
-    assert_eq!(seqs(fit(page.clone(), 100 * one)), ((1..=10).collect(), false));
+    assert_eq!(
+        seqs(fit(page.clone(), 100 * one)),
+        ((1..=10).collect(), false)
+    );
     assert_eq!(seqs(fit(page, 0)), (vec![], true));
     let escaped = ChatMessage {
         text: "\"quoted\"\n".repeat(50),

@@ -42,7 +42,8 @@ fn member(nick: &str, me: &str) -> Html {
 #[function_component(MemberList)]
 pub fn member_list(props: &MemberListProps) -> Html {
     let members = &props.members;
-    let searchable = members.more || members.count as usize > members.known.len() || members.search.is_some();
+    let searchable =
+        members.more || members.count as usize > members.known.len() || members.search.is_some();
     let on_input = {
         let on_search = props.on_search.clone();
         Callback::from(move |e: InputEvent| {

@@ -58,7 +58,12 @@ impl Members {
 
     /// Applies a `presence`; returns who really arrived and who really left,
     /// as far as the app could see.
-    pub fn presence(&mut self, joined: Vec<String>, left: Vec<String>, count: u64) -> (Vec<String>, Vec<String>) {
+    pub fn presence(
+        &mut self,
+        joined: Vec<String>,
+        left: Vec<String>,
+        count: u64,
+    ) -> (Vec<String>, Vec<String>) {
         self.count = count;
         if let Some(search) = &mut self.search {
             search.results.retain(|m| !left.contains(m));
@@ -157,14 +162,21 @@ mod tests {
         let mut members = Members::default();
         members.joined(names(&["a", "b"]), 5, true);
         members.presence(names(&["zz"]), vec![], 6);
-        assert_eq!(members.known, names(&["a", "b"]), "zz is on a page not loaded");
+        assert_eq!(
+            members.known,
+            names(&["a", "b"]),
+            "zz is on a page not loaded"
+        );
         assert_eq!(members.ask_more(), Some(Some("b".into())));
         assert_eq!(members.ask_more(), None, "one request at a time");
         members.page(names(&["c", "d"]), true, 6);
         assert_eq!(members.known, names(&["a", "b", "c", "d"]));
         assert_eq!(members.ask_search(" Z "), Some("Z".into()));
         members.page(names(&["zz"]), false, 6);
-        assert_eq!(members.search.as_ref().map(|s| s.results.clone()), Some(names(&["zz"])));
+        assert_eq!(
+            members.search.as_ref().map(|s| s.results.clone()),
+            Some(names(&["zz"]))
+        );
         members.presence(vec![], names(&["zz"]), 5);
         assert_eq!(members.search.as_ref().map(|s| s.results.len()), Some(0));
         assert_eq!(members.ask_search(""), None);

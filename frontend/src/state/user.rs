@@ -202,7 +202,12 @@ pub(super) fn more_members(state: &mut State, room: String, commands: &mut Vec<C
 }
 
 /// Searches a room's members by the start of a nickname.
-pub(super) fn search_members(state: &mut State, room: String, prefix: String, commands: &mut Vec<Command>) {
+pub(super) fn search_members(
+    state: &mut State,
+    room: String,
+    prefix: String,
+    commands: &mut Vec<Command>,
+) {
     let online = state.online();
     let Some(view) = state.room_mut(&room).filter(|v| online && v.joined) else {
         return;

@@ -5,9 +5,7 @@
 pub use parley_frontend::state::{
     reduce, Action, Command, Delivery, Line, Screen, State, Status, ACK_TIMEOUT_MS,
 };
-pub use parley_protocol::{
-    ChatMessage, ClientFrame, ErrorCode, Limits, ServerFrame,
-};
+pub use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, Limits, ServerFrame};
 
 pub const T0: f64 = 1_764_000_000_000.0;
 
