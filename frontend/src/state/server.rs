@@ -8,7 +8,7 @@
 
 use std::rc::Rc;
 
-use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, ServerFrame};
+use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, RoomEvent, ServerFrame};
 
 use super::{Command, Delivery, Line, Screen, State, Status};
 
@@ -65,7 +65,16 @@ pub(super) fn on_frame(
             };
             view.joined = true;
             view.members.joined(members, member_count, members_more);
-            view.merge_joined(history, more, last_seq, is_active);
+            // Only messages for now: changes to them (edits, deletions,
+            // reactions) are shown by the message-life work that follows.
+            let messages = history
+                .into_iter()
+                .filter_map(|event| match event {
+                    RoomEvent::Message(message) => Some(message),
+                    _ => None,
+                })
+                .collect();
+            view.merge_joined(messages, more, last_seq, is_active);
             // Messages typed while offline, or unanswered on the old socket:
             // send them now (the history above already settled any that the
             // server had stored).
@@ -83,6 +92,7 @@ pub(super) fn on_frame(
                             room: room.clone(),
                             text: line.text.clone(),
                             cid,
+                            reply_to: None,
                         }));
                     }
                 }
@@ -142,6 +152,11 @@ pub(super) fn on_frame(
             room,
         } => on_error(state, code, message, cid, room, commands),
         ServerFrame::Pong { .. } => {}
+        // Shown by the message-life work that follows.
+        ServerFrame::Edited(_)
+        | ServerFrame::Deleted(_)
+        | ServerFrame::Reacted(_)
+        | ServerFrame::SearchResults { .. } => {}
     }
 }
 

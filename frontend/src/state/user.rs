@@ -66,7 +66,12 @@ pub(super) fn send(
     })));
     view.typing_sent_at = None;
     if send_now {
-        commands.push(Command::Send(ClientFrame::Send { room, text, cid }));
+        commands.push(Command::Send(ClientFrame::Send {
+            room,
+            text,
+            cid,
+            reply_to: None,
+        }));
     }
 }
 
@@ -94,6 +99,7 @@ pub(super) fn retry(
                     room,
                     text: line.text.clone(),
                     cid,
+                    reply_to: None,
                 }));
             }
         }
