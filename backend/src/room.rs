@@ -110,7 +110,7 @@ struct Joining {
 
 /// How a member's `joined` will be answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Admission {
+pub enum JoinAnswer {
     /// From the room's cache: the `joined` frame is already queued.
     Answered,
     /// From the store: read the messages, then [`RoomState::complete_join`].
@@ -285,7 +285,7 @@ impl RoomState {
     /// the next flush if it is new) and decides where the history it wants
     /// comes from. `None` if the room was closed meanwhile and must be
     /// looked up again.
-    pub fn admit(&mut self, who: &Identity, outbox: &Outbox, wanted: Wanted) -> Option<Admission> {
+    pub fn admit(&mut self, who: &Identity, outbox: &Outbox, wanted: Wanted) -> Option<JoinAnswer> {
         if self.closed {
             return None;
         }
@@ -314,14 +314,14 @@ impl RoomState {
         member.joining = None;
         if let Some(page) = cached {
             outbox.push(encode(&self.joined_frame(page, last_seq)));
-            return Some(Admission::Answered);
+            return Some(JoinAnswer::Answered);
         }
         member.joining = Some(Joining {
             ticket,
             held: Vec::new(),
         });
         self.next_ticket += 1;
-        Some(Admission::Read(PendingJoin {
+        Some(JoinAnswer::Read(PendingJoin {
             wanted,
             upto: last_seq,
             ticket,

@@ -27,7 +27,7 @@ use super::Hub;
 use crate::error::HubError;
 use crate::ids::{Identity, SessionId};
 use crate::outbox::Outbox;
-use crate::room::{fit, Admission, PendingJoin, Room, RoomState, Undone, Wanted};
+use crate::room::{fit, JoinAnswer, PendingJoin, Room, RoomState, Undone, Wanted};
 use parley_protocol::RoomEvent;
 
 use crate::store::{MessageStore, Page, StoreError};
@@ -185,11 +185,11 @@ impl Hub {
         // The room is usually in memory: admit the member at once.
         if let Some(loaded) = self.room(room) {
             match self.admit(&loaded, who, &outbox, wanted) {
-                Some(Admission::Answered) => {
+                Some(JoinAnswer::Answered) => {
                     join.finished = true;
                     return Ok(Joining::Answered);
                 }
-                Some(Admission::Read(pending)) => {
+                Some(JoinAnswer::Read(pending)) => {
                     join.admitted = Some((loaded, pending));
                     return Ok(Joining::Reading(Box::pin(join.read_history())));
                 }
@@ -208,7 +208,7 @@ impl Hub {
         who: &Identity,
         outbox: &Outbox,
         wanted: Wanted,
-    ) -> Option<Admission> {
+    ) -> Option<JoinAnswer> {
         let mut state = room.lock();
         let admission = state.admit(who, outbox, wanted);
         self.note_news(room, &mut state);
@@ -331,11 +331,11 @@ impl JoinInProgress {
         loop {
             let room = self.hub.load_room(&self.room_name).await?;
             match self.hub.admit(&room, &self.who, outbox, wanted) {
-                Some(Admission::Answered) => {
+                Some(JoinAnswer::Answered) => {
                     self.finished = true;
                     return Ok(());
                 }
-                Some(Admission::Read(pending)) => {
+                Some(JoinAnswer::Read(pending)) => {
                     self.admitted = Some((room, pending));
                     return Ok(());
                 }

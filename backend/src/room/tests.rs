@@ -72,12 +72,12 @@ fn broadcast_skips_the_sender_and_absent_members_and_holds_back_for_joiners() {
     for (id, nick, out) in [(1, "a", &a), (2, "b", &b), (3, "away", &away)] {
         assert_eq!(
             state.admit(&who(id, nick), out, Wanted::After(5, 10)),
-            Some(Admission::Answered)
+            Some(JoinAnswer::Answered)
         );
     }
     assert!(state.point_outbox(3, None));
     // The cache is empty and the room has 5 messages: c's history is read.
-    let Some(Admission::Read(join)) = state.admit(&who(4, "c"), &c, Wanted::After(0, 10)) else {
+    let Some(JoinAnswer::Read(join)) = state.admit(&who(4, "c"), &c, Wanted::After(0, 10)) else {
         panic!("expected a read");
     };
     assert_eq!(
@@ -118,9 +118,9 @@ fn a_join_read_from_the_store_gets_joined_first_then_what_was_held_back() {
     let mut state = room.lock();
     assert_eq!(
         state.admit(&who(1, "a"), &a, Wanted::After(3, 10)),
-        Some(Admission::Answered)
+        Some(JoinAnswer::Answered)
     );
-    let Some(Admission::Read(join)) = state.admit(&who(2, "b"), &b, Wanted::After(0, 10)) else {
+    let Some(JoinAnswer::Read(join)) = state.admit(&who(2, "b"), &b, Wanted::After(0, 10)) else {
         panic!("expected a read");
     };
     assert!(matches!(
@@ -151,10 +151,10 @@ fn a_newer_join_overtakes_an_older_one_still_reading() {
     let room = room(3, vec![], 10);
     let (b, mut b_rx) = queue();
     let mut state = room.lock();
-    let Some(Admission::Read(first)) = state.admit(&who(2, "b"), &b, Wanted::After(0, 10)) else {
+    let Some(JoinAnswer::Read(first)) = state.admit(&who(2, "b"), &b, Wanted::After(0, 10)) else {
         panic!("expected a read");
     };
-    let Some(Admission::Read(second)) = state.admit(&who(2, "b"), &b, Wanted::After(1, 10)) else {
+    let Some(JoinAnswer::Read(second)) = state.admit(&who(2, "b"), &b, Wanted::After(1, 10)) else {
         panic!("expected a read");
     };
     assert!(!second.added, "already a member");
@@ -173,7 +173,7 @@ fn undoing_a_join_removes_the_member_it_added_and_keeps_one_that_was_there() {
     let mut state = room.lock();
     state.admit(&who(1, "a"), &a, Wanted::After(3, 10));
     state.flush();
-    let Some(Admission::Read(join)) = state.admit(&who(2, "b"), &b, Wanted::After(0, 10)) else {
+    let Some(JoinAnswer::Read(join)) = state.admit(&who(2, "b"), &b, Wanted::After(0, 10)) else {
         panic!("expected a read");
     };
     drain(&mut a_rx);
@@ -186,7 +186,7 @@ fn undoing_a_join_removes_the_member_it_added_and_keeps_one_that_was_there() {
         "joined and left within one interval: nothing to tell"
     );
     // A member re-joining keeps its place and gets what was held back.
-    let Some(Admission::Read(rejoin)) = state.admit(&who(1, "a"), &a, Wanted::After(0, 10)) else {
+    let Some(JoinAnswer::Read(rejoin)) = state.admit(&who(1, "a"), &a, Wanted::After(0, 10)) else {
         panic!("expected a read");
     };
     state.broadcast(None, &"{}".into());
