@@ -10,10 +10,10 @@ use parley_protocol::{
 
 use super::{Client, Refusal};
 use crate::budget::Kind;
-use crate::hub::{Query, Reading, Request};
+use crate::hub::{Query, Reading};
 use crate::ids::Identity;
 use crate::metrics;
-use crate::store::query_words;
+use crate::store::{query_words, Change};
 
 /// Hits in one search page when the client does not say.
 const DEFAULT_SEARCH_PAGE: usize = 20;
@@ -23,7 +23,7 @@ impl Client {
     pub(super) fn change(&mut self, who: &Identity, frame: ClientFrame) -> Result<(), Refusal> {
         let max_text = self.hub.limits().max_text_chars;
         let text = |raw: &str| validate_text_with_limit(raw, max_text);
-        let (room, cid, request) = match frame {
+        let (room, cid, change) = match frame {
             ClientFrame::Send {
                 room,
                 text: raw,
@@ -32,7 +32,11 @@ impl Client {
             } => (
                 room,
                 cid,
-                text(&raw).map(|text| Request::Send { text, reply_to }),
+                text(&raw).map(|text| Change::Message {
+                    text,
+                    reply_to,
+                    mentions: Vec::new(),
+                }),
             ),
             ClientFrame::Edit {
                 room,
@@ -42,11 +46,13 @@ impl Client {
             } => (
                 room,
                 cid,
-                text(&raw).map(|text| Request::Edit { target, text }),
+                text(&raw).map(|text| Change::Edit {
+                    target,
+                    text,
+                    mentions: Vec::new(),
+                }),
             ),
-            ClientFrame::Delete { room, target, cid } => {
-                (room, cid, Ok(Request::Delete { target }))
-            }
+            ClientFrame::Delete { room, target, cid } => (room, cid, Ok(Change::Delete { target })),
             ClientFrame::React {
                 room,
                 target,
@@ -56,14 +62,14 @@ impl Client {
             } => (
                 room,
                 cid,
-                validate_emoji(&emoji).map(|emoji| Request::React { target, emoji, on }),
+                validate_emoji(&emoji).map(|emoji| Change::React { target, emoji, on }),
             ),
             _ => unreachable!("only changes come here"),
         };
         validate_cid(&cid)?;
         let room = validate_room(&room).map_err(|e| Refusal::from(e).about(None, Some(&cid)))?;
         let about = |e: Refusal| e.about(Some(&room), Some(&cid));
-        let request = request.map_err(|e| about(e.into()))?;
+        let change = change.map_err(|e| about(e.into()))?;
         if self.budget.take(Kind::Send, self.hub.limits()).is_err() {
             metrics::rate_limited();
             let limits = self.hub.limits();
@@ -77,7 +83,7 @@ impl Client {
         }
         // The ack (or an error) follows once the committer has decided.
         self.hub
-            .submit(who, &room, request, cid.clone(), &self.outbox)
+            .submit(who, &room, change, cid.clone(), &self.outbox)
             .map_err(|e| about(e.into()))
     }
 

@@ -32,39 +32,6 @@ pub struct Receipt {
     pub room: String,
 }
 
-/// What a client asks to happen in a room, before mentions are read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
-    /// A message (answering `reply_to`, if given).
-    Send {
-        /// The validated text.
-        text: String,
-        /// The message it answers.
-        reply_to: Option<u64>,
-    },
-    /// A new text for one's own message.
-    Edit {
-        /// The message.
-        target: u64,
-        /// The validated text.
-        text: String,
-    },
-    /// One's own message taken back.
-    Delete {
-        /// The message.
-        target: u64,
-    },
-    /// A reaction given or taken back.
-    React {
-        /// The message.
-        target: u64,
-        /// A validated emoji.
-        emoji: String,
-        /// Given or taken back.
-        on: bool,
-    },
-}
-
 /// The protocol code for a store refusal.
 fn refusal_code(refusal: Refusal) -> ErrorCode {
     match refusal {
@@ -76,36 +43,28 @@ fn refusal_code(refusal: Refusal) -> ErrorCode {
 }
 
 impl Hub {
-    /// Queues `request` from `who` in `room`; `reply` gets the `ack` (or an
-    /// `error`) with `cid` once the store has decided.
+    /// Queues `change` from `who` in `room`; `reply` gets the `ack` (or an
+    /// `error`) with `cid` once the store has decided. The `mentions` of a
+    /// message or an edit are read here, from the room's present members
+    /// (whatever the caller put there is replaced).
     pub fn submit(
         &self,
         who: &Identity,
         room: &str,
-        request: Request,
+        mut change: Change,
         cid: String,
         reply: &Outbox,
     ) -> Result<(), HubError> {
-        let change = self.with_member_room(who, room, |state| match request {
-            Request::Send { text, reply_to } => {
-                state.stopped_typing(who);
-                let mentions = state.mentions(&text);
-                Change::Message {
-                    text,
-                    reply_to,
-                    mentions,
+        let change = self.with_member_room(who, room, |state| {
+            match &mut change {
+                Change::Message { text, mentions, .. } => {
+                    state.stopped_typing(who);
+                    *mentions = state.mentions(text);
                 }
+                Change::Edit { text, mentions, .. } => *mentions = state.mentions(text),
+                Change::Delete { .. } | Change::React { .. } => {}
             }
-            Request::Edit { target, text } => {
-                let mentions = state.mentions(&text);
-                Change::Edit {
-                    target,
-                    text,
-                    mentions,
-                }
-            }
-            Request::Delete { target } => Change::Delete { target },
-            Request::React { target, emoji, on } => Change::React { target, emoji, on },
+            change
         })?;
         let receipt = Receipt {
             author: who.id,

@@ -38,7 +38,7 @@ use crate::config::Limits;
 use crate::room::{Room, RoomLimits, SharedBytes};
 use crate::store::MessageStore;
 
-pub use messages::{Receipt, Request};
+pub use messages::Receipt;
 pub use rooms::{Joining, Reading};
 pub use search::Query;
 pub use sessions::Welcome;
