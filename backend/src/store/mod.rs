@@ -20,6 +20,8 @@
 //! full-text index) and [`MemoryStore`] (forgets everything on exit; for
 //! tests and throwaway runs). A leaf module: it imports nothing of the crate.
 
+#[cfg(test)]
+mod fixtures;
 mod memory;
 mod search;
 mod sqlite;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::store::fixtures::{edit, message, react, reply};
 use crate::store::query_words;
 
 const RULES: Rules = Rules {
@@ -12,11 +13,7 @@ fn say(room: &str, nick: &str, text: &str, ts: u64) -> NewEvent {
         nick: nick.into(),
         cid: None,
         ts,
-        change: Change::Message {
-            text: text.into(),
-            reply_to: None,
-            mentions: vec![],
-        },
+        change: message(text),
     }
 }
 
@@ -97,11 +94,7 @@ fn changes_follow_the_same_rules_as_the_database() {
         ts: 5,
         change,
     };
-    let reply = Change::Message {
-        text: "yes".into(),
-        reply_to: Some(1),
-        mentions: vec![],
-    };
+    let reply = reply("yes", 1);
     let two = Rules {
         max_reactions: 1,
         ..RULES
@@ -109,47 +102,12 @@ fn changes_follow_the_same_rules_as_the_database() {
     let batch = [
         say("r", "ana", "hello\nthere", 1),
         change("bo", reply),
-        change(
-            "bo",
-            Change::Edit {
-                target: 1,
-                text: "mine".into(),
-                mentions: vec![],
-            },
-        ),
-        change(
-            "bo",
-            Change::React {
-                target: 1,
-                emoji: "👍".into(),
-                on: true,
-            },
-        ),
-        change(
-            "cy",
-            Change::React {
-                target: 1,
-                emoji: "🎉".into(),
-                on: true,
-            },
-        ),
-        change(
-            "cy",
-            Change::React {
-                target: 1,
-                emoji: "👍".into(),
-                on: true,
-            },
-        ),
+        change("bo", edit(1, "mine")),
+        change("bo", react(1, "👍", true)),
+        change("cy", react(1, "🎉", true)),
+        change("cy", react(1, "👍", true)),
         change("ana", Change::Delete { target: 1 }),
-        change(
-            "ana",
-            Change::React {
-                target: 1,
-                emoji: "👍".into(),
-                on: true,
-            },
-        ),
+        change("ana", react(1, "👍", true)),
     ];
     let applied = store.append_batch(&batch, &two).unwrap();
     let outcome: Vec<_> = applied

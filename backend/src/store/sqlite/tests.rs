@@ -3,6 +3,7 @@ use std::sync::Arc;
 use parley_protocol::{Quote, Reactions};
 
 use super::*;
+use crate::store::fixtures::{edit, message, react, reply};
 use crate::store::{query_words, Change, NewEvent, Refusal, Rules};
 
 const RULES: Rules = Rules {
@@ -21,16 +22,7 @@ fn event(room: &str, nick: &str, ts: u64, change: Change) -> NewEvent {
 }
 
 fn say(room: &str, nick: &str, ts: u64, text: &str) -> NewEvent {
-    event(
-        room,
-        nick,
-        ts,
-        Change::Message {
-            text: text.into(),
-            reply_to: None,
-            mentions: vec![],
-        },
-    )
+    event(room, nick, ts, message(text))
 }
 
 fn store() -> (tempfile::TempDir, SqliteStore) {
@@ -133,76 +125,13 @@ fn changes_are_events_and_messages_show_their_current_state() {
     let batch = [
         say("r", "ana", 1, "first line\nsecond"),
         answer,
-        event(
-            "r",
-            "ana",
-            3,
-            Change::Edit {
-                target: 1,
-                text: "fixed".into(),
-                mentions: vec![],
-            },
-        ),
-        event(
-            "r",
-            "bo",
-            4,
-            Change::React {
-                target: 1,
-                emoji: "👍".into(),
-                on: true,
-            },
-        ),
-        event(
-            "r",
-            "ana",
-            5,
-            Change::React {
-                target: 1,
-                emoji: "🎉".into(),
-                on: true,
-            },
-        ),
-        event(
-            "r",
-            "ana",
-            6,
-            Change::React {
-                target: 1,
-                emoji: "👍".into(),
-                on: true,
-            },
-        ),
-        event(
-            "r",
-            "cy",
-            7,
-            Change::React {
-                target: 1,
-                emoji: "🚀".into(),
-                on: true,
-            },
-        ),
-        event(
-            "r",
-            "bo",
-            8,
-            Change::Edit {
-                target: 1,
-                text: "mine now".into(),
-                mentions: vec![],
-            },
-        ),
-        event(
-            "r",
-            "ana",
-            9,
-            Change::React {
-                target: 1,
-                emoji: "🎉".into(),
-                on: false,
-            },
-        ),
+        event("r", "ana", 3, edit(1, "fixed")),
+        event("r", "bo", 4, react(1, "👍", true)),
+        event("r", "ana", 5, react(1, "🎉", true)),
+        event("r", "ana", 6, react(1, "👍", true)),
+        event("r", "cy", 7, react(1, "🚀", true)),
+        event("r", "bo", 8, edit(1, "mine now")),
+        event("r", "ana", 9, react(1, "🎉", false)),
         event("r", "ana", 10, Change::Delete { target: 7 }),
     ];
     let applied = store.append_batch(&batch, &RULES).unwrap();
@@ -266,26 +195,8 @@ fn the_edit_window_and_the_author_rule_hold() {
     store
         .append_batch(&[say("r", "ana", 1_000, "typo")], &RULES)
         .unwrap();
-    let late = event(
-        "r",
-        "ana",
-        61_001,
-        Change::Edit {
-            target: 1,
-            text: "late".into(),
-            mentions: vec![],
-        },
-    );
-    let in_time = event(
-        "r",
-        "ana",
-        61_000,
-        Change::Edit {
-            target: 1,
-            text: "fine".into(),
-            mentions: vec![],
-        },
-    );
+    let late = event("r", "ana", 61_001, edit(1, "late"));
+    let in_time = event("r", "ana", 61_000, edit(1, "fine"));
     let applied = store
         .append_batch(&[late.clone(), in_time], &RULES)
         .unwrap();
@@ -324,26 +235,8 @@ fn a_deleted_text_is_gone_from_the_database_files() {
                 mentions: vec![],
             },
         ),
-        event(
-            "r",
-            "bo",
-            3,
-            Change::Message {
-                text: "noted".into(),
-                reply_to: Some(1),
-                mentions: vec![],
-            },
-        ),
-        event(
-            "r",
-            "bo",
-            4,
-            Change::React {
-                target: 1,
-                emoji: "👀".into(),
-                on: true,
-            },
-        ),
+        event("r", "bo", 3, reply("noted", 1)),
+        event("r", "bo", 4, react(1, "👀", true)),
     ];
     store.append_batch(&batch, &RULES).unwrap();
     let in_files = || {
