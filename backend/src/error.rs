@@ -17,6 +17,15 @@ pub enum HubError {
     /// Another session holds the nickname.
     #[error("the nickname {0:?} is taken; pick another")]
     NickTaken(String),
+    /// The nickname looks like one another session holds: named when it is
+    /// public anyway (its holder is in a room).
+    #[error("the nickname {nick:?} looks too much like {}; pick another", like.as_ref().map_or("a nickname in use".to_owned(), |l| format!("{l:?}, who is here")))]
+    NickConfusable {
+        /// The nickname asked for.
+        nick: String,
+        /// The one it resembles, if it may be named.
+        like: Option<String>,
+    },
     /// The connection is not a member of the room.
     #[error("you have not joined the room {0:?}")]
     NotJoined(String),
@@ -46,6 +55,7 @@ impl HubError {
         match self {
             HubError::Invalid(e) => e.code(),
             HubError::NickTaken(_) => ErrorCode::NickTaken,
+            HubError::NickConfusable { .. } => ErrorCode::NickConfusable,
             HubError::NotJoined(_) => ErrorCode::NotJoined,
             HubError::TooManyRooms(_) => ErrorCode::TooManyRooms,
             HubError::ServerFull(_) => ErrorCode::ServerFull,

@@ -23,8 +23,10 @@ pub enum ErrorCode {
     AlreadyIdentified,
     /// The nickname breaks the nickname rules.
     InvalidNick,
-    /// Another session holds that nickname (case-insensitively).
+    /// Another session holds that nickname (the same name key).
     NickTaken,
+    /// The nickname looks like one another session holds.
+    NickConfusable,
     /// The room name breaks the room name rules.
     InvalidRoom,
     /// The frame names a room this connection has not joined.
@@ -73,6 +75,7 @@ impl ErrorCode {
             ErrorCode::AlreadyIdentified => "already_identified",
             ErrorCode::InvalidNick => "invalid_nick",
             ErrorCode::NickTaken => "nick_taken",
+            ErrorCode::NickConfusable => "nick_confusable",
             ErrorCode::InvalidRoom => "invalid_room",
             ErrorCode::NotJoined => "not_joined",
             ErrorCode::TooManyRooms => "too_many_rooms",
@@ -94,7 +97,7 @@ impl ErrorCode {
     }
 
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 26] = [
         ErrorCode::BadJson,
         ErrorCode::UnknownType,
         ErrorCode::InvalidFrame,
@@ -103,6 +106,7 @@ impl ErrorCode {
         ErrorCode::AlreadyIdentified,
         ErrorCode::InvalidNick,
         ErrorCode::NickTaken,
+        ErrorCode::NickConfusable,
         ErrorCode::InvalidRoom,
         ErrorCode::NotJoined,
         ErrorCode::TooManyRooms,

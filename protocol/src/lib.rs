@@ -6,23 +6,26 @@
 //! The protocol itself is described, with an example of every frame, in
 //! `docs/protocol.md`.
 
+mod chars;
 pub mod close;
 pub mod defaults;
 mod error;
 mod events;
 mod frames;
+pub mod names;
 mod validate;
 
+pub use chars::{is_bidi_control, is_default_ignorable};
 pub use error::ErrorCode;
 pub use frames::{
     ChatMessage, ClientFrame, Deleted, Edited, Limits, Quote, Reacted, Reactions, RoomEvent,
     SearchHit, ServerFrame,
 };
+pub use names::{look_alike_keys, name_key, sort_key, NameError, MAX_NICK_CHARS, MAX_ROOM_CHARS};
 pub use validate::{
-    is_bidi_control, is_default_ignorable, nick_key, quote_of, validate_cid, validate_nick,
-    validate_query, validate_room, validate_text, validate_text_with_limit, ValidationError,
-    DEFAULT_ROOM, MAX_CID_BYTES, MAX_NICK_CHARS, MAX_QUERY_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS,
-    QUOTE_CHARS,
+    quote_of, validate_cid, validate_nick, validate_query, validate_room, validate_text,
+    validate_text_with_limit, ValidationError, DEFAULT_ROOM, MAX_CID_BYTES, MAX_QUERY_CHARS,
+    MAX_TEXT_CHARS, QUOTE_CHARS,
 };
 
 #[cfg(feature = "emoji")]

@@ -1,4 +1,6 @@
-//! The rules for nicknames, room names, message texts and client ids.
+//! The rules for message texts, reactions, queries and client ids, and the
+//! [`ValidationError`] every rule (names included, see [`crate::names`])
+//! reports.
 //!
 //! The server enforces them and the browser checks them as the user types;
 //! both call these functions, so a name the join screen accepts is a name the
@@ -7,12 +9,10 @@
 
 use thiserror::Error;
 
+use crate::chars::{is_bidi_control, is_default_ignorable};
+use crate::names::{check_nick, check_room, NameError};
 use crate::ErrorCode;
 
-/// Longest nickname, in characters (Unicode scalar values) after trimming.
-pub const MAX_NICK_CHARS: usize = 32;
-/// Longest room name, in characters after trimming.
-pub const MAX_ROOM_CHARS: usize = 64;
 /// Longest message text, in characters after trimming.
 pub const MAX_TEXT_CHARS: usize = 2000;
 /// Longest client message id, in bytes.
@@ -27,24 +27,12 @@ pub const QUOTE_CHARS: usize = 100;
 /// Why a nickname, room name, text or cid was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ValidationError {
-    /// The nickname is empty after trimming.
-    #[error("the nickname is empty")]
-    NickEmpty,
-    /// The nickname is longer than [`MAX_NICK_CHARS`].
-    #[error("the nickname is {0} characters long; at most {MAX_NICK_CHARS} are allowed")]
-    NickTooLong(usize),
-    /// The nickname has a character outside the allowed set.
-    #[error("the nickname may only have letters, digits, spaces and _ - . (found {0:?})")]
-    NickBadChar(char),
-    /// The room name is empty after trimming.
-    #[error("the room name is empty")]
-    RoomEmpty,
-    /// The room name is longer than [`MAX_ROOM_CHARS`].
-    #[error("the room name is {0} characters long; at most {MAX_ROOM_CHARS} are allowed")]
-    RoomTooLong(usize),
-    /// The room name has a character outside the allowed set.
-    #[error("room names may only have letters, digits and _ - . (found {0:?})")]
-    RoomBadChar(char),
+    /// The nickname broke a naming rule.
+    #[error("the nickname {0}")]
+    Nick(NameError),
+    /// The room name broke a naming rule.
+    #[error("the room name {0}")]
+    Room(NameError),
     /// The text is empty after trimming.
     #[error("the message is empty")]
     TextEmpty,
@@ -78,12 +66,8 @@ impl ValidationError {
     /// The protocol error code for this failure.
     pub fn code(&self) -> ErrorCode {
         match self {
-            ValidationError::NickEmpty
-            | ValidationError::NickTooLong(_)
-            | ValidationError::NickBadChar(_) => ErrorCode::InvalidNick,
-            ValidationError::RoomEmpty
-            | ValidationError::RoomTooLong(_)
-            | ValidationError::RoomBadChar(_) => ErrorCode::InvalidRoom,
+            ValidationError::Nick(_) => ErrorCode::InvalidNick,
+            ValidationError::Room(_) => ErrorCode::InvalidRoom,
             ValidationError::TextEmpty => ErrorCode::EmptyText,
             ValidationError::TextTooLong { .. } => ErrorCode::TextTooLong,
             ValidationError::TextControlChar(_) | ValidationError::TextBidiControl(_) => {
@@ -96,72 +80,14 @@ impl ValidationError {
     }
 }
 
-/// A character allowed in nicknames: a letter or digit of any script, a space,
-/// or one of `_ - .`.
-fn is_nick_char(c: char) -> bool {
-    c.is_alphanumeric() || c == ' ' || c == '_' || c == '-' || c == '.'
-}
-
-/// A character allowed in room names: like nicknames, but no spaces, so a room
-/// name can stand in a URL (`/#/room/rust`) unchanged.
-fn is_room_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_' || c == '-' || c == '.'
-}
-
-/// Checks a nickname and returns it trimmed.
+/// Checks a nickname (see [`crate::names`]) and returns it normalised.
 pub fn validate_nick(raw: &str) -> Result<String, ValidationError> {
-    let nick = raw.trim();
-    let len = nick.chars().count();
-    if len == 0 {
-        return Err(ValidationError::NickEmpty);
-    }
-    if len > MAX_NICK_CHARS {
-        return Err(ValidationError::NickTooLong(len));
-    }
-    if let Some(bad) = nick.chars().find(|&c| !is_nick_char(c)) {
-        return Err(ValidationError::NickBadChar(bad));
-    }
-    Ok(nick.to_owned())
+    check_nick(raw).map_err(ValidationError::Nick)
 }
 
-/// The key under which a nickname is unique: two nicknames that differ only in
-/// case (in any script that has case) are the same nickname.
-pub fn nick_key(nick: &str) -> String {
-    nick.to_lowercase()
-}
-
-/// Checks a room name and returns it trimmed and in lower case.
+/// Checks a room name (see [`crate::names`]) and returns it normalised.
 pub fn validate_room(raw: &str) -> Result<String, ValidationError> {
-    let room = raw.trim();
-    let len = room.chars().count();
-    if len == 0 {
-        return Err(ValidationError::RoomEmpty);
-    }
-    if len > MAX_ROOM_CHARS {
-        return Err(ValidationError::RoomTooLong(len));
-    }
-    if let Some(bad) = room.chars().find(|&c| !is_room_char(c)) {
-        return Err(ValidationError::RoomBadChar(bad));
-    }
-    Ok(room.to_lowercase())
-}
-
-/// Whether `c` is one of Unicode's default-ignorable code points (zero-width
-/// spaces and joiners, fillers such as U+3164, variation selectors, tags…):
-/// characters that show nothing by themselves.
-pub fn is_default_ignorable(c: char) -> bool {
-    matches!(c as u32,
-        0x00AD | 0x034F | 0x061C | 0x115F..=0x1160 | 0x17B4..=0x17B5 | 0x180B..=0x180F
-        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
-        | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFF8 | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A
-        | 0xE0000..=0xE0FFF)
-}
-
-/// Whether `c` is a bidirectional embedding, override or isolate control
-/// (U+202A–U+202E, U+2066–U+2069), the characters of "Trojan Source" text.
-/// The marks U+200E, U+200F and U+061C are fine.
-pub fn is_bidi_control(c: char) -> bool {
-    matches!(c as u32, 0x202A..=0x202E | 0x2066..=0x2069)
+    check_room(raw).map_err(ValidationError::Room)
 }
 
 /// Checks a message text against a limit of `max_chars` and returns it with
@@ -254,50 +180,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nicks_of_many_scripts_are_accepted() {
-        for nick in [
-            "mina",
-            "민아",
-            "みな",
-            "ミナー",
-            "米娜",
-            "José_1",
-            "a.b-c d",
-            "Ωμέγα",
-        ] {
-            assert_eq!(validate_nick(nick).as_deref(), Ok(nick), "{nick}");
-        }
-        assert_eq!(validate_nick("  mina  ").as_deref(), Ok("mina"));
-    }
-
-    #[test]
-    fn bad_nicks_say_why() {
-        assert_eq!(validate_nick("   "), Err(ValidationError::NickEmpty));
-        assert_eq!(
-            validate_nick(&"a".repeat(33)),
-            Err(ValidationError::NickTooLong(33))
+    fn name_errors_say_which_name_and_map_to_their_codes() {
+        let nick = validate_nick("<b>").unwrap_err();
+        assert_eq!(nick.code(), ErrorCode::InvalidNick);
+        assert!(
+            nick.to_string().starts_with("the nickname may only have"),
+            "{nick}"
         );
-        assert_eq!(validate_nick("<b>"), Err(ValidationError::NickBadChar('<')));
-        assert_eq!(
-            validate_nick("a\u{7}b"),
-            Err(ValidationError::NickBadChar('\u{7}'))
-        );
-        assert_eq!(validate_nick("x").map(|_| ()), Ok(()));
-        assert_eq!(validate_nick(&"가".repeat(32)).map(|_| ()), Ok(()));
-    }
-
-    #[test]
-    fn rooms_are_lower_cased_and_have_no_spaces() {
+        let room = validate_room("two words").unwrap_err();
+        assert_eq!(room, ValidationError::Room(NameError::Space));
+        assert_eq!(room.code(), ErrorCode::InvalidRoom);
+        assert_eq!(room.to_string(), "the room name may not have spaces");
         assert_eq!(validate_room(" Rust ").as_deref(), Ok("rust"));
-        assert_eq!(validate_room("한국어").as_deref(), Ok("한국어"));
-        assert_eq!(
-            validate_room("two words"),
-            Err(ValidationError::RoomBadChar(' '))
-        );
-        assert_eq!(
-            validate_room(&"r".repeat(65)),
-            Err(ValidationError::RoomTooLong(65))
-        );
+        assert_eq!(validate_nick("  mina  ").as_deref(), Ok("mina"));
     }
 
     #[test]
@@ -357,8 +252,6 @@ mod tests {
         ] {
             assert!(validate_text(fine).is_ok(), "{fine:?}");
         }
-        assert!(is_default_ignorable('\u{3164}') && !is_default_ignorable('a'));
-        assert!(is_bidi_control('\u{2069}') && !is_bidi_control('\u{200F}'));
     }
 
     #[test]

@@ -390,6 +390,6 @@ proptest! {
 
     #[test]
     fn nick_keys_ignore_case(nick in "[a-zA-Z]{1,10}") {
-        prop_assert_eq!(nick_key(&nick), nick_key(&nick.to_uppercase()));
+        prop_assert_eq!(name_key(&nick), name_key(&nick.to_uppercase()));
     }
 }

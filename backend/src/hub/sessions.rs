@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use parley_protocol::{nick_key, validate_nick};
+use parley_protocol::{look_alike_keys, name_key, validate_nick};
 use rand::distr::{Alphanumeric, SampleString};
 
 use super::Hub;
@@ -51,7 +51,10 @@ pub(super) struct Session {
 #[derive(Debug, Default)]
 pub(super) struct Registry {
     by_id: HashMap<SessionId, Session>,
+    /// By [`name_key`]: the nickname itself.
     by_nick: HashMap<String, SessionId>,
+    /// By each of [`look_alike_keys`]: what a new nickname must not match.
+    by_look: HashMap<String, SessionId>,
     by_token: HashMap<String, SessionId>,
 }
 
@@ -95,12 +98,21 @@ impl Hub {
             });
         }
         let nick = validate_nick(nick)?;
-        let key = nick_key(&nick);
+        let key = name_key(&nick);
         if registry.by_nick.contains_key(&key) {
             return Err(HubError::NickTaken(nick));
         }
+        let looks = look_alike_keys(&nick);
+        if let Some(holder) = looks.iter().find_map(|k| registry.by_look.get(k)) {
+            let holder = &registry.by_id[holder];
+            let like = (!holder.rooms.is_empty()).then(|| holder.nick.clone());
+            return Err(HubError::NickConfusable { nick, like });
+        }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let token = token("r_");
+        for look in looks {
+            registry.by_look.insert(look, id);
+        }
         registry.by_nick.insert(key, id);
         registry.by_token.insert(token.clone(), id);
         registry.by_id.insert(
@@ -167,7 +179,10 @@ impl Hub {
                 return;
             }
             let session = registry.by_id.remove(&id).expect("just looked up");
-            registry.by_nick.remove(&nick_key(&session.nick));
+            registry.by_nick.remove(&name_key(&session.nick));
+            for look in look_alike_keys(&session.nick) {
+                registry.by_look.remove(&look);
+            }
             registry.by_token.remove(&session.token);
             session
         };
@@ -194,7 +209,7 @@ impl Hub {
     /// (`None` if no session holds it).
     pub fn is_connected(&self, nick: &str) -> Option<bool> {
         let registry = self.registry();
-        let id = registry.by_nick.get(&nick_key(nick))?;
+        let id = registry.by_nick.get(&name_key(nick))?;
         Some(registry.by_id[id].outbox.is_some())
     }
 

@@ -12,10 +12,10 @@
 //! of them, or those starting with a prefix (the mention autocomplete), is
 //! read without sorting anyone.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
-use parley_protocol::nick_key;
+use parley_protocol::{name_key, sort_key};
 
 use crate::ids::SessionId;
 
@@ -24,21 +24,30 @@ pub const TYPISTS_NAMED: usize = 5;
 /// Most `@` a message is read for.
 const MENTIONS_READ: usize = 50;
 
-/// The members in nickname order: nickname key → (session, nickname).
+/// The members in nickname order (by [`sort_key`]), and findable by
+/// [`name_key`] (mentions).
 #[derive(Debug, Default)]
-pub(super) struct Roster(BTreeMap<String, (SessionId, String)>);
+pub(super) struct Roster {
+    /// Sort key → (session, nickname).
+    members: BTreeMap<String, (SessionId, String)>,
+    /// Name key → sort key.
+    by_key: HashMap<String, String>,
+}
 
 impl Roster {
     pub(super) fn insert(&mut self, id: SessionId, nick: &str) {
-        self.0.insert(nick_key(nick), (id, nick.to_owned()));
+        let sort = sort_key(nick);
+        self.by_key.insert(name_key(nick), sort.clone());
+        self.members.insert(sort, (id, nick.to_owned()));
     }
 
     pub(super) fn remove(&mut self, nick: &str) {
-        self.0.remove(&nick_key(nick));
+        self.by_key.remove(&name_key(nick));
+        self.members.remove(&sort_key(nick));
     }
 
-    /// The members `text` names as `@nick` (compared like nicknames:
-    /// ignoring case), each once, in the order named. A nickname may hold
+    /// The members `text` names as `@nick` (compared like nicknames: by
+    /// their name key), each once, in the order named. A nickname may hold
     /// spaces, so after each `@` the longest member name that ends at a
     /// word boundary wins.
     pub(super) fn mentioned(&self, text: &str) -> Vec<String> {
@@ -51,16 +60,15 @@ impl Roster {
             let boundary = |i: usize| {
                 after
                     .get(i)
-                    .is_none_or(|c| !(c.is_alphanumeric() || "_-.".contains(*c)))
+                    .is_none_or(|c| !parley_protocol::names::is_name_char(*c))
             };
             let hit = (1..=after.len().min(parley_protocol::MAX_NICK_CHARS))
                 .rev()
                 .filter(|len| boundary(*len))
                 .find_map(|len| {
                     let candidate: String = after[..len].iter().collect();
-                    self.0
-                        .get(&nick_key(&candidate))
-                        .map(|(_, nick)| nick.clone())
+                    let sort = self.by_key.get(&name_key(&candidate))?;
+                    self.members.get(sort).map(|(_, nick)| nick.clone())
                 });
             if let Some(nick) = hit {
                 if !found.contains(&nick) {
@@ -79,10 +87,10 @@ impl Roster {
         after: Option<&str>,
         limit: usize,
     ) -> (Vec<String>, bool) {
-        let prefix = nick_key(prefix);
+        let prefix = sort_key(prefix);
         let start = match after {
             Some(after) => {
-                let after = nick_key(after);
+                let after = sort_key(after);
                 if after >= prefix {
                     Bound::Excluded(after)
                 } else {
@@ -92,7 +100,7 @@ impl Roster {
             None => Bound::Included(prefix.clone()),
         };
         let mut matching = self
-            .0
+            .members
             .range((start, Bound::Unbounded))
             .take_while(|(key, _)| key.starts_with(&prefix))
             .map(|(_, (_, nick))| nick.clone());
@@ -105,7 +113,7 @@ impl Roster {
 /// What happened in a room since its last flush.
 #[derive(Debug, Default)]
 pub(super) struct Pending {
-    /// Arrived (by nickname key).
+    /// Arrived (by sort key).
     joined: BTreeMap<String, String>,
     /// Left.
     left: BTreeMap<String, String>,
@@ -129,7 +137,7 @@ pub(super) struct Flush {
 impl Pending {
     /// `nick` joined.
     pub(super) fn joined(&mut self, nick: &str) {
-        let key = nick_key(nick);
+        let key = sort_key(nick);
         // Back within the interval: as if it had never left.
         if self.left.remove(&key).is_none() {
             self.joined.insert(key, nick.to_owned());
@@ -138,7 +146,7 @@ impl Pending {
 
     /// `nick` left.
     pub(super) fn left(&mut self, nick: &str) {
-        let key = nick_key(nick);
+        let key = sort_key(nick);
         self.typing.remove(&key);
         // Gone within the interval it came in: nobody needs to know.
         if self.joined.remove(&key).is_none() {
@@ -148,12 +156,12 @@ impl Pending {
 
     /// `nick` typed.
     pub(super) fn typed(&mut self, nick: &str) {
-        self.typing.insert(nick_key(nick), nick.to_owned());
+        self.typing.insert(sort_key(nick), nick.to_owned());
     }
 
     /// `nick` sent a message, which ends its typing.
     pub(super) fn stopped_typing(&mut self, nick: &str) {
-        self.typing.remove(&nick_key(nick));
+        self.typing.remove(&sort_key(nick));
     }
 
     /// Whether the room must be put on the list of rooms to flush: there is
@@ -260,6 +268,10 @@ mod tests {
         );
         assert_eq!(roster.mentioned("@stranger @mina @mina"), vec!["mina"]);
         assert!(roster.mentioned("no mentions @ all").is_empty());
+        // A combining mark continues a name: @அர்ஜுன் is not @அர.
+        let tamil = self::roster(&["அர", "Ana"]);
+        assert!(tamil.mentioned("@அர்ஜுன் வணக்கம்").is_empty());
+        assert_eq!(tamil.mentioned("@அர, hi @ANA"), vec!["அர", "Ana"]);
     }
 
     #[test]
