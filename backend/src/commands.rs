@@ -29,7 +29,7 @@ use crate::budget::{Budget, Kind};
 use crate::config::Rate;
 use crate::ending::Ending;
 use crate::error::HubError;
-use crate::hub::{Hub, Joining};
+use crate::hub::{Claim, Hub, Joining, Welcome};
 use crate::ids::Identity;
 use crate::metrics;
 use crate::outbox::{encode, Outbox};
@@ -98,10 +98,11 @@ pub enum Step {
 
 /// A request waiting on the store. Its reply (or `error`) is queued in the
 /// connection's outbox when it completes; dropping it abandons the request.
-pub struct Pending(Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send>>);
+pub struct Pending(Pin<Box<dyn Future<Output = Result<Option<Identity>, Refusal>> + Send>>);
 
-/// How a [`Pending`] request ended; for [`Client::settle`].
-pub struct Outcome(Result<(), Refusal>);
+/// How a [`Pending`] request ended (a sign-in, with the identity it
+/// gave); for [`Client::settle`].
+pub struct Outcome(Result<Option<Identity>, Refusal>);
 
 impl Future for Pending {
     type Output = Outcome;
@@ -113,7 +114,14 @@ impl Future for Pending {
 
 impl Pending {
     fn new(request: impl Future<Output = Result<(), Refusal>> + Send + 'static) -> Self {
-        Pending(Box::pin(request))
+        Pending(Box::pin(async move { request.await.map(|()| None) }))
+    }
+
+    /// A `hello` that waits for the store: its identity, once known.
+    fn identifying(
+        hello: impl Future<Output = Result<Identity, Refusal>> + Send + 'static,
+    ) -> Self {
+        Pending(Box::pin(async move { hello.await.map(Some) }))
     }
 }
 
@@ -129,17 +137,22 @@ pub struct Client {
     budget: Budget,
     /// Bad frames since the last good one (`ping` and `typing` are neither).
     errors_in_row: u32,
+    /// The sign-in token of the browser's session cookie, if the upgrade
+    /// carried one.
+    cookie: Option<String>,
 }
 
 impl Client {
-    /// A connection that has not said `hello` yet.
-    pub fn new(hub: Arc<Hub>, outbox: Outbox) -> Self {
+    /// A connection that has not said `hello` yet; `cookie` is the
+    /// sign-in token its upgrade request carried, if any.
+    pub fn new(hub: Arc<Hub>, outbox: Outbox, cookie: Option<String>) -> Self {
         Client {
             hub,
             outbox,
             identity: None,
             budget: Budget::new(),
             errors_in_row: 0,
+            cookie,
         }
     }
 
@@ -219,7 +232,10 @@ impl Client {
     /// frames, a refusal is answered (and may end the connection).
     pub fn settle(&mut self, outcome: Outcome) -> Option<Ending> {
         match outcome.0 {
-            Ok(()) => {
+            Ok(identity) => {
+                if identity.is_some() {
+                    self.identity = identity;
+                }
                 self.errors_in_row = 0;
                 None
             }
@@ -269,9 +285,29 @@ impl Client {
                 self.reply(&ServerFrame::Pong { id });
                 Ok(Step::Next)
             }
-            (ClientFrame::Hello { nick, resume }, None) => {
-                self.hello(&nick, resume.as_deref())?;
-                Ok(Step::Next)
+            (
+                ClientFrame::Hello {
+                    nick,
+                    resume,
+                    token,
+                },
+                None,
+            ) => {
+                // No nickname and no token: the browser app, signed in with
+                // its cookie.
+                let token = token.or_else(|| {
+                    nick.trim()
+                        .is_empty()
+                        .then(|| self.cookie.clone())
+                        .flatten()
+                });
+                match token {
+                    None => {
+                        self.hello(Claim::Guest(nick), resume.as_deref())?;
+                        Ok(Step::Next)
+                    }
+                    Some(token) => Ok(Step::Wait(self.sign_in(token, resume))),
+                }
             }
             (ClientFrame::Hello { .. }, Some(_)) => Err(Refusal::new(
                 ErrorCode::AlreadyIdentified,
@@ -408,17 +444,45 @@ impl Client {
         }
     }
 
-    fn hello(&mut self, nick: &str, resume: Option<&str>) -> Result<(), Refusal> {
-        let welcome = self.hub.hello(nick, resume, self.outbox.clone())?;
-        self.reply(&ServerFrame::Welcome {
-            nick: welcome.identity.nick.clone(),
-            session: format!("s_{}", welcome.identity.id),
-            resume: welcome.token,
-            resumed: welcome.resumed,
-            rooms: welcome.rooms,
-            limits: self.wire_limits(),
-        });
+    fn hello(&mut self, claim: Claim, resume: Option<&str>) -> Result<(), Refusal> {
+        let welcome = self.hub.hello(claim, resume, self.outbox.clone())?;
+        self.reply(&welcome_frame(&welcome, self.wire_limits()));
         self.identity = Some(welcome.identity);
         Ok(())
+    }
+
+    /// Checks a sign-in token beside the socket (a store read), then says
+    /// hello as its account.
+    fn sign_in(&self, token: String, resume: Option<String>) -> Pending {
+        let (hub, outbox, limits) = (self.hub.clone(), self.outbox.clone(), self.wire_limits());
+        Pending::identifying(async move {
+            let profile = hub
+                .accounts()
+                .authenticate(&token)
+                .await
+                .map_err(|e| Refusal::new(ErrorCode::Internal, e.to_string()))?
+                .ok_or_else(|| {
+                    Refusal::new(
+                        ErrorCode::InvalidToken,
+                        "this sign-in has expired or was ended; sign in again",
+                    )
+                })?;
+            let welcome = hub.hello(Claim::Account(profile), resume.as_deref(), outbox.clone())?;
+            outbox.push(encode(&welcome_frame(&welcome, limits)));
+            Ok(welcome.identity)
+        })
+    }
+}
+
+/// The `welcome` frame for a successful `hello`.
+fn welcome_frame(welcome: &Welcome, limits: WireLimits) -> ServerFrame {
+    ServerFrame::Welcome {
+        nick: welcome.identity.nick.clone(),
+        session: format!("s_{}", welcome.identity.id),
+        resume: welcome.token.clone(),
+        resumed: welcome.resumed,
+        rooms: welcome.rooms.clone(),
+        limits,
+        account: welcome.account,
     }
 }

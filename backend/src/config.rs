@@ -19,6 +19,13 @@ use clap::{Args, Parser};
 
 use crate::store::Synchronous;
 
+mod accounts;
+
+/// Where history is kept unless `--database-url` says otherwise.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/parley.db";
+
+pub use accounts::{AccountFlags, AccountRules};
+
 /// Parses durations such as `20s`, `500ms` or `2min`.
 fn duration(s: &str) -> Result<Duration, humantime::DurationError> {
     humantime::parse_duration(s)
@@ -143,11 +150,7 @@ pub struct Config {
 
     /// Where history is kept: `sqlite://PATH` (or a plain path) for the
     /// embedded SQLite database, `memory` to keep it in memory only.
-    #[arg(
-        long,
-        env = "PARLEY_DATABASE_URL",
-        default_value = "sqlite://data/parley.db"
-    )]
+    #[arg(long, env = "PARLEY_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 
     /// How hard SQLite syncs each commit: `full` survives a power cut,
@@ -158,6 +161,10 @@ pub struct Config {
     /// The limits the hub and each connection enforce.
     #[command(flatten)]
     pub limits: Limits,
+
+    /// Accounts: admins, sign-ins, password hashing.
+    #[command(flatten)]
+    pub accounts: AccountFlags,
 }
 
 /// Sizes, rates, queues and timeouts.

@@ -35,15 +35,19 @@ use crate::metrics;
 use crate::outbox::{outbox, OutboxReceiver};
 
 /// Serves one client until it leaves, fails, or `shutdown` is cancelled.
-pub async fn serve<S>(mut socket: S, hub: Arc<Hub>, shutdown: CancellationToken)
-where
+pub async fn serve<S>(
+    mut socket: S,
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+    cookie: Option<String>,
+) where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
 {
     metrics::connection_opened();
     // Borrowed: a copy would add its size to every connection's task.
     let limits = hub.limits();
     let (outbox, mut inbox) = outbox(limits.outbox_capacity, limits.outbox_bytes);
-    let mut client = Client::new(hub.clone(), outbox);
+    let mut client = Client::new(hub.clone(), outbox, cookie);
 
     let heartbeat_every = limits.heartbeat;
     let mut heartbeat = tokio::time::interval_at(Instant::now() + heartbeat_every, heartbeat_every);

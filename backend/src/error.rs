@@ -17,6 +17,9 @@ pub enum HubError {
     /// Another session holds the nickname.
     #[error("the nickname {0:?} is taken; pick another")]
     NickTaken(String),
+    /// The nickname is an account's, and this is a guest.
+    #[error("the nickname {0:?} belongs to an account; sign in to use it, or pick another")]
+    NickReserved(String),
     /// The nickname looks like one another session holds: named when it is
     /// public anyway (its holder is in a room).
     #[error("the nickname {nick:?} looks too much like {}; pick another", like.as_ref().map_or("a nickname in use".to_owned(), |l| format!("{l:?}, who is here")))]
@@ -56,6 +59,7 @@ impl HubError {
             HubError::Invalid(e) => e.code(),
             HubError::NickTaken(_) => ErrorCode::NickTaken,
             HubError::NickConfusable { .. } => ErrorCode::NickConfusable,
+            HubError::NickReserved(_) => ErrorCode::NickReserved,
             HubError::NotJoined(_) => ErrorCode::NotJoined,
             HubError::TooManyRooms(_) => ErrorCode::TooManyRooms,
             HubError::ServerFull(_) => ErrorCode::ServerFull,

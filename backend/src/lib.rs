@@ -13,7 +13,10 @@
 //! [`store`], [`metrics`], [`time`]. The module graph has no cycle (a test
 //! checks it).
 
+pub mod accounts;
+pub mod admin;
 pub mod admission;
+pub mod api;
 pub mod budget;
 pub mod commands;
 pub mod committer;

@@ -2,14 +2,42 @@
 //! [`parley::server::run`].
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use parley::admin::AdminArgs;
 use parley::Config;
 use tracing_subscriber::EnvFilter;
 
+/// The command line: the server's flags, or a subcommand.
+#[derive(Debug, Parser)]
+#[command(
+    name = "parley-backend",
+    version,
+    about = "Parley chat server",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    config: Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Server admins in the database: `grant NICK`, `revoke NICK`, `list`.
+    Admin(AdminArgs),
+}
+
 #[tokio::main]
 async fn main() {
-    let config = Config::parse();
-    if let Err(err) = serve(config).await {
+    let cli = Cli::parse();
+    let done = match cli.command {
+        Some(Command::Admin(args)) => parley::admin::run(&args)
+            .map(|said| println!("{said}"))
+            .map_err(anyhow::Error::from),
+        None => serve(cli.config).await,
+    };
+    if let Err(err) = done {
         // One readable line, whatever RUST_BACKTRACE says.
         eprintln!("parley-backend: {err:#}");
         std::process::exit(1);
@@ -39,11 +67,10 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     parley::server::site_policy(&config).map_err(anyhow::Error::msg)?;
     let listener = parley::server::bind(config.addr, config.listen_backlog)
         .with_context(|| format!("cannot listen on {}", config.addr))?;
-    let store = parley::server::open_store(&config)
+    let hub = parley::server::hub(&config)
         .await
         .with_context(|| format!("cannot start with the database {}", config.database_url))?;
     println!("Parley is running: open http://{}", listener.local_addr()?);
-    let hub = parley::hub::Hub::new(config.limits.clone(), store);
     parley::server::run(listener, config, hub, shutdown_signal())
         .await
         .context("the server stopped")

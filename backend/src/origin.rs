@@ -119,6 +119,8 @@ pub struct SitePolicy {
     origins: Vec<Origin>,
     /// Host names answered besides IP literals and `localhost`.
     hosts: Vec<String>,
+    /// Whether a public URL is https (cookies are then `Secure`).
+    https: bool,
 }
 
 impl SitePolicy {
@@ -140,6 +142,7 @@ impl SitePolicy {
             })?;
             if public_urls.contains(url) {
                 policy.hosts.push(origin.host.clone());
+                policy.https |= origin.scheme == "https";
             }
             policy.origins.push(origin);
         }
@@ -153,6 +156,11 @@ impl SitePolicy {
             policy.hosts.push(name);
         }
         Ok(policy)
+    }
+
+    /// Whether people reach the server over https (a public URL says so).
+    pub fn is_https(&self) -> bool {
+        self.https
     }
 
     /// Checks the `Host` of a request; returns its host and port.
@@ -319,6 +327,14 @@ mod tests {
     #[test]
     fn listed_origins_and_the_public_url_may_connect_from_anywhere() {
         let policy = policy();
+        assert!(policy.is_https(), "the public URL is https");
+        assert!(!SitePolicy::new(
+            &["http://a.example".into()],
+            &["https://b.example".into()],
+            &[]
+        )
+        .unwrap()
+        .is_https());
         assert!(policy
             .check_origin(&["http://127.0.0.1:8081"], Some("127.0.0.1:8080"))
             .is_ok());

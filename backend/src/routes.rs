@@ -1,6 +1,7 @@
 //! Every HTTP route the server answers, as one warp filter.
 //!
-//! `/ws` (see [`crate::upgrade`]), health, the room list, metrics, and the
+//! `/ws` (see [`crate::upgrade`]), the account API ([`crate::api`]),
+//! health, the room list, metrics, and the
 //! built browser app with a fallback to `index.html` so client-side routes
 //! such as `/room/rust` load the app. Trunk names the wasm and JS bundles
 //! after their content hash, so those are cached for a year; `index.html` is
@@ -20,6 +21,7 @@ use warp::http::{header, StatusCode};
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
+use crate::api::Api;
 use crate::hub::Hub;
 use crate::origin::{SiteError, SitePolicy};
 use crate::upgrade::{self, Upgrader};
@@ -37,6 +39,7 @@ fn get_or_head() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
 /// All routes.
 pub fn routes(
     upgrader: Upgrader,
+    api: Api,
     metrics: PrometheusHandle,
     static_dir: PathBuf,
 ) -> impl Filter<Extract = (Response,), Error = std::convert::Infallible> + Clone {
@@ -66,6 +69,8 @@ pub fn routes(
         .or(rooms)
         .unify()
         .or(metrics)
+        .unify()
+        .or(crate::api::routes(api))
         .unify()
         .or(api_not_found)
         .unify()

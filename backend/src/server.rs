@@ -12,12 +12,14 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::accounts::Accounts;
 use crate::admission::{Admission, AdmissionRules};
+use crate::api::Api;
 use crate::config::Config;
 use crate::http::HttpLimits;
 use crate::hub::Hub;
 use crate::origin::SitePolicy;
-use crate::store::{MessageStore, StoreError};
+use crate::store::{StoreError, Stores};
 use crate::upgrade::Upgrader;
 
 /// Binds `addr` with a listen queue of `backlog` connections and no Nagle
@@ -36,7 +38,7 @@ pub fn bind(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<TcpList
 }
 
 /// Opens (and migrates) the database the config names, off the async threads.
-pub async fn open_store(config: &Config) -> Result<Arc<dyn MessageStore>, StoreError> {
+pub async fn open_store(config: &Config) -> Result<Stores, StoreError> {
     let (url, sync, per_room, readers) = (
         config.database_url.clone(),
         config.sqlite_synchronous,
@@ -46,6 +48,21 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn MessageStore>, StoreE
     tokio::task::spawn_blocking(move || crate::store::open(&url, sync, per_room, readers))
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?
+}
+
+/// Opens the database the config names and builds the hub around it, its
+/// accounts loaded: what the binary serves.
+pub async fn hub(config: &Config) -> Result<Arc<Hub>, StoreError> {
+    let stores = open_store(config).await?;
+    let rules = config.accounts.rules();
+    let accounts = tokio::task::spawn_blocking(move || Accounts::load(stores.accounts, rules))
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))??;
+    Ok(Hub::new(
+        config.limits.clone(),
+        stores.messages,
+        Arc::new(accounts),
+    ))
 }
 
 /// The routes and the handles that stop them: what [`run`] serves, and
@@ -92,15 +109,24 @@ pub fn app(
     });
     let stop = CancellationToken::new();
     let connections = TaskTracker::new();
+    let sites = Arc::new(site_policy(config)?);
+    let api = Api {
+        accounts: hub.accounts().clone(),
+        hub: hub.clone(),
+        sites: sites.clone(),
+        admission: admission.clone(),
+        secure_cookie: sites.is_https(),
+    };
     let upgrader = Upgrader {
         hub,
         shutdown: stop.clone(),
         connections: connections.clone(),
         admission,
-        sites: Arc::new(site_policy(config)?),
+        sites,
     };
     let routes = crate::routes::routes(
         upgrader,
+        api,
         crate::metrics::prometheus(),
         config.static_dir.clone(),
     );

@@ -209,6 +209,7 @@ impl Upgrader {
         };
 
         let accept = derive_accept_key(key.as_bytes());
+        let cookie = crate::api::token_of(headers);
         let this = self.clone();
         self.connections.spawn(async move {
             let _ticket = ticket;
@@ -221,7 +222,13 @@ impl Upgrader {
                         Some(config),
                     )
                     .await;
-                    crate::connection::serve(socket, this.hub.clone(), this.shutdown.clone()).await;
+                    crate::connection::serve(
+                        socket,
+                        this.hub.clone(),
+                        this.shutdown.clone(),
+                        cookie,
+                    )
+                    .await;
                 }
                 Err(err) => tracing::debug!(%err, "websocket upgrade failed"),
             }

@@ -41,7 +41,11 @@ enum Piece {
 fn json_frame() -> impl Strategy<Value = Vec<u8>> {
     let text = "\\PC{0,20}";
     prop_oneof![
-        text.prop_map(|nick| ClientFrame::Hello { nick, resume: None }),
+        text.prop_map(|nick| ClientFrame::Hello {
+            nick,
+            resume: None,
+            token: None
+        }),
         (text, proptest::option::of(0u64..5))
             .prop_map(|(room, since)| ClientFrame::Join { room, since }),
         text.prop_map(|room| ClientFrame::Leave { room }),
@@ -168,7 +172,13 @@ fn hub() -> (Arc<Hub>, Workers) {
         hello_timeout: Duration::from_secs(3600),
         ..Limits::default()
     };
-    let hub = Hub::new(limits, Arc::new(MemoryStore::new(100)));
+    let hub = Hub::new(
+        limits,
+        Arc::new(MemoryStore::new(100)),
+        Arc::new(parley::accounts::Accounts::in_memory(
+            parley::config::Config::default().accounts.rules(),
+        )),
+    );
     let workers = hub.start().unwrap();
     (hub, workers)
 }
@@ -186,6 +196,7 @@ async fn exchange(hub: &Arc<Hub>, input: Vec<u8>) -> Result<Vec<u8>, TestCaseErr
         socket,
         hub.clone(),
         CancellationToken::new(),
+        None,
     ));
     let (mut reader, mut writer) = tokio::io::split(client_io);
     let write = async move {

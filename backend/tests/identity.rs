@@ -15,6 +15,7 @@ async fn refused(client: &mut Client, nick: &str) -> (ErrorCode, String) {
         .send(ClientFrame::Hello {
             nick: nick.into(),
             resume: None,
+            token: None,
         })
         .await;
     match client.recv().await {

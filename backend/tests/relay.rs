@@ -139,6 +139,7 @@ async fn nicknames_are_unique_ignoring_case() {
         .send(ClientFrame::Hello {
             nick: "mINA".into(),
             resume: None,
+            token: None,
         })
         .await;
     assert_eq!(error_code(&other.recv().await), ErrorCode::NickTaken);

@@ -31,7 +31,7 @@ fn routes_with(
     Workers,
 ) {
     config.limits.presence_interval = Duration::from_secs(3600);
-    let hub = Hub::new(config.limits.clone(), store);
+    let hub = Hub::new(config.limits.clone(), store, common::accounts());
     let workers = hub.start().unwrap();
     (parley::server::app(&config, hub).unwrap().routes, workers)
 }
@@ -92,6 +92,7 @@ async fn hello(client: &mut WsClient, nick: &str) -> ServerFrame {
         ClientFrame::Hello {
             nick: nick.into(),
             resume: None,
+            token: None,
         },
     )
     .await;
@@ -457,6 +458,7 @@ async fn bad_input_gets_specific_errors_and_the_connection_stays_up() {
         ClientFrame::Hello {
             nick: "<script>".into(),
             resume: None,
+            token: None,
         },
     )
     .await;
@@ -469,6 +471,7 @@ async fn bad_input_gets_specific_errors_and_the_connection_stays_up() {
         ClientFrame::Hello {
             nick: "TAKEN".into(),
             resume: None,
+            token: None,
         },
     )
     .await;
@@ -480,6 +483,7 @@ async fn bad_input_gets_specific_errors_and_the_connection_stays_up() {
         ClientFrame::Hello {
             nick: "again".into(),
             resume: None,
+            token: None,
         },
     )
     .await;

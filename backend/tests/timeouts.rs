@@ -85,6 +85,7 @@ fn start(hub: &Arc<Hub>) -> (Peer, tokio::task::JoinHandle<()>) {
         socket,
         hub.clone(),
         CancellationToken::new(),
+        None,
     ));
     (
         Peer {
@@ -97,7 +98,13 @@ fn start(hub: &Arc<Hub>) -> (Peer, tokio::task::JoinHandle<()>) {
 
 /// A started hub; its workers stop when the handle is dropped.
 fn hub() -> (Arc<Hub>, Workers) {
-    let hub = Hub::new(Limits::default(), Arc::new(MemoryStore::new(10)));
+    let hub = Hub::new(
+        Limits::default(),
+        Arc::new(MemoryStore::new(10)),
+        Arc::new(parley::accounts::Accounts::in_memory(
+            parley::config::Config::default().accounts.rules(),
+        )),
+    );
     let workers = hub.start().unwrap();
     (hub, workers)
 }
@@ -119,6 +126,7 @@ async fn a_silent_client_is_dropped_after_two_heartbeats_and_kept_for_resume() {
     peer.send(ClientFrame::Hello {
         nick: "quiet".into(),
         resume: None,
+        token: None,
     });
     assert!(matches!(peer.next().await, Message::Text(_)));
     let started = tokio::time::Instant::now();
@@ -147,6 +155,7 @@ async fn a_client_that_answers_pings_stays_connected() {
     peer.send(ClientFrame::Hello {
         nick: "lively".into(),
         resume: None,
+        token: None,
     });
     let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
     let mut pings = 0;
@@ -171,6 +180,7 @@ async fn application_pings_also_count_as_life() {
     peer.send(ClientFrame::Hello {
         nick: "browser".into(),
         resume: None,
+        token: None,
     });
     for _ in 0..10 {
         tokio::time::sleep(Duration::from_secs(10)).await;
@@ -213,6 +223,7 @@ async fn joins_are_told_once_per_presence_interval() {
     watcher.send(ClientFrame::Hello {
         nick: "watcher".into(),
         resume: None,
+        token: None,
     });
     watcher.send(ClientFrame::Join {
         room: "r".into(),
@@ -227,6 +238,7 @@ async fn joins_are_told_once_per_presence_interval() {
         peer.send(ClientFrame::Hello {
             nick: nick.into(),
             resume: None,
+            token: None,
         });
         peer.send(ClientFrame::Join {
             room: "r".into(),

@@ -143,7 +143,12 @@ async fn connect_one(
         .await
         .context("websocket handshake")?;
     ws.send(Message::text(
-        ClientFrame::Hello { nick, resume: None }.to_json(),
+        ClientFrame::Hello {
+            nick,
+            resume: None,
+            token: None,
+        }
+        .to_json(),
     ))
     .await?;
     ws.send(Message::text(

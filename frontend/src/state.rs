@@ -264,6 +264,7 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
             commands.push(Command::Send(ClientFrame::Hello {
                 nick: state.nick.clone(),
                 resume: state.resume.clone(),
+                token: None,
             }));
         }
         Action::SocketClosed { retry_at_ms } => {

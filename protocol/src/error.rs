@@ -27,6 +27,10 @@ pub enum ErrorCode {
     NickTaken,
     /// The nickname looks like one another session holds.
     NickConfusable,
+    /// The nickname belongs to an account; a guest may not use it.
+    NickReserved,
+    /// The sign-in token is unknown, expired or ended.
+    InvalidToken,
     /// The room name breaks the room name rules.
     InvalidRoom,
     /// The frame names a room this connection has not joined.
@@ -76,6 +80,8 @@ impl ErrorCode {
             ErrorCode::InvalidNick => "invalid_nick",
             ErrorCode::NickTaken => "nick_taken",
             ErrorCode::NickConfusable => "nick_confusable",
+            ErrorCode::NickReserved => "nick_reserved",
+            ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InvalidRoom => "invalid_room",
             ErrorCode::NotJoined => "not_joined",
             ErrorCode::TooManyRooms => "too_many_rooms",
@@ -97,7 +103,7 @@ impl ErrorCode {
     }
 
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::BadJson,
         ErrorCode::UnknownType,
         ErrorCode::InvalidFrame,
@@ -107,6 +113,8 @@ impl ErrorCode {
         ErrorCode::InvalidNick,
         ErrorCode::NickTaken,
         ErrorCode::NickConfusable,
+        ErrorCode::NickReserved,
+        ErrorCode::InvalidToken,
         ErrorCode::InvalidRoom,
         ErrorCode::NotJoined,
         ErrorCode::TooManyRooms,

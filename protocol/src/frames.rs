@@ -12,13 +12,20 @@ use crate::ErrorCode;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
-    /// Identify with a nickname; must be the first frame of a connection.
+    /// Identify, as a guest with a nickname or as an account; must be the
+    /// first frame of a connection.
     Hello {
-        /// The wanted nickname (see [`crate::validate_nick`]).
+        /// The wanted nickname (see [`crate::validate_nick`]); ignored when
+        /// signing in (the account's nickname is used). Empty with no
+        /// `token`: the browser's session cookie, if the upgrade carried one.
+        #[serde(default)]
         nick: String,
         /// A resume token from an earlier `welcome`, to take that session back.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume: Option<String>,
+        /// A sign-in token from `POST /api/login`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
     },
     /// Become a member of a room (idempotent: joining again re-sends `joined`).
     Join {
@@ -358,6 +365,9 @@ pub enum ServerFrame {
         rooms: Vec<String>,
         /// The server's limits.
         limits: Limits,
+        /// Whether the session is signed in to an account (else a guest).
+        #[serde(default)]
+        account: bool,
     },
     /// Answer to `join`: the room's members and the history the client lacks.
     Joined {

@@ -6,6 +6,7 @@
 //! The protocol itself is described, with an example of every frame, in
 //! `docs/protocol.md`.
 
+pub mod api;
 mod chars;
 pub mod close;
 pub mod defaults;

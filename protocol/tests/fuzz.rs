@@ -15,8 +15,11 @@ use proptest::prelude::*;
 fn valid_frame() -> impl Strategy<Value = String> {
     let text = "\\PC{0,30}";
     prop_oneof![
-        (text, proptest::option::of(text))
-            .prop_map(|(nick, resume)| ClientFrame::Hello { nick, resume }),
+        (text, proptest::option::of(text)).prop_map(|(nick, resume)| ClientFrame::Hello {
+            nick,
+            resume,
+            token: None
+        }),
         (text, proptest::option::of(any::<u64>()))
             .prop_map(|(room, since)| ClientFrame::Join { room, since }),
         text.prop_map(|room| ClientFrame::Leave { room }),

@@ -105,8 +105,11 @@ fn room_event() -> impl Strategy<Value = RoomEvent> {
 
 fn client_frame() -> impl Strategy<Value = ClientFrame> {
     prop_oneof![
-        (text(), proptest::option::of(text()))
-            .prop_map(|(nick, resume)| ClientFrame::Hello { nick, resume }),
+        (text(), proptest::option::of(text())).prop_map(|(nick, resume)| ClientFrame::Hello {
+            nick,
+            resume,
+            token: None
+        }),
         (text(), proptest::option::of(any::<u64>()))
             .prop_map(|(room, since)| ClientFrame::Join { room, since }),
         text().prop_map(|room| ClientFrame::Leave { room }),

@@ -33,6 +33,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::accounts::Accounts;
 use crate::committer::{Backlog, Clock, Committer, CommitterConfig};
 use crate::config::Limits;
 use crate::room::{Room, RoomLimits, SharedBytes};
@@ -41,7 +42,7 @@ use crate::store::MessageStore;
 pub use messages::Receipt;
 pub use rooms::{Joining, Reading};
 pub use search::Query;
-pub use sessions::Welcome;
+pub use sessions::{Claim, Welcome};
 
 use reaper::{Reaper, ReaperQueue};
 use sessions::Registry;
@@ -63,6 +64,8 @@ pub struct Hub {
     limits: Limits,
     /// Message history.
     store: Arc<dyn MessageStore>,
+    /// Accounts, and the nicknames they reserve.
+    accounts: Arc<Accounts>,
     /// Rooms that have members, by normalised name.
     rooms: RwLock<HashMap<String, Arc<Room>>>,
     /// What each room may keep and send (one shared count for all caches).
@@ -106,14 +109,20 @@ pub struct Workers {
 }
 
 impl Hub {
-    /// A hub with no sessions, keeping history in `store`. Starts nothing.
-    pub fn new(limits: Limits, store: Arc<dyn MessageStore>) -> Arc<Self> {
-        Hub::with_clock(limits, store, Arc::new(crate::time::now_ms))
+    /// A hub with no sessions, keeping history in `store`, with the
+    /// `accounts` people may sign in with. Starts nothing.
+    pub fn new(limits: Limits, store: Arc<dyn MessageStore>, accounts: Arc<Accounts>) -> Arc<Self> {
+        Hub::with_clock(limits, store, accounts, Arc::new(crate::time::now_ms))
     }
 
     /// Like [`Hub::new`], stamping events with `clock` (ms since the Unix
     /// epoch): tests step it over the edit window.
-    pub fn with_clock(limits: Limits, store: Arc<dyn MessageStore>, clock: Clock) -> Arc<Self> {
+    pub fn with_clock(
+        limits: Limits,
+        store: Arc<dyn MessageStore>,
+        accounts: Arc<Accounts>,
+        clock: Clock,
+    ) -> Arc<Self> {
         let (committer, backlog) = Committer::new(limits.commit_queue);
         let (reaper, queue) = Reaper::new();
         let room_limits = RoomLimits {
@@ -132,6 +141,7 @@ impl Hub {
             clock,
             limits,
             store,
+            accounts,
             rooms: RwLock::new(HashMap::new()),
             registry: Mutex::new(Registry::default()),
             next_id: AtomicU64::new(1),
@@ -181,6 +191,11 @@ impl Hub {
     /// The limits this hub enforces.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// The accounts people sign in with.
+    pub fn accounts(&self) -> &Arc<Accounts> {
+        &self.accounts
     }
 
     fn registry(&self) -> MutexGuard<'_, Registry> {

@@ -15,9 +15,19 @@ use parley_protocol::{look_alike_keys, name_key, validate_nick};
 use rand::distr::{Alphanumeric, SampleString};
 
 use super::Hub;
+use crate::accounts::Profile;
 use crate::error::HubError;
 use crate::ids::{Identity, SessionId};
 use crate::outbox::Outbox;
+
+/// Who a `hello` says it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// A guest, with the nickname it asks for.
+    Guest(String),
+    /// The owner of an account (its token was checked).
+    Account(Profile),
+}
 
 /// The result of a successful `hello`.
 #[derive(Debug)]
@@ -30,6 +40,8 @@ pub struct Welcome {
     pub resumed: bool,
     /// The rooms the session is in.
     pub rooms: Vec<String>,
+    /// Whether the session is signed in to an account.
+    pub account: bool,
 }
 
 /// One session in the registry.
@@ -37,6 +49,8 @@ pub struct Welcome {
 pub(super) struct Session {
     /// The nickname, as the user typed it (trimmed).
     pub(super) nick: String,
+    /// The account it is signed in with; `None` for a guest.
+    pub(super) account: Option<Profile>,
     /// The secret that lets a new connection take this session back.
     token: String,
     /// The rooms the session is a member of.
@@ -66,59 +80,108 @@ fn token(prefix: &str) -> String {
     )
 }
 
+impl Registry {
+    /// Attaches `outbox` to the session `id` (the connection it had, if
+    /// any, is told it was replaced).
+    fn take_back(&mut self, id: SessionId, outbox: &Outbox) -> Welcome {
+        let session = self.by_id.get_mut(&id).expect("indexes are in step");
+        if let Some(old) = session.outbox.replace(outbox.clone()) {
+            old.replace();
+        }
+        session.attachment += 1;
+        Welcome {
+            identity: Identity {
+                id,
+                nick: session.nick.clone(),
+                attachment: session.attachment,
+            },
+            token: session.token.clone(),
+            resumed: true,
+            rooms: session.rooms.iter().cloned().collect(),
+            account: session.account.is_some(),
+        }
+    }
+
+    /// Whether a session holds `nick`, or one that looks like it, and if
+    /// so the refusal: naming the look-alike only if it is public anyway.
+    fn clash(&self, nick: &str, looks: &[String]) -> Option<HubError> {
+        if self.by_nick.contains_key(&name_key(nick)) {
+            return Some(HubError::NickTaken(nick.to_owned()));
+        }
+        let holder = looks.iter().find_map(|k| self.by_look.get(k))?;
+        let holder = &self.by_id[holder];
+        let like = (!holder.rooms.is_empty()).then(|| holder.nick.clone());
+        Some(HubError::NickConfusable {
+            nick: nick.to_owned(),
+            like,
+        })
+    }
+}
+
 impl Hub {
-    /// Starts a session for `nick`, or takes back the session of `resume`.
+    /// Starts a session for `claim`, or takes back the session of `resume`
+    /// (or, for an account, the session it already has).
     pub fn hello(
         &self,
-        nick: &str,
+        claim: Claim,
         resume: Option<&str>,
         outbox: Outbox,
     ) -> Result<Welcome, HubError> {
         let mut registry = self.registry();
-        if let Some(id) = resume.and_then(|t| registry.by_token.get(t).copied()) {
-            let session = registry.by_id.get_mut(&id).expect("token index is in step");
-            if let Some(old) = session.outbox.replace(outbox.clone()) {
-                old.replace();
-            }
-            session.attachment += 1;
-            let identity = Identity {
-                id,
-                nick: session.nick.clone(),
-                attachment: session.attachment,
+        let resumed = resume.and_then(|t| registry.by_token.get(t).copied());
+        if let Some(id) = resumed {
+            // A guest's token takes back its session; an account's token
+            // cannot be used to slip into somebody else's.
+            let session = &registry.by_id[&id];
+            let same_account = match (&claim, &session.account) {
+                (Claim::Account(asked), Some(held)) => {
+                    name_key(&asked.nick) == name_key(&held.nick)
+                }
+                (Claim::Account(_), None) => false,
+                (Claim::Guest(_), _) => true,
             };
-            let rooms: Vec<String> = session.rooms.iter().cloned().collect();
-            let token = session.token.clone();
-            drop(registry);
-            self.point_outboxes(id, &rooms, Some(&outbox));
-            return Ok(Welcome {
-                identity,
-                token,
-                resumed: true,
-                rooms,
-            });
+            if same_account {
+                let welcome = registry.take_back(id, &outbox);
+                drop(registry);
+                self.point_outboxes(id, &welcome.rooms, Some(&outbox));
+                return Ok(welcome);
+            }
         }
-        let nick = validate_nick(nick)?;
-        let key = name_key(&nick);
-        if registry.by_nick.contains_key(&key) {
-            return Err(HubError::NickTaken(nick));
-        }
+        let (nick, account) = match claim {
+            Claim::Guest(nick) => (validate_nick(&nick)?, None),
+            Claim::Account(profile) => (profile.nick.clone(), Some(profile)),
+        };
         let looks = look_alike_keys(&nick);
-        if let Some(holder) = looks.iter().find_map(|k| registry.by_look.get(k)) {
-            let holder = &registry.by_id[holder];
-            let like = (!holder.rooms.is_empty()).then(|| holder.nick.clone());
-            return Err(HubError::NickConfusable { nick, like });
+        if account.is_some() {
+            // Signing in again (another tab, another device) takes the
+            // account's session over, rooms and all.
+            let held = registry.by_nick.get(&name_key(&nick)).copied();
+            if let Some(id) = held.filter(|id| registry.by_id[id].account.is_some()) {
+                let welcome = registry.take_back(id, &outbox);
+                drop(registry);
+                self.point_outboxes(id, &welcome.rooms, Some(&outbox));
+                return Ok(welcome);
+            }
+        }
+        if let Some(refusal) = registry.clash(&nick, &looks) {
+            return Err(refusal);
+        }
+        if account.is_none() && self.accounts.reserved_by(&looks).is_some() {
+            return Err(HubError::NickReserved(nick));
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let token = token("r_");
         for look in looks {
             registry.by_look.insert(look, id);
         }
-        registry.by_nick.insert(key, id);
+        registry.by_nick.insert(name_key(&nick), id);
         registry.by_token.insert(token.clone(), id);
+        let signed_in = account.is_some();
         registry.by_id.insert(
             id,
             Session {
                 nick: nick.clone(),
+                account,
                 token: token.clone(),
                 rooms: BTreeSet::new(),
                 outbox: Some(outbox),
@@ -134,7 +197,15 @@ impl Hub {
             token,
             resumed: false,
             rooms: Vec::new(),
+            account: signed_in,
         })
+    }
+
+    /// Whether a session holds one of `looks` now (an account may not be
+    /// registered under it).
+    pub fn nick_in_use(&self, looks: &[String]) -> bool {
+        let registry = self.registry();
+        looks.iter().any(|k| registry.by_look.contains_key(k))
     }
 
     /// Points the session's membership in each of `rooms` at `outbox`.

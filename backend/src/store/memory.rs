@@ -25,6 +25,8 @@ pub struct MemoryStore {
     per_room: usize,
     /// Each room's events plus its last seq.
     rooms: Mutex<HashMap<String, RoomHistory>>,
+    /// Accounts and tokens.
+    accounts: Mutex<accounts::Accounts>,
 }
 
 /// One room's retained events (messages in their current state).
@@ -203,6 +205,7 @@ impl MemoryStore {
         MemoryStore {
             per_room,
             rooms: Mutex::new(HashMap::new()),
+            accounts: Mutex::default(),
         }
     }
 
@@ -347,5 +350,6 @@ impl MessageStore for MemoryStore {
     }
 }
 
+mod accounts;
 #[cfg(test)]
 mod tests;

@@ -16,10 +16,14 @@
 //! the same transaction that applies the change, so they hold in commit
 //! order. A refused event takes no `seq`; the rest of its batch goes on.
 //!
+//! Accounts and sign-in tokens are kept by the same store behind a second
+//! interface, [`AccountStore`]; [`Stores`] holds one store as both.
+//!
 //! Two implementations: [`SqliteStore`] (the default, durable, with a
 //! full-text index) and [`MemoryStore`] (forgets everything on exit; for
 //! tests and throwaway runs). A leaf module: it imports nothing of the crate.
 
+pub mod accounts;
 #[cfg(test)]
 mod fixtures;
 mod memory;
@@ -31,6 +35,7 @@ use std::sync::Arc;
 use parley_protocol::{ChatMessage, RoomEvent, SearchHit};
 use thiserror::Error;
 
+pub use accounts::{Account, AccountError, AccountStore, TokenRecord};
 pub use memory::MemoryStore;
 pub use search::{query_words, word_matches};
 pub use sqlite::{SqliteStore, Synchronous, SCHEMA_V1};
@@ -237,6 +242,36 @@ pub trait MessageStore: Send + Sync + 'static {
     fn prune(&self, retention: &Retention, now_ms: u64, max: usize) -> Result<usize, StoreError>;
 }
 
+/// A store, seen through both of its interfaces.
+#[derive(Clone)]
+pub struct Stores {
+    /// History.
+    pub messages: Arc<dyn MessageStore>,
+    /// Accounts and tokens.
+    pub accounts: Arc<dyn AccountStore>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores").finish_non_exhaustive()
+    }
+}
+
+impl Stores {
+    /// Both interfaces of one store.
+    pub fn of<S: MessageStore + AccountStore>(store: Arc<S>) -> Stores {
+        Stores {
+            messages: store.clone(),
+            accounts: store,
+        }
+    }
+
+    /// A [`MemoryStore`] keeping `per_room` events of each room.
+    pub fn memory(per_room: usize) -> Stores {
+        Stores::of(Arc::new(MemoryStore::new(per_room)))
+    }
+}
+
 /// Opens the store a `--database-url` names: `memory`, `sqlite://PATH`,
 /// `sqlite:PATH` or a plain file path. `memory_per_room` bounds the
 /// in-memory store, `max_readers` the SQLite store's read connections.
@@ -245,10 +280,10 @@ pub fn open(
     synchronous: Synchronous,
     memory_per_room: usize,
     max_readers: usize,
-) -> Result<Arc<dyn MessageStore>, StoreError> {
+) -> Result<Stores, StoreError> {
     let url = url.trim();
     if url == "memory" || url == "memory:" {
-        return Ok(Arc::new(MemoryStore::new(memory_per_room)));
+        return Ok(Stores::memory(memory_per_room));
     }
     let path = url
         .strip_prefix("sqlite://")
@@ -257,11 +292,11 @@ pub fn open(
     if path.is_empty() || path.contains("://") {
         return Err(StoreError::BadUrl(url.to_owned()));
     }
-    Ok(Arc::new(SqliteStore::open(
+    Ok(Stores::of(Arc::new(SqliteStore::open(
         std::path::Path::new(path),
         synchronous,
         max_readers,
-    )?))
+    )?)))
 }
 
 /// The newest `limit` of `items` (oldest first), and whether any were left out.

@@ -35,6 +35,13 @@ pub fn test_config() -> Config {
     }
 }
 
+/// Accounts kept in memory, with the default rules.
+pub fn accounts() -> Arc<parley::accounts::Accounts> {
+    Arc::new(parley::accounts::Accounts::in_memory(
+        Config::default().accounts.rules(),
+    ))
+}
+
 /// Lifts every per-connection rate (sends, the frame budget, joins,
 /// catch-ups, history) for tests that flood far past a person's pace.
 pub fn unlimited(limits: &mut parley::config::Limits) {
@@ -94,7 +101,10 @@ impl TestServer {
     ) -> TestServer {
         let listener = parley::server::bind("127.0.0.1:0".parse().unwrap(), 1024).unwrap();
         let addr = listener.local_addr().unwrap();
-        let hub = Hub::with_clock(config.limits.clone(), store, clock);
+        let accounts = Arc::new(parley::accounts::Accounts::in_memory(
+            config.accounts.rules(),
+        ));
+        let hub = Hub::with_clock(config.limits.clone(), store, accounts, clock);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(parley::server::run(listener, config, hub.clone(), async {
             let _ = stopped.await;
@@ -377,6 +387,7 @@ impl Client {
         self.send(ClientFrame::Hello {
             nick: nick.into(),
             resume,
+            token: None,
         })
         .await;
         let welcome = self.recv().await;

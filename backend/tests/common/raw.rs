@@ -156,3 +156,77 @@ pub async fn close_code(stream: &mut TcpStream) -> Option<u16> {
     };
     tokio::time::timeout(WAIT, read).await.ok().flatten()
 }
+
+/// An HTTP answer, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// The head (status line and headers).
+    pub head: String,
+    /// The body.
+    pub body: String,
+}
+
+impl Answer {
+    /// A header's value (name in any case).
+    pub fn header(&self, name: &str) -> Option<String> {
+        header(&self.head, name)
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+}
+
+/// Sends one HTTP/1.1 request to `addr` (with `Host` and, for a body,
+/// `Content-Length`) and reads the answer.
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Answer {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" || method == "DELETE" {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    let answer = exchange(&mut stream, request.as_bytes()).await;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let body = if header(head, "transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        unchunk(body)
+    } else {
+        body.to_owned()
+    };
+    Answer {
+        status: status(head),
+        head: head.to_owned(),
+        body,
+    }
+}
+
+/// A chunked body, joined.
+fn unchunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}

@@ -73,7 +73,8 @@ pub fn online_in(room: &str) -> State {
         reduce(&mut state, Action::SocketOpened, T0),
         vec![Command::Send(ClientFrame::Hello {
             nick: "me".into(),
-            resume: None
+            resume: None,
+            token: None
         })]
     );
     let commands = reduce(&mut state, welcome("me", &[]), T0);

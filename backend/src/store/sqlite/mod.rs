@@ -18,6 +18,7 @@
 //! order at start-up, each in its own transaction. Writing is in
 //! [`write`], reading and search in [`read`].
 
+mod accounts;
 mod read;
 mod write;
 
@@ -120,10 +121,11 @@ type Migration = (
 );
 
 /// Every schema version, in order; index + 1 is the version number.
-const MIGRATIONS: [Migration; 3] = [
+const MIGRATIONS: [Migration; 4] = [
     (SCHEMA_V1, |_| Ok(())),
     (SCHEMA_V2, |_| Ok(())),
     (SCHEMA_V3, index_existing),
+    (accounts::SCHEMA_V4, |_| Ok(())),
 ];
 
 /// How hard SQLite syncs a commit to disk.

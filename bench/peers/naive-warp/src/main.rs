@@ -84,6 +84,7 @@ async fn connected(ws: WebSocket, state: Shared) {
                         edit_window_ms: 0,
                         max_reactions: 0,
                     },
+                    account: false,
                 }
             }
             ClientFrame::Join { room, .. } => {

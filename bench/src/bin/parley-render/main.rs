@@ -149,6 +149,7 @@ async fn member(addr: &str, nick: &str) -> anyhow::Result<Socket> {
         ClientFrame::Hello {
             nick: nick.into(),
             resume: None,
+            token: None,
         },
         ClientFrame::Join {
             room: ROOM.into(),
