@@ -365,7 +365,10 @@ mod tests {
     fn quotes_are_the_first_line_cut_short() {
         assert_eq!(quote_of("hello"), "hello");
         assert_eq!(quote_of("first\nsecond"), "first…");
-        assert_eq!(quote_of(&"가".repeat(150)), format!("{}…", "가".repeat(100)));
+        assert_eq!(
+            quote_of(&"가".repeat(150)),
+            format!("{}…", "가".repeat(100))
+        );
         assert_eq!(quote_of(""), "");
     }
 
@@ -374,7 +377,11 @@ mod tests {
         assert_eq!(validate_query("  rust  ").as_deref(), Ok("rust"));
         assert_eq!(validate_query("사과").as_deref(), Ok("사과"));
         for bad in ["", "   ", "!!!", &"x".repeat(201)] {
-            assert_eq!(validate_query(bad), Err(ValidationError::BadQuery), "{bad:?}");
+            assert_eq!(
+                validate_query(bad),
+                Err(ValidationError::BadQuery),
+                "{bad:?}"
+            );
         }
     }
 

@@ -10,8 +10,16 @@ fn text() -> impl Strategy<Value = String> {
 
 fn chat_message() -> impl Strategy<Value = ChatMessage> {
     let reactions = proptest::collection::vec(
-        (text(), any::<u32>(), proptest::collection::vec(text(), 0..3))
-            .prop_map(|(emoji, count, nicks)| Reactions { emoji, count, nicks }),
+        (
+            text(),
+            any::<u32>(),
+            proptest::collection::vec(text(), 0..3),
+        )
+            .prop_map(|(emoji, count, nicks)| Reactions {
+                emoji,
+                count,
+                nicks,
+            }),
         0..3,
     );
     let extras = (
@@ -32,7 +40,15 @@ fn chat_message() -> impl Strategy<Value = ChatMessage> {
         extras,
     )
         .prop_map(
-            |(room, seq, nick, text, ts, cid, (reply_to, quote, mentions, edited_ts, deleted, reactions))| {
+            |(
+                room,
+                seq,
+                nick,
+                text,
+                ts,
+                cid,
+                (reply_to, quote, mentions, edited_ts, deleted, reactions),
+            )| {
                 ChatMessage {
                     room,
                     seq,
@@ -110,8 +126,11 @@ fn client_frame() -> impl Strategy<Value = ClientFrame> {
                 cid,
             }
         }),
-        (text(), any::<u64>(), text())
-            .prop_map(|(room, target, cid)| ClientFrame::Delete { room, target, cid }),
+        (text(), any::<u64>(), text()).prop_map(|(room, target, cid)| ClientFrame::Delete {
+            room,
+            target,
+            cid
+        }),
         (text(), any::<u64>(), text(), any::<bool>(), text()).prop_map(
             |(room, target, emoji, on, cid)| ClientFrame::React {
                 room,
@@ -129,14 +148,16 @@ fn client_frame() -> impl Strategy<Value = ClientFrame> {
             proptest::option::of(any::<u32>()),
             proptest::option::of(text())
         )
-            .prop_map(|(query, room, nick, before, limit, id)| ClientFrame::Search {
-                query,
-                room,
-                nick,
-                before,
-                limit,
-                id
-            }),
+            .prop_map(
+                |(query, room, nick, before, limit, id)| ClientFrame::Search {
+                    query,
+                    room,
+                    nick,
+                    before,
+                    limit,
+                    id
+                }
+            ),
         text().prop_map(|room| ClientFrame::Typing { room }),
         (text(), any::<u64>(), proptest::option::of(any::<u32>())).prop_map(
             |(room, before, limit)| ClientFrame::History {
@@ -226,16 +247,22 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
         (
             proptest::option::of(text()),
             proptest::collection::vec(
-                (text(), any::<u64>(), text(), any::<u64>(), text(), any::<[u32; 2]>()).prop_map(
-                    |(room, seq, nick, ts, text, m)| SearchHit {
+                (
+                    text(),
+                    any::<u64>(),
+                    text(),
+                    any::<u64>(),
+                    text(),
+                    any::<[u32; 2]>()
+                )
+                    .prop_map(|(room, seq, nick, ts, text, m)| SearchHit {
                         room,
                         seq,
                         nick,
                         ts,
                         text,
                         matches: vec![m]
-                    }
-                ),
+                    }),
                 0..3
             ),
             any::<bool>(),

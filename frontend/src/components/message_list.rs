@@ -246,6 +246,7 @@ mod tests {
             delivery: Delivery::Sent,
             sent_on: None,
             sent_at: 0.0,
+            ..ChatLine::default()
         }))
     }
 

@@ -3,5 +3,5 @@
 mod store;
 mod use_chat;
 
-pub use store::{ChatHandle, NICK_KEY};
+pub use store::{ChatHandle, MUTED_KEY, NICK_KEY};
 pub use use_chat::{use_chat, ChatProvider, ChatProviderProps};
