@@ -21,10 +21,20 @@
 mod app;
 mod composer;
 mod connection_status;
+mod dates;
+mod emoji_picker;
 mod join_screen;
+mod line_action;
+mod markdown_view;
 mod member_list;
+mod mention_list;
 mod message_line;
 mod message_list;
+mod message_menu;
+mod reaction_chips;
+mod reply_quote;
+mod room_header;
 mod room_sidebar;
+mod search_panel;
 
 pub use app::App;
