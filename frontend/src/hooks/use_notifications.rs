@@ -1,6 +1,8 @@
 //! Whether the browser may show notifications, and a way to ask: the
 //! permission is asked for only when the reader clicks (browsers ignore or
-//! penalise asking on load), and the answer re-renders the caller.
+//! penalise asking on load), and the answer re-renders the caller. It is
+//! read afresh at each render (the reader may change it in the browser's
+//! settings meanwhile).
 
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Notification, NotificationPermission};
@@ -33,18 +35,15 @@ fn current() -> Permission {
 /// The permission, and a callback that asks for it (call it from a click).
 #[hook]
 pub fn use_notifications() -> (Permission, Callback<()>) {
-    let permission = use_state(current);
-    let ask = {
-        let permission = permission.clone();
-        use_callback((), move |_: (), _| {
-            let permission = permission.clone();
-            if let Ok(promise) = Notification::request_permission() {
-                wasm_bindgen_futures::spawn_local(async move {
-                    let _ = JsFuture::from(promise).await;
-                    permission.set(current());
-                });
-            }
-        })
-    };
-    (*permission, ask)
+    let update = use_force_update();
+    let ask = use_callback((), move |_: (), _| {
+        let update = update.clone();
+        if let Ok(promise) = Notification::request_permission() {
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = JsFuture::from(promise).await;
+                update.force_update();
+            });
+        }
+    });
+    (current(), ask)
 }
