@@ -9,6 +9,7 @@
 pub mod close;
 pub mod defaults;
 mod error;
+mod events;
 mod frames;
 mod validate;
 

@@ -100,7 +100,9 @@ async fn connected(ws: WebSocket, state: Shared) {
                     last_seq,
                 }
             }
-            ClientFrame::Send { room, text, cid } => {
+            ClientFrame::Send {
+                room, text, cid, ..
+            } => {
                 let seq = {
                     let mut state = state.write().await;
                     let seq = state.seqs.entry(room.clone()).or_insert(0);
