@@ -340,6 +340,17 @@ fn inline(s: &str, links: bool, depth: u8) -> Vec<Node> {
     out
 }
 
+/// What a line of Markdown reads as, without its marks (for quotes of
+/// answered messages); the text itself when that leaves nothing.
+pub fn plain(text: &str) -> String {
+    let shown = text_of(&parse(text));
+    if shown.trim().is_empty() {
+        text.to_owned()
+    } else {
+        shown
+    }
+}
+
 /// The text a tree shows, in order (for tests and the page's labels).
 pub fn text_of(nodes: &[Node]) -> String {
     let mut out = String::new();

@@ -7,7 +7,7 @@
 //! And the edge cases, one by one.
 
 use parley_frontend::markdown::Node::Text;
-use parley_frontend::markdown::{parse, text_of, Node, Tag, ALLOWED, MAX_DEPTH};
+use parley_frontend::markdown::{parse, plain, text_of, Node, Tag, ALLOWED, MAX_DEPTH};
 use proptest::prelude::*;
 
 fn element(tag: Tag, children: Vec<Node>) -> Node {
@@ -255,4 +255,11 @@ fn fences_quotes_and_markup_as_text() {
         vec![p(vec![element(Tag::Code, vec![t("x")])])]
     );
     assert_eq!(parse("\\*not it\\*"), vec![p(vec![t("*not it*")])]);
+}
+
+#[test]
+fn quotes_read_without_their_marks() {
+    assert_eq!(plain("first try, **edited**"), "first try, edited");
+    assert_eq!(plain("see [the notes](https://a.org)"), "see the notes");
+    assert_eq!(plain("```rust"), "```rust");
 }

@@ -92,7 +92,10 @@ pub async fn start_driver() -> (Child, u16) {
     for _ in 0..3 {
         let port = free_port();
         let mut driver = Command::new(&program)
-            .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
+            // Local connections only (ChromeDriver's default). With
+            // `--allowed-ips` it listens on every interface, and exits when
+            // the IPv6 one is taken, which happens here for some ports.
+            .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -54,7 +54,7 @@ fn compose_view(room: &RoomView) -> ComposeView {
             .map_or(ComposeView::New, |l| ComposeView::Reply {
                 seq,
                 nick: l.nick.clone(),
-                text: parley_protocol::quote_of(l.shown_text()),
+                text: crate::markdown::plain(&parley_protocol::quote_of(l.shown_text())),
             }),
         Compose::Edit(seq) => room
             .line(seq)

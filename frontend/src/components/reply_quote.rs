@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use yew::prelude::*;
 
 use super::line_action::LineAction;
+use crate::markdown::plain;
 use crate::state::{ChatLine, Line, RoomView};
 
 /// What a reply shows of the message it answers.
@@ -75,13 +76,15 @@ pub fn reply_quote(props: &ReplyQuoteProps) -> Html {
     let text = if quote.deleted {
         "message deleted".to_owned()
     } else {
-        quote.text.clone()
+        plain(&quote.text)
     };
     html! {
         <button type="button" class="reply-quote" data-testid="reply-quote" data-reply-to={quote.seq.to_string()}
-            aria-label={format!("In reply to {nick}: {text}. Show that message.")} {onclick}>
+            title="Show the message answered" {onclick}>
             <span class="reply-arrow" aria-hidden="true">{ "↪" }</span>
+            <span class="visually-hidden">{ "In reply to " }</span>
             <span class="reply-nick">{ nick }</span>
+            <span class="visually-hidden">{ ": " }</span>
             <span class={classes!("reply-text", quote.deleted.then_some("deleted"))}>{ text }</span>
         </button>
     }
