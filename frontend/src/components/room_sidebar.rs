@@ -104,7 +104,8 @@ pub fn room_sidebar(props: &RoomSidebarProps) -> Html {
             if props.notify == Permission::Ask {
                 <button type="button" class="notify-me" data-testid="enable-notifications"
                     onclick={props.on_notify.reform(|_: MouseEvent| ())}>
-                    { "🔔 Notify me of mentions" }
+                    <span aria-hidden="true">{ "🔔" }</span>
+                    <span class="notify-text">{ " Notify me of mentions" }</span>
                 </button>
             }
             <div class="me">
