@@ -163,7 +163,12 @@ async fn no_axe_violations_on_any_screen() {
     axe(&phone, "the chat window (phone)").await;
     // A long press (Chrome on a phone fires `contextmenu`) opens the menu.
     js(&phone, &format!("document.querySelector('[data-seq=\"{mine}\"] .msg-body').dispatchEvent(new MouseEvent('contextmenu', {{bubbles: true, cancelable: true}})); return true")).await;
-    wait_until(&phone, "the menu on a phone", "return !!document.querySelector('[data-testid=message-menu]')").await;
+    wait_until(
+        &phone,
+        "the menu on a phone",
+        "return !!document.querySelector('[data-testid=message-menu]')",
+    )
+    .await;
     axe(&phone, "the message menu (phone)").await;
     for client in [mina, joon, dark, phone] {
         client.close().await.unwrap();

@@ -100,7 +100,13 @@ async fn edits_deletions_and_replies_reach_everyone() {
 
     // The quote goes to the message it answers.
     click(&mina, &format!("{} [data-testid=reply-quote]", msg(&reply))).await;
-    wait_message(&mina, &first, "the answered message, flashed", "m.dataset.flash === 'true'").await;
+    wait_message(
+        &mina,
+        &first,
+        "the answered message, flashed",
+        "m.dataset.flash === 'true'",
+    )
+    .await;
 
     // mina deletes hers (asked first); both see a tombstone, and the quote says so.
     open_menu(&mina, &first).await;

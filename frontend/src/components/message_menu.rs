@@ -157,7 +157,9 @@ pub fn message_menu(props: &MessageMenuProps) -> Html {
         },
     };
     html! {
-        <div class={classes!("msg-actions", props.open.then_some("open"))} ref={wrap} onfocusout={on_focus_out}>
+        // Inside the message list's live region, but not news: not announced.
+        <div class={classes!("msg-actions", props.open.then_some("open"))} ref={wrap} onfocusout={on_focus_out}
+            aria-live="off">
             <button type="button" class="more" data-testid="message-actions" ref={trigger}
                 aria-label={format!("Actions for {}", props.label)} aria-expanded={props.open.to_string()}
                 onclick={toggle}>{ "⋯" }</button>
