@@ -81,6 +81,8 @@ async fn connected(ws: WebSocket, state: Shared) {
                         rate_per_sec: 0,
                         typing_ttl_ms: 6000,
                         resume_grace_ms: 0,
+                        edit_window_ms: 0,
+                        max_reactions: 0,
                     },
                 }
             }
@@ -119,6 +121,7 @@ async fn connected(ws: WebSocket, state: Shared) {
                     text,
                     ts,
                     cid: Some(cid.clone()),
+                    ..Default::default()
                 })
                 .to_json();
                 for (other, (tx, rooms)) in state.read().await.clients.iter() {
