@@ -4,8 +4,10 @@
 #   make run    build the browser app and start the server at http://127.0.0.1:8080
 #   make test   every check and test, as CI runs it
 #   make bench  Parley against two peer relays; writes docs/benchmarks.md
+#   make soak   good clients among hostile ones for 10 minutes, default
+#               limits; writes its section of docs/benchmarks.md
 
-.PHONY: run test setup bench
+.PHONY: run test setup bench soak
 
 run:
 	bash scripts/run.sh
@@ -18,3 +20,6 @@ setup:
 
 bench:
 	bash scripts/bench.sh
+
+soak:
+	bash scripts/soak.sh
