@@ -128,13 +128,19 @@ pub fn markdown(report: &SoakReport, command: &str) -> String {
             .map(|r| ended(report, r.kind, "close 4008"))
             .sum();
         let resets = ended(report, Kind::PingFlood, "cut at once (reset)");
+        let closes = n("parley_frame_budget_closes_total");
+        let relation = if closes == (seen_4008 + resets) as f64 {
+            "exactly"
+        } else {
+            "against"
+        };
         let _ = writeln!(
             s,
-            "\n**The server's own counters** over the soak (`/metrics`): {:.0} frame-budget closes (the hostile clients \
-             saw {seen_4008} × 4008 and {resets} ping-flood resets), {:.0} `rate_limited`, {:.0} error frames for bad \
-             input, {:.0} WebSockets refused (429/503), {:.0} HTTP connections closed at accept (per-address cap), \
-             {:.0} slow-consumer drops (1013), {:.0} messages accepted; {:.0} WebSockets still open at the end.",
-            n("parley_frame_budget_closes_total"),
+            "\n**The server's own counters** over the soak (`/metrics`): {closes:.0} frame-budget closes, {relation} the \
+             {seen_4008} × 4008 the hostile clients saw plus the {resets} ping-flood resets (a flooder that never reads \
+             does not get to see its 4008); {:.0} `rate_limited`, {:.0} error frames for bad input, {:.0} WebSockets \
+             refused (429/503), {:.0} HTTP connections closed at accept (per-address cap), {:.0} slow-consumer drops \
+             (1013), {:.0} messages accepted; {:.0} WebSockets still open at the end.",
             n("parley_rate_limited_total"),
             n("parley_protocol_errors_total"),
             n("parley_websockets_refused_total"),

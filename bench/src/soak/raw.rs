@@ -113,6 +113,8 @@ pub struct Raw {
     pub stream: TcpStream,
     buf: Vec<u8>,
     opened: Instant,
+    /// A write failed with a reset.
+    reset: bool,
 }
 
 impl Raw {
@@ -128,20 +130,26 @@ impl Raw {
             stream,
             buf: Vec::new(),
             opened: Instant::now(),
+            reset: false,
         })
     }
 
-    /// How the socket ending now reads as an outcome.
+    /// How the socket ending now reads as an outcome: a reset if this read
+    /// says so, or if a write already did (the kernel reports a reset
+    /// once, and later reads just see the end).
     pub fn cut(&self, reset: bool) -> Outcome {
-        Outcome::cut(self.opened.elapsed(), reset)
+        Outcome::cut(self.opened.elapsed(), reset || self.reset)
     }
 
     /// Writes all of `bytes`; a failure is the server cutting us off.
     pub async fn send(&mut self, bytes: &[u8]) -> Result<(), Outcome> {
-        self.stream
-            .write_all(bytes)
-            .await
-            .map_err(|e| self.cut(is_reset(&e)))
+        match self.stream.write_all(bytes).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.reset |= is_reset(&e);
+                Err(self.cut(false))
+            }
+        }
     }
 
     /// Reads more into the buffer before `deadline`.
