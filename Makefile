@@ -5,8 +5,10 @@
 #   make test   every check and test, as CI runs it
 #   make bench  Parley against two peer relays; writes docs/benchmarks.md
 #   make fuzz   a long fuzzing run of the frame parser and decoder
+#   make soak   good clients among hostile ones for 10 minutes, default
+#               limits; writes its section of docs/benchmarks.md
 
-.PHONY: run test setup bench fuzz
+.PHONY: run test setup bench fuzz soak
 
 run:
 	bash scripts/run.sh
@@ -22,3 +24,6 @@ bench:
 
 fuzz:
 	bash scripts/fuzz.sh
+
+soak:
+	bash scripts/soak.sh

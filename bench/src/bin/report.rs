@@ -1,7 +1,8 @@
 //! `parley-report`: turns one benchmark run's JSON results (and the
 //! criterion store benchmark, when present) into `docs/benchmarks.md` and an
 //! SVG chart of latency against delivered rate. Every ratio in the output
-//! compares numbers measured in the same run.
+//! compares numbers measured in the same run. The soak's section (written
+//! by `make soak`) is carried over from the old file.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -424,6 +425,12 @@ fn main() -> anyhow::Result<()> {
     );
     chart(&results, &args.chart).context("drawing the chart")?;
     let store = store_results(&args.criterion);
-    std::fs::write(&args.markdown, markdown(&results, &store, &args.chart))?;
+    let mut text = markdown(&results, &store, &args.chart);
+    // `make soak` keeps a section of its own in the same file: carry it over.
+    let old = std::fs::read_to_string(&args.markdown).unwrap_or_default();
+    if let Some(soak) = parley_bench::soak::docs::section_of(&old) {
+        text = parley_bench::soak::docs::replace_section(&text, soak);
+    }
+    std::fs::write(&args.markdown, text)?;
     Ok(())
 }
