@@ -161,34 +161,12 @@ pub fn markdown(report: &SoakReport, command: &str) -> String {
 /// `doc` with the soak's section replaced by `section`, or `section` added
 /// at the end if there is none; the rest is left as it was.
 pub fn replace_section(doc: &str, section: &str) -> String {
-    let section = section.trim_end();
-    let start = if doc.starts_with(&format!("{HEADING}\n")) {
-        Some(0)
-    } else {
-        doc.find(&format!("\n{HEADING}\n")).map(|i| i + 1)
-    };
-    let Some(start) = start else {
-        return format!("{}\n\n{section}\n", doc.trim_end());
-    };
-    let after = start + HEADING.len();
-    match doc[after..].find("\n## ") {
-        Some(next) => format!("{}{section}\n\n{}", &doc[..start], &doc[after + next + 1..]),
-        None => format!("{}{section}\n", &doc[..start]),
-    }
+    crate::sections::replace(doc, HEADING, section)
 }
 
 /// The soak's section of `doc`, if it has one (through the next `## `).
 pub fn section_of(doc: &str) -> Option<&str> {
-    let start = if doc.starts_with(&format!("{HEADING}\n")) {
-        0
-    } else {
-        doc.find(&format!("\n{HEADING}\n"))? + 1
-    };
-    let after = start + HEADING.len();
-    let end = doc[after..]
-        .find("\n## ")
-        .map_or(doc.len(), |i| after + i + 1);
-    Some(doc[start..end].trim_end())
+    crate::sections::find(doc, HEADING)
 }
 
 #[cfg(test)]
