@@ -2,7 +2,9 @@
 //! subset the peer relays speak: `hello`/`join`/`send` → `message`/`ack`)
 //! over real TCP on loopback, and reports deliveries, latency, set-up rate
 //! and the server's memory, as a table and as JSON. `parley-load soak` runs
-//! good clients among hostile ones instead (see [`parley_bench::soak`]).
+//! good clients among hostile ones instead (see [`parley_bench::soak`]),
+//! and `parley-load storm` join storms into big rooms (see
+//! [`parley_bench::storm`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,6 +15,7 @@ use clap::{Parser, Subcommand};
 use parley_bench::load::{Load, Phase, PhaseResult, Plan};
 use parley_bench::report::{Report, Step};
 use parley_bench::soak::SoakArgs;
+use parley_bench::storm::StormArgs;
 
 fn duration(s: &str) -> Result<Duration, humantime::DurationError> {
     humantime::parse_duration(s)
@@ -38,6 +41,10 @@ enum Command {
     /// default) against a server with its default limits: their latency and
     /// delivery, the server's memory, and how each hostile kind was stopped.
     Soak(SoakArgs),
+    /// N clients joining one room at once (or N/10 rooms): time until all
+    /// have joined, the server's memory per connection, resets; then
+    /// fan-out in that room and resume storms.
+    Storm(StormArgs),
 }
 
 /// Options of a load run.
@@ -263,6 +270,10 @@ async fn main() -> anyhow::Result<()> {
             command: Some(Command::Soak(soak)),
             ..
         } => return parley_bench::soak::main(soak).await,
+        Cli {
+            command: Some(Command::Storm(storm)),
+            ..
+        } => return parley_bench::storm::main(storm).await,
         Cli { load, .. } => load,
     };
     let rss_before = rss_kib(args.server_pid);
