@@ -95,6 +95,8 @@ pub(super) struct Fields {
     pub last_seq: Option<u64>,
     /// `error`: what went wrong.
     pub code: Option<String>,
+    /// `ack`: the client's id for the message.
+    pub cid: Option<String>,
 }
 
 /// The frame's type, from its start (the server writes `type` first).
@@ -190,7 +192,7 @@ impl Client {
         for attempt in 1..=ATTEMPTS {
             let permit = limit.acquire().await.ok()?;
             let started = counts.now_ns();
-            match tokio::time::timeout(plan.join_timeout, self.connect(plan)).await {
+            match tokio::time::timeout(plan.join_timeout, self.connect(plan, counts)).await {
                 Ok(Ok((ws, resumed))) => {
                     counts.joined(phase, counts.now_ns() - started, resumed);
                     return Some(ws);
@@ -214,7 +216,7 @@ impl Client {
     /// One attempt: connect, `hello` (with the token, if any) and `join`
     /// (since the last `seq` seen, if any); the socket and whether the
     /// session was resumed, or what went wrong.
-    async fn connect(&mut self, plan: &Plan) -> Result<(Socket, bool), String> {
+    async fn connect(&mut self, plan: &Plan, counts: &Counts) -> Result<(Socket, bool), String> {
         let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {:?}", e.kind()))?;
         socket
             .bind(SocketAddr::new(plan.source(self.index), 0))
@@ -252,6 +254,7 @@ impl Client {
                 Some(Err(e)) => return Err(kind_of(&e)),
                 None => return Err("ended".into()),
             };
+            counts.frame();
             let text = text.as_str();
             match frame_type(text) {
                 "welcome" | "joined" | "error" => {}
@@ -287,6 +290,7 @@ impl Client {
                 frame = ws.next() => {
                     let ended = match frame {
                         Some(Ok(Message::Text(text))) => {
+                            counts.frame();
                             self.on_text(text.as_str(), counts);
                             None
                         }
@@ -296,7 +300,9 @@ impl Client {
                         None => Some("ended".to_owned()),
                     };
                     if let Some(kind) = ended {
-                        if !restarting {
+                        // The restart's close may come before this task
+                        // has seen the stage that announced it.
+                        if !restarting && *stage.borrow() != Stage::Restart {
                             counts.trouble(kind);
                         }
                         return;

@@ -111,6 +111,8 @@ pub struct Counts {
     /// When the last member got fan-out message k, ns since the epoch.
     fan_last_ns: Vec<AtomicU64>,
     troubles: Mutex<BTreeMap<(Phase, String), u64>>,
+    /// Text frames the clients received, by phase.
+    frames: [AtomicU64; 4],
 }
 
 impl Counts {
@@ -123,6 +125,7 @@ impl Counts {
             fan: (0..messages).map(|_| AtomicUsize::new(0)).collect(),
             fan_last_ns: (0..messages).map(|_| AtomicU64::new(0)).collect(),
             troubles: Mutex::new(BTreeMap::new()),
+            frames: [(); 4].map(|_| AtomicU64::new(0)),
         }
     }
 
@@ -178,6 +181,16 @@ impl Counts {
         )
     }
 
+    /// A client received a text frame (counted under the current phase).
+    pub fn frame(&self) {
+        self.frames[self.phase.load(Ordering::Relaxed)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Text frames the clients received in `phase`.
+    pub fn frames(&self, phase: Phase) -> u64 {
+        self.frames[phase.index()].load(Ordering::Acquire)
+    }
+
     /// Something went wrong for a client: counted under the current phase.
     pub fn trouble(&self, kind: impl Into<String>) {
         let key = (self.phase(), kind.into());
@@ -229,6 +242,8 @@ mod tests {
         assert!((p50 - 2.0).abs() < 0.01 && (max - 4.0).abs() < 0.01);
         counts.delivered(1);
         counts.delivered(7); // not a message of this run: ignored
+        counts.frame();
+        assert_eq!(counts.frames(Phase::Join), 1);
         assert_eq!(counts.fan(1).0, 1);
         assert_eq!(counts.fan(0).0, 0);
     }

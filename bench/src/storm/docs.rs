@@ -86,6 +86,10 @@ fn time(s: &StormResult) -> String {
     }
 }
 
+fn ack(ms: Option<f64>) -> String {
+    ms.map_or("none".into(), |ms| format!("{ms:.1} ms"))
+}
+
 fn kib(s: &StormResult) -> String {
     s.kib_per_connection()
         .map_or("–".into(), |k| format!("{k:.1}"))
@@ -164,7 +168,9 @@ pub fn markdown(reports: &[StormReport], notes: &str) -> String {
         s,
         "`make bench` (scripts/bench-storm.sh, `parley-load storm`): for every N and layout a fresh server (release \
          build, SQLite in a temporary folder) with its **default limits** except the per-address connection cap and \
-         pace, which one load-generator host must lift (`--max-connections-per-ip 0 --connect-rate-per-ip …`). N \
+         pace, which one load-generator host must lift (`--max-connections-per-ip 0 --connect-rate-per-ip …`), and \
+         `--max-http-connections 768`: the server fits its WebSocket cap into the open-file limit (20,000 here) less \
+         that cap, and the default 1,024 would leave 18,908 WebSockets, too few for 19,000 clients. N \
          clients from {sources} loopback addresses, {concurrency} at a time (a client holds its place from its TCP \
          connect to its `joined`), each say `hello` and `join` the one room, or for the comparison one of N/10 rooms \
          of 10. *All joined*: from the first connect to the last `joined`; *per join*: that ÷ N; *KiB/conn*: the \
@@ -199,14 +205,15 @@ pub fn markdown(reports: &[StormReport], notes: &str) -> String {
     let _ = writeln!(
         s,
         "\n**Where the time goes**: CPU time of the server and of the load generator during each storm (both \
-         processes on the same {cpus} cores: {cpus} s of CPU per second at most), and single clients' time from \
+         processes on the same {cpus} cores: {cpus} s of CPU per second at most), the text frames a client received \
+         on average (`welcome`, `joined`, then a `presence` per flush of its room), and single clients' time from \
          connect to `joined`.\n"
     );
     let _ = writeln!(
         s,
-        "| N | layout | all joined | server CPU | generator CPU | single join p50 | p99 | max |"
+        "| N | layout | all joined | server CPU | generator CPU | frames per client | single join p50 | p99 | max |"
     );
-    let _ = writeln!(s, "|---:|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     let cpu = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.2} s"));
     for (layout, list) in [
         ("one room", &runs.one),
@@ -217,11 +224,12 @@ pub fn markdown(reports: &[StormReport], notes: &str) -> String {
             let f = &r.first;
             let _ = writeln!(
                 s,
-                "| {} | {layout} | {} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms |",
+                "| {} | {layout} | {} | {} | {} | {:.1} | {:.1} ms | {:.1} ms | {:.1} ms |",
                 thousands(r.clients),
                 time(f),
                 cpu(f.server_cpu_s),
                 cpu(f.load_cpu_s),
+                f.frames_per_client,
                 f.p50_ms,
                 f.p99_ms,
                 f.max_ms
@@ -239,23 +247,27 @@ pub fn markdown(reports: &[StormReport], notes: &str) -> String {
             s,
             "\n**Fan-out** in the room the storm filled: one more member joins and sends one 64-byte message, then \
              (½ s later) a burst back to back; measured from just before the send to the moment the last member had \
-             it (every member reads every frame).\n"
+             it (every member reads every frame). The server acknowledges a message and sends it on only once it is \
+             committed (SQLite, `synchronous=FULL`: an fsync), so the sender's *ack* shows how much of that was the \
+             disk.\n"
         );
         let _ = writeln!(
             s,
-            "| members | one message: all have it | delivered | burst | all have it | deliveries/s | resets |"
+            "| members | one message: all have it | its ack | delivered | burst | all have it | last ack | deliveries/s | resets |"
         );
-        let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---|");
+        let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         for (r, f) in fanouts {
             let troubles: u64 = r.fanout_troubles.values().sum();
             let _ = writeln!(
                 s,
-                "| {} | {:.1} ms | {} | {} messages | {:.1} ms | {} | {} |",
+                "| {} | {:.1} ms | {} | {} | {} messages | {:.1} ms | {} | {} | {} |",
                 thousands(f.members),
                 f.one_ms,
+                ack(f.one_ack_ms),
                 thousands(f.one_delivered),
                 f.burst,
                 f.burst_ms,
+                ack(f.burst_ack_ms),
                 thousands(f.deliveries_per_sec as usize),
                 if troubles == 0 {
                     "0".into()

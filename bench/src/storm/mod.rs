@@ -191,6 +191,7 @@ impl Run<'_> {
             rss_after_kib: rss_kib(self.pid),
             server_cpu_s: seconds(cpu_after, cpu_before),
             load_cpu_s: seconds(me_after, me_before),
+            frames_per_client: 0.0, // filled in at the end of the run
             before_s,
         }
     }
@@ -280,10 +281,11 @@ pub async fn run(args: &StormArgs) -> anyhow::Result<StormReport> {
     }
     run.stage.send_replace(Stage::Quit);
 
-    first.troubles = counts.troubles(Phase::Join);
-    for r in &mut resumes {
-        let phase = Phase::ALL.into_iter().find(|p| p.name() == r.kind);
-        r.troubles = phase.map(|p| counts.troubles(p)).unwrap_or_default();
+    for r in std::iter::once(&mut first).chain(&mut resumes) {
+        if let Some(phase) = Phase::ALL.into_iter().find(|p| p.name() == r.kind) {
+            r.troubles = counts.troubles(phase);
+            r.frames_per_client = counts.frames(phase) as f64 / r.clients.max(1) as f64;
+        }
     }
     Ok(StormReport {
         server: args.server_label.clone(),

@@ -48,6 +48,10 @@ pub struct StormResult {
     pub server_cpu_s: Option<f64>,
     /// The load generator's own CPU time during the storm, in seconds.
     pub load_cpu_s: Option<f64>,
+    /// Text frames a client received, on average, from the storm's start
+    /// until the next phase (`welcome`, `joined`, `presence`, …).
+    #[serde(default)]
+    pub frames_per_client: f64,
     /// Before a resume storm: how long the server took to see every
     /// connection gone (a drop) or to restart (a restart), in seconds.
     pub before_s: Option<f64>,
@@ -138,12 +142,13 @@ fn storm_line(s: &StormResult) -> String {
     let opt = |v: Option<f64>, unit: &str| v.map_or("?".into(), |v| format!("{v:.1}{unit}"));
     format!(
         "{:<24} {done}: {:.3} ms per join; single joins p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
-         resumed {}; RSS {} → {} KiB ({} per connection); CPU server {}, generator {}; troubles {:?}",
+         {:.1} frames per client; resumed {}; RSS {} → {} KiB ({} per connection); CPU server {}, generator {}; troubles {:?}",
         s.kind,
         s.per_join_ms,
         s.p50_ms,
         s.p99_ms,
         s.max_ms,
+        s.frames_per_client,
         s.resumed,
         s.rss_before_kib.map_or("?".into(), |k| k.to_string()),
         s.rss_after_kib.map_or("?".into(), |k| k.to_string()),
@@ -168,10 +173,20 @@ pub fn print(report: &StormReport) {
     );
     println!("{}", storm_line(&report.first));
     if let Some(f) = &report.fanout {
+        let ms = |v: Option<f64>| v.map_or("?".into(), |v| format!("{v:.1} ms"));
         println!(
-            "fan-out to {} members: one message reached {} in {:.1} ms; {} back to back: {} deliveries in {:.1} ms = {:.0}/s; troubles {:?}",
-            f.members, f.one_delivered, f.one_ms, f.burst, f.burst_delivered, f.burst_ms,
-            f.deliveries_per_sec, report.fanout_troubles
+            "fan-out to {} members: one message reached {} in {:.1} ms (its ack: {}); {} back to back: {} deliveries \
+             in {:.1} ms (last ack: {}) = {:.0}/s; troubles {:?}",
+            f.members,
+            f.one_delivered,
+            f.one_ms,
+            ms(f.one_ack_ms),
+            f.burst,
+            f.burst_delivered,
+            f.burst_ms,
+            ms(f.burst_ack_ms),
+            f.deliveries_per_sec,
+            report.fanout_troubles
         );
     }
     for r in &report.resumes {
@@ -205,6 +220,7 @@ mod tests {
             rss_after_kib: Some(17_000),
             server_cpu_s: None,
             load_cpu_s: None,
+            frames_per_client: 0.0,
             before_s: None,
         };
         assert_eq!(s.resets(), 3);
