@@ -80,6 +80,7 @@ async fn every_frame_counts_against_one_budget() {
                 room: "r".into(),
                 text: "spam".into(),
                 cid: format!("c{i}"),
+                reply_to: None,
             })
             .await;
     }
@@ -342,6 +343,7 @@ async fn a_reader_cut_by_the_write_timeout_gets_1013_and_is_counted() {
                     room: "r".into(),
                     text: text.clone(),
                     cid: format!("s{sent}"),
+                    reply_to: None,
                 })
                 .await;
             sent += 1;
@@ -399,6 +401,7 @@ async fn invisible_and_backwards_text_is_refused_without_echoing_it() {
             room: "r".into(),
             text: text.into(),
             cid: "t".into(),
+            reply_to: None,
         })
         .await;
         assert_eq!(error_code(&c.recv().await), code, "{text:?}");
