@@ -100,4 +100,7 @@ bash scripts/bench-storm.sh
 # The browser app's rendering, before the foundation work and now (adds its
 # own section to docs/benchmarks.md, so it runs after parley-report).
 bash scripts/bench-render.sh --write-docs before=fcbae7d after=HEAD
+# Message life in the store: changes against messages alone, and search
+# over 1,000,000 messages (its own section too).
+bash scripts/bench-life.sh --write-docs
 echo "[bench] wrote docs/benchmarks.md and docs/bench-chart.svg" >&2

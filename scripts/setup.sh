@@ -3,7 +3,7 @@
 # and skips whatever is already there, so a second run takes a second.
 #
 #   scripts/setup.sh            # build tools: wasm target, trunk, wasm-bindgen-cli, wasm-opt
-#   scripts/setup.sh --browser  # also Chromium + ChromeDriver for the end-to-end tests
+#   scripts/setup.sh --browser  # also Chromium + ChromeDriver (and axe-core, from npm) for the end-to-end tests
 #
 # Versions are the ones ../shared/TOOLCHAIN.md lists as working with rustc 1.95.
 set -euo pipefail
@@ -57,6 +57,20 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}\$"; 
   say "installing wasm-bindgen-cli ${WASM_BINDGEN_VERSION} (about 2 minutes)"
   # Not --locked: the registry copy here lacks one pinned dependency (TOOLCHAIN.md).
   cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" --force
+fi
+
+# axe-core, which the browser tests inject into the page (Chromium here has
+# no internet): npm's own client, pinned by backend/tests/axe/package-lock.json.
+AXE_DIR="$(cd "$(dirname "$0")/.." && pwd)/backend/tests/axe"
+if [ "$want_browser" = 1 ] && [ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    say "installing Debian's nodejs and npm"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  say "installing axe-core (npm ci in backend/tests/axe)"
+  (cd "$AXE_DIR" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 say "tools ready"

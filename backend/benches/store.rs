@@ -1,24 +1,69 @@
-//! How fast the SQLite store takes messages, by commit batch size and sync
-//! mode: the numbers behind `--commit-batch` and `--sqlite-synchronous` (see
-//! docs/benchmarks.md). Each iteration appends one batch in one transaction,
-//! so criterion's throughput figure is messages stored per second.
+//! How fast the SQLite store takes events, by commit batch size and sync
+//! mode: the numbers behind `--commit-batch` and `--sqlite-synchronous`;
+//! and whether edits and reactions mixed in (a quarter of the events) cost
+//! more than plain messages (see docs/benchmarks.md). Each iteration
+//! appends one batch in one transaction, so criterion's throughput figure
+//! is events stored per second.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use parley::store::{MessageStore, NewMessage, SqliteStore, Synchronous};
+use parley::store::{Change, MessageStore, NewEvent, Rules, SqliteStore, Synchronous};
 
 /// A typical chat line.
 const TEXT: &str = "sounds good, see you at the standup tomorrow morning";
 
-fn batch(size: usize, rooms: usize) -> Vec<NewMessage> {
-    (0..size)
-        .map(|i| NewMessage {
-            room: format!("room-{}", i % rooms),
-            nick: format!("user{}", i % 50),
+const RULES: Rules = Rules {
+    edit_window_ms: 0,
+    max_reactions: 20,
+};
+
+fn message(i: usize, rooms: usize) -> NewEvent {
+    NewEvent {
+        room: format!("room-{}", i % rooms),
+        nick: format!("user{}", i % 50),
+        cid: Some(format!("c-{i}")),
+        ts: 1_764_000_000_000 + i as u64,
+        change: Change::Message {
             text: TEXT.to_owned(),
-            cid: Some(format!("c-{i}")),
-            ts: 1_764_000_000_000 + i as u64,
+            reply_to: None,
+            mentions: vec![],
+        },
+    }
+}
+
+fn batch(size: usize, rooms: usize) -> Vec<NewEvent> {
+    (0..size).map(|i| message(i, rooms)).collect()
+}
+
+/// Like [`batch`], but every fourth event edits or reacts to one of the
+/// messages the first batch stored (`targets` per room, by their authors).
+fn mixed(size: usize, rooms: usize, targets: usize) -> Vec<NewEvent> {
+    (0..size)
+        .map(|i| {
+            if i % 4 != 3 {
+                return message(i, rooms);
+            }
+            let target = (i / rooms) % targets + 1;
+            let author = ((target - 1) * rooms + i % rooms) % 50;
+            let change = if i % 8 == 3 {
+                Change::Edit {
+                    target: target as u64,
+                    text: format!("{TEXT}, edited"),
+                    mentions: vec![],
+                }
+            } else {
+                Change::React {
+                    target: target as u64,
+                    emoji: "👍".into(),
+                    on: i % 16 != 7,
+                }
+            };
+            NewEvent {
+                nick: format!("user{author}"),
+                change,
+                ..message(i, rooms)
+            }
         })
         .collect()
 }
@@ -30,13 +75,13 @@ fn sqlite_append(c: &mut Criterion) {
         for size in [1usize, 64, 512, 4096] {
             let dir = tempfile::tempdir().unwrap();
             let store = SqliteStore::open(&dir.path().join("bench.db"), sync, 4).unwrap();
-            let messages = batch(size, 16);
+            let events = batch(size, 16);
             group.throughput(Throughput::Elements(size as u64));
             group.bench_with_input(
                 BenchmarkId::new(format!("{sync:?}"), size),
-                &messages,
-                |b, messages| {
-                    b.iter(|| black_box(store.append_batch(messages).unwrap()));
+                &events,
+                |b, events| {
+                    b.iter(|| black_box(store.append_batch(events, &RULES).unwrap()));
                 },
             );
         }
@@ -44,5 +89,31 @@ fn sqlite_append(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sqlite_append);
+fn sqlite_mixed(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sqlite_mixed");
+    group.sample_size(20);
+    let (size, rooms) = (512, 16);
+    for (name, events) in [
+        ("messages", batch(size, rooms)),
+        ("with_changes", mixed(size, rooms, 32)),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("bench.db"), Synchronous::Full, 4).unwrap();
+        // The messages the changes target (seq 1..=32 in each room).
+        store
+            .append_batch(&batch(rooms * 32, rooms), &RULES)
+            .unwrap();
+        group.throughput(Throughput::Elements(size as u64));
+        group.bench_with_input(BenchmarkId::new(name, size), &events, |b, events| {
+            b.iter(|| {
+                let applied = store.append_batch(events, &RULES).unwrap();
+                assert!(applied.iter().all(Result::is_ok));
+                black_box(applied)
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, sqlite_append, sqlite_mixed);
 criterion_main!(benches);

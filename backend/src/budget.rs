@@ -7,13 +7,14 @@
 //! each kind of request that costs the server (or the others) something has
 //! its own rate: `send`s, `join`/`leave` (each tells every member),
 //! catch-ups and `history` pages (database reads, large replies),
-//! `members` pages, and `typing` (told to every member).
+//! `members` pages, searches (index reads), and `typing` (told to every
+//! member). Edits, deletions and reactions count as `send`s.
 //!
 //! Each rate is a token bucket (the GCRA form: one timestamp per bucket, 8
 //! bytes), read against tokio's clock so tests can run it in virtual time.
-//! Seven of them cost a connection 64 bytes, where six `governor` direct
-//! limiters would cost several hundred: idle connections are what a big
-//! server holds most of.
+//! Eight buckets (the frame budget and seven rates) cost a connection 64
+//! bytes, where eight `governor` direct limiters (72 bytes each, measured)
+//! would cost 576: idle connections are what a big server holds most of.
 
 use std::time::Duration;
 
@@ -53,6 +54,8 @@ pub enum Kind {
     History,
     /// `members`.
     Members,
+    /// `search`.
+    Search,
     /// `typing`.
     Typing,
 }
@@ -67,6 +70,7 @@ pub struct Budget {
     catch_ups: Bucket,
     history: Bucket,
     members: Bucket,
+    searches: Bucket,
     typing: Bucket,
 }
 
@@ -81,6 +85,7 @@ impl Budget {
             catch_ups: Bucket::default(),
             history: Bucket::default(),
             members: Bucket::default(),
+            searches: Bucket::default(),
             typing: Bucket::default(),
         }
     }
@@ -109,6 +114,7 @@ impl Budget {
             Kind::CatchUp => self.catch_ups.take(&limits.catch_up_rate, now),
             Kind::History => self.history.take(&limits.history_rate, now),
             Kind::Members => self.members.take(&limits.members_rate, now),
+            Kind::Search => self.searches.take(&limits.search_rate, now),
             Kind::Typing => self.typing.take(&limits.typing_rate, now),
         }
     }

@@ -7,6 +7,9 @@
 //! list. Every refusal becomes an `error` frame with a specific code; the
 //! connection only ends when a client keeps sending garbage.
 //!
+//! The frames that change a room (`send`, `edit`, `delete`, `react`) and
+//! `search` are in [`changes`].
+//!
 //! Nothing here waits on the database. A frame that needs a read (a `join`
 //! whose history is not in memory, a `history` page) yields a [`Pending`]
 //! request that the connection task polls beside its socket, and whose
@@ -18,8 +21,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use parley_protocol::{
-    parse_client_frame, validate_cid, validate_room, validate_text_with_limit, ClientFrame,
-    ErrorCode, Limits as WireLimits, ServerFrame,
+    parse_client_frame, validate_room, ClientFrame, ErrorCode, Limits as WireLimits, ServerFrame,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -31,6 +33,8 @@ use crate::hub::{Hub, Joining};
 use crate::ids::Identity;
 use crate::metrics;
 use crate::outbox::{encode, Outbox};
+
+mod changes;
 
 /// Messages in one `history` page when the client does not say.
 const DEFAULT_HISTORY_PAGE: usize = 50;
@@ -254,6 +258,8 @@ impl Client {
             rate_per_sec: limits.rate_per_sec,
             typing_ttl_ms: limits.typing_ttl.as_millis() as u64,
             resume_grace_ms: limits.resume_grace.as_millis() as u64,
+            edit_window_ms: limits.edit_window.as_millis() as u64,
+            max_reactions: limits.max_reactions as u32,
         }
     }
 
@@ -307,9 +313,34 @@ impl Client {
                 self.reply(&ServerFrame::Left { room });
                 Ok(Step::Next)
             }
-            (ClientFrame::Send { room, text, cid }, Some(who)) => {
-                self.send(&who, &room, &text, cid)?;
+            (
+                frame @ (ClientFrame::Send { .. }
+                | ClientFrame::Edit { .. }
+                | ClientFrame::Delete { .. }
+                | ClientFrame::React { .. }),
+                Some(who),
+            ) => {
+                self.change(&who, frame)?;
                 Ok(Step::Next)
+            }
+            (
+                ClientFrame::Search {
+                    query,
+                    room,
+                    nick,
+                    before,
+                    limit,
+                    id,
+                },
+                Some(who),
+            ) => {
+                let reading = self.search(&who, &query, room, nick, before, limit, id)?;
+                let outbox = self.outbox.clone();
+                Ok(Step::Wait(Pending::new(async move {
+                    let results = reading.await.map_err(Refusal::from)?;
+                    outbox.push(encode(&results));
+                    Ok(())
+                })))
             }
             (ClientFrame::Typing { room }, Some(who)) => {
                 let room = validate_room(&room)?;
@@ -389,28 +420,5 @@ impl Client {
         });
         self.identity = Some(welcome.identity);
         Ok(())
-    }
-
-    fn send(&mut self, who: &Identity, room: &str, text: &str, cid: String) -> Result<(), Refusal> {
-        validate_cid(&cid)?;
-        let room = validate_room(room).map_err(|e| Refusal::from(e).about(None, Some(&cid)))?;
-        let about = |e: Refusal| e.about(Some(&room), Some(&cid));
-        let text = validate_text_with_limit(text, self.hub.limits().max_text_chars)
-            .map_err(|e| about(e.into()))?;
-        if self.budget.take(Kind::Send, self.hub.limits()).is_err() {
-            metrics::rate_limited();
-            let limits = self.hub.limits();
-            return Err(about(Refusal::new(
-                ErrorCode::RateLimited,
-                format!(
-                    "too many messages: at most {} at once, then {} per second",
-                    limits.rate_burst, limits.rate_per_sec
-                ),
-            )));
-        }
-        // The ack (or an error) follows once the message is committed.
-        self.hub
-            .send(who, &room, text, cid.clone(), &self.outbox)
-            .map_err(|e| about(e.into()))
     }
 }

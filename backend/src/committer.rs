@@ -1,5 +1,6 @@
-//! Group commit: one thread that writes messages to the store in batches and
-//! hands each committed batch back for delivery.
+//! Group commit: one thread that writes room events (messages, edits,
+//! deletions, reactions) to the store in batches and hands each committed
+//! batch back for delivery.
 //!
 //! Every `send` is queued here instead of being written on the spot. The
 //! thread takes everything that queued up while the previous transaction was
@@ -21,24 +22,27 @@ use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use parley_protocol::ChatMessage;
-
 use crate::config::Limits;
-use crate::store::{MessageStore, NewMessage, Retention, StoreError};
+use crate::store::{Applied, MessageStore, NewEvent, Retention, Rules, StoreError};
+
+/// Where the committer reads the time it stamps each batch with (ms since
+/// the Unix epoch). The server's is the system clock; tests set their own,
+/// to step over the edit window.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// What happens to each batch once the store has answered. Called on the
 /// committer thread, in commit order.
 pub trait CommitHandler<R>: Send + 'static {
-    /// The batch is durable: each receipt with its message as stored (with
-    /// its `seq` and time).
-    fn committed(&self, batch: Vec<(R, ChatMessage)>);
+    /// The batch is durable: each receipt with what became of its event
+    /// (stored, with its `seq` and time, or refused by the store's rules).
+    fn committed(&self, batch: Vec<(R, Applied)>);
 
     /// Nothing of the batch was stored.
-    fn failed(&self, batch: Vec<(R, NewMessage)>, error: &StoreError);
+    fn failed(&self, batch: Vec<(R, NewEvent)>, error: &StoreError);
 }
 
-/// How the committer batches and prunes.
-#[derive(Debug, Clone)]
+/// How the committer batches and prunes, and the rules the store checks.
+#[derive(Clone)]
 pub struct CommitterConfig {
     /// Most messages in one transaction.
     pub max_batch: usize,
@@ -52,6 +56,10 @@ pub struct CommitterConfig {
     pub prune_every: Duration,
     /// Most messages deleted between two batches.
     pub prune_chunk: usize,
+    /// The edit window and the reaction cap.
+    pub rules: Rules,
+    /// The time each batch is stamped with.
+    pub clock: Clock,
 }
 
 impl CommitterConfig {
@@ -67,6 +75,11 @@ impl CommitterConfig {
             },
             prune_every: limits.prune_every,
             prune_chunk: 1000,
+            rules: Rules {
+                edit_window_ms: limits.edit_window.as_millis() as u64,
+                max_reactions: limits.max_reactions,
+            },
+            clock: Arc::new(crate::time::now_ms),
         }
     }
 }
@@ -80,8 +93,8 @@ pub enum SubmitError {
     Closed,
 }
 
-/// A message waiting for its commit, with its receipt.
-type Submission<R> = (R, NewMessage);
+/// An event waiting for its commit, with its receipt.
+type Submission<R> = (R, NewEvent);
 
 /// The queue into the committer. Creating it starts nothing; [`start`]
 /// starts the thread that empties it.
@@ -105,8 +118,8 @@ impl<R: Send + 'static> Committer<R> {
         )
     }
 
-    /// Queues a message without waiting.
-    pub fn submit(&self, receipt: R, message: NewMessage) -> Result<(), SubmitError> {
+    /// Queues an event without waiting.
+    pub fn submit(&self, receipt: R, message: NewEvent) -> Result<(), SubmitError> {
         let queue = self.queue.read().unwrap_or_else(|p| p.into_inner());
         let Some(queue) = queue.as_ref() else {
             return Err(SubmitError::Closed);
@@ -166,24 +179,24 @@ fn run<R>(
         };
         let batch = gather(&incoming, first, &config);
         // One clock reading per batch, never going backwards.
-        last_ts = crate::time::now_ms().max(last_ts);
-        let (receipts, messages): (Vec<R>, Vec<NewMessage>) = batch
+        last_ts = (config.clock)().max(last_ts);
+        let (receipts, events): (Vec<R>, Vec<NewEvent>) = batch
             .into_iter()
-            .map(|(receipt, message)| {
+            .map(|(receipt, event)| {
                 (
                     receipt,
-                    NewMessage {
+                    NewEvent {
                         ts: last_ts,
-                        ..message
+                        ..event
                     },
                 )
             })
             .unzip();
-        match store.append_batch(&messages) {
-            Ok(stored) => handler.committed(receipts.into_iter().zip(stored).collect()),
+        match store.append_batch(&events, &config.rules) {
+            Ok(applied) => handler.committed(receipts.into_iter().zip(applied).collect()),
             Err(err) => {
-                tracing::error!(%err, messages = messages.len(), "a batch could not be committed");
-                handler.failed(receipts.into_iter().zip(messages).collect(), &err);
+                tracing::error!(%err, events = events.len(), "a batch could not be committed");
+                handler.failed(receipts.into_iter().zip(events).collect(), &err);
             }
         }
     }
@@ -218,7 +231,7 @@ fn gather<R>(
 
 /// Applies the retention policy once; returns when to look again.
 fn prune(store: &dyn MessageStore, config: &CommitterConfig) -> Instant {
-    match store.prune(&config.retention, crate::time::now_ms(), config.prune_chunk) {
+    match store.prune(&config.retention, (config.clock)(), config.prune_chunk) {
         // A full chunk means there may be more: look again soon.
         Ok(n) if n >= config.prune_chunk => Instant::now(),
         Ok(n) => {
@@ -236,8 +249,10 @@ fn prune(store: &dyn MessageStore, config: &CommitterConfig) -> Instant {
 mod tests {
     use std::sync::mpsc::Sender;
 
+    use parley_protocol::{ChatMessage, RoomEvent};
+
     use super::*;
-    use crate::store::MemoryStore;
+    use crate::store::{MemoryStore, Page};
 
     /// A batch's outcome: the receipts with their seqs, or the failed receipts.
     type Outcome = Result<Vec<(u32, u64)>, Vec<u32>>;
@@ -246,25 +261,31 @@ mod tests {
     struct Report(Sender<Outcome>);
 
     impl CommitHandler<u32> for Report {
-        fn committed(&self, batch: Vec<(u32, ChatMessage)>) {
-            let _ = self
-                .0
-                .send(Ok(batch.into_iter().map(|(r, m)| (r, m.seq)).collect()));
+        fn committed(&self, batch: Vec<(u32, Applied)>) {
+            let seqs = batch
+                .into_iter()
+                .map(|(r, applied)| (r, applied.map_or(0, |e| e.seq())))
+                .collect();
+            let _ = self.0.send(Ok(seqs));
         }
-        fn failed(&self, batch: Vec<(u32, NewMessage)>, _: &StoreError) {
+        fn failed(&self, batch: Vec<(u32, NewEvent)>, _: &StoreError) {
             let _ = self
                 .0
                 .send(Err(batch.into_iter().map(|(r, _)| r).collect()));
         }
     }
 
-    fn message(room: &str) -> NewMessage {
-        NewMessage {
+    fn message(room: &str) -> NewEvent {
+        NewEvent {
             room: room.into(),
             nick: "n".into(),
-            text: "t".into(),
             cid: None,
             ts: 0,
+            change: crate::store::Change::Message {
+                text: "t".into(),
+                reply_to: None,
+                mentions: vec![],
+            },
         }
     }
 
@@ -279,20 +300,35 @@ mod tests {
     }
 
     impl MessageStore for Counting {
-        fn append_batch(&self, batch: &[NewMessage]) -> Result<Vec<ChatMessage>, StoreError> {
-            self.inner.append_batch(batch)
+        fn append_batch(
+            &self,
+            batch: &[NewEvent],
+            rules: &Rules,
+        ) -> Result<Vec<Applied>, StoreError> {
+            self.inner.append_batch(batch, rules)
         }
         fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
             self.inner.last_seq(room)
         }
-        fn range(
+        fn events(
             &self,
             room: &str,
             after: u64,
             upto: u64,
             limit: usize,
-        ) -> Result<crate::store::Page, StoreError> {
-            self.inner.range(room, after, upto, limit)
+        ) -> Result<Page<RoomEvent>, StoreError> {
+            self.inner.events(room, after, upto, limit)
+        }
+        fn messages(
+            &self,
+            room: &str,
+            before: u64,
+            limit: usize,
+        ) -> Result<Page<ChatMessage>, StoreError> {
+            self.inner.messages(room, before, limit)
+        }
+        fn search(&self, search: &crate::store::Search) -> Result<crate::store::Found, StoreError> {
+            self.inner.search(search)
         }
         fn prune(&self, retention: &Retention, now: u64, max: usize) -> Result<usize, StoreError> {
             self.prunes
@@ -309,8 +345,8 @@ mod tests {
     }
 
     fn stored(store: &Counting, room: &str) -> Vec<u64> {
-        let page = store.inner.range(room, 0, u64::MAX, 100).unwrap();
-        page.messages.iter().map(|m| m.seq).collect()
+        let page = store.inner.messages(room, u64::MAX, 100).unwrap();
+        page.items.iter().map(|m| m.seq).collect()
     }
 
     #[test]
@@ -332,9 +368,9 @@ mod tests {
             .unwrap();
         let outcomes: Vec<_> = rx.iter().collect();
         assert_eq!(outcomes, vec![Ok(vec![(0, 1), (1, 1), (2, 2)])]);
-        let page = store.inner.range("a", 0, 10, 10).unwrap();
+        let page = store.inner.messages("a", 11, 10).unwrap();
         assert!(
-            page.messages.iter().all(|m| m.ts >= before),
+            page.items.iter().all(|m| m.ts >= before),
             "stamped with the commit time"
         );
         assert_eq!(
@@ -375,7 +411,7 @@ mod tests {
     fn retention_prunes_in_chunks_until_done_then_waits() {
         let store = counting();
         let batch: Vec<_> = (0..7).map(|_| message("a")).collect();
-        store.inner.append_batch(&batch).unwrap();
+        store.inner.append_batch(&batch, &config().rules).unwrap();
         let (committer, backlog) = Committer::<u32>::new(16);
         let config = CommitterConfig {
             retention: Retention {

@@ -299,6 +299,22 @@ pub struct Limits {
     #[arg(long, env = "PARLEY_HISTORY_RATE", default_value_t = Rate::new(20, Duration::from_secs(10)))]
     pub history_rate: Rate,
 
+    /// `search`es per connection, as N/PERIOD; more get `rate_limited`.
+    #[arg(long, env = "PARLEY_SEARCH_RATE", default_value_t = Rate::new(10, Duration::from_secs(10)))]
+    pub search_rate: Rate,
+
+    /// Most hits in one page of search results.
+    #[arg(long, env = "PARLEY_SEARCH_PAGE_MAX", default_value_t = 50, value_parser = at_least_one::<usize>())]
+    pub search_page_max: usize,
+
+    /// How long after sending a message its author may edit it (0s: no limit).
+    #[arg(long, env = "PARLEY_EDIT_WINDOW", default_value = "15min", value_parser = duration)]
+    pub edit_window: Duration,
+
+    /// Most distinct emoji on one message.
+    #[arg(long, env = "PARLEY_MAX_REACTIONS", default_value_t = parley_protocol::defaults::MAX_REACTIONS as usize, value_parser = at_least_one::<usize>())]
+    pub max_reactions: usize,
+
     /// `members` pages per connection, as N/PERIOD; more get `rate_limited`.
     #[arg(long, env = "PARLEY_MEMBERS_RATE", default_value_t = Rate::new(20, Duration::from_secs(10)))]
     pub members_rate: Rate,

@@ -96,6 +96,13 @@ mod tests {
         assert!(clipped.ends_with("… (200 bytes)"), "{clipped}");
         assert!(clipped.len() < MAX_LOGGED_BYTES + 20);
         assert_eq!(clip(&"x".repeat(MAX_LOGGED_BYTES)).len(), MAX_LOGGED_BYTES);
+        // The cut falls inside a two-byte character: it moves back before it.
+        let odd = format!("a{}", "é".repeat(100));
+        assert!(
+            clip(&odd).starts_with(&format!("a{}…", "é".repeat(63))),
+            "{}",
+            clip(&odd)
+        );
     }
 
     #[test]

@@ -83,9 +83,6 @@ impl Origin {
 
 /// Splits `host[:port]` (IPv6 in brackets); `None` if it is not one.
 fn split_host_port(authority: &str) -> Option<(String, Option<u16>)> {
-    if authority.is_empty() || authority.contains(['/', '?', '#', '@', ' ']) {
-        return None;
-    }
     let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
         let (ip, after) = rest.split_once(']')?;
         ip.parse::<std::net::Ipv6Addr>().ok()?;
@@ -247,6 +244,7 @@ mod tests {
             "app.localhost",
             "chat.example.com",
             "CHAT.example.com:443",
+            "my-box_1.localhost",
         ] {
             assert!(policy.check_host(Some(good)).is_ok(), "{good}");
         }
@@ -256,7 +254,22 @@ mod tests {
         );
         assert_eq!(policy.check_host(None), Err(SiteError::BadHost));
         assert_eq!(policy.check_host(Some("")), Err(SiteError::BadHost));
-        assert_eq!(policy.check_host(Some("a/b")), Err(SiteError::BadHost));
+        for bad in [
+            "a/b",
+            "a b",
+            "u@localhost",
+            "localhost?x",
+            "[::1",
+            "[::1]x",
+            ":80",
+            "[nonsense]",
+        ] {
+            assert_eq!(
+                policy.check_host(Some(bad)),
+                Err(SiteError::BadHost),
+                "{bad}"
+            );
+        }
         let open = SitePolicy::new(&[], &[], &["*".into()]).unwrap();
         assert!(open.check_host(Some("anything.example")).is_ok());
     }
@@ -276,6 +289,14 @@ mod tests {
         assert!(policy
             .check_origin(&["http://localhost:8080"], Some("localhost:8080"))
             .is_ok());
+        // No port on either side: both mean the scheme's default.
+        assert!(policy
+            .check_origin(&["http://localhost"], Some("localhost"))
+            .is_ok());
+        assert_eq!(
+            policy.check_origin(&["http://localhost"], Some("localhost:8080")),
+            Err(SiteError::OriginNotAllowed)
+        );
         // Behind a proxy that ends TLS the page is https on the same host.
         assert!(policy
             .check_origin(&["https://127.0.0.1:8080"], Some("127.0.0.1:8080"))

@@ -21,7 +21,7 @@ mod presence;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use parley_protocol::{ChatMessage, ServerFrame};
+use parley_protocol::{RoomEvent, ServerFrame};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::ids::{Identity, SessionId};
@@ -110,23 +110,30 @@ struct Joining {
 
 /// How a member's `joined` will be answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Admission {
+pub enum JoinAnswer {
     /// From the room's cache: the `joined` frame is already queued.
     Answered,
     /// From the store: read the messages, then [`RoomState::complete_join`].
     Read(PendingJoin),
 }
 
-/// A join whose history must be read from the store: the newest `limit`
-/// messages with `after < seq <= upto`.
+/// What a joiner's history is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    /// The newest this many messages, in their current state (`join`).
+    Newest(usize),
+    /// Everything after this `seq`, at most this many events (`join {since}`).
+    After(u64, usize),
+}
+
+/// A join whose history must be read from the store: what was wanted, up
+/// to the room's last seq when the member was admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PendingJoin {
-    /// History starts after this seq.
-    pub after: u64,
-    /// ... and ends at this one, the room's last seq when the member was admitted.
+    /// The history wanted.
+    pub wanted: Wanted,
+    /// Where it ends.
     pub upto: u64,
-    /// At most this many messages.
-    pub limit: usize,
     /// Which join this is.
     pub ticket: u64,
     /// Whether this join made the session a member (rather than re-joining).
@@ -177,9 +184,9 @@ impl Member {
 impl Room {
     /// A new, empty room whose newest messages are `recent` (oldest first)
     /// and whose last seq is `last_seq`.
-    pub fn new(name: String, last_seq: u64, recent: Vec<ChatMessage>, limits: RoomLimits) -> Self {
-        let contiguous = recent.last().is_none_or(|m| m.seq == last_seq)
-            && recent.windows(2).all(|w| w[1].seq == w[0].seq + 1);
+    pub fn new(name: String, last_seq: u64, recent: Vec<RoomEvent>, limits: RoomLimits) -> Self {
+        let contiguous = recent.last().is_none_or(|e| e.seq() == last_seq)
+            && recent.windows(2).all(|w| w[1].seq() == w[0].seq() + 1);
         let mut cache = Cache::new(
             limits.cache_messages,
             limits.cache_bytes,
@@ -240,9 +247,14 @@ impl RoomState {
         self.roster.page(prefix, after, limit)
     }
 
+    /// The members of the room that `text` names as `@nick`.
+    pub fn mentions(&self, text: &str) -> Vec<String> {
+        self.roster.mentioned(text)
+    }
+
     /// The `joined` frame: the first page of members and their count, a
     /// page of history (at most `--max-reply-bytes` of it), and where it ends.
-    pub fn joined_frame(&self, page: Page, last_seq: u64) -> ServerFrame {
+    pub fn joined_frame(&self, page: Page<RoomEvent>, last_seq: u64) -> ServerFrame {
         let page = fit(page, self.limits.reply_bytes);
         let (members, members_more) = self.members_page("", None, self.limits.member_page);
         ServerFrame::Joined {
@@ -250,7 +262,7 @@ impl RoomState {
             members,
             member_count: self.members.len() as u64,
             members_more,
-            history: page.messages,
+            history: page.items,
             more: page.more,
             last_seq,
         }
@@ -270,16 +282,10 @@ impl RoomState {
     }
 
     /// Makes `who` a member whose frames go to `outbox` (to be announced with
-    /// the next flush if it is new) and decides where its history comes
-    /// from: the messages after `after`, at most `limit`. `None` if the room
-    /// was closed meanwhile and must be looked up again.
-    pub fn admit(
-        &mut self,
-        who: &Identity,
-        outbox: &Outbox,
-        after: u64,
-        limit: usize,
-    ) -> Option<Admission> {
+    /// the next flush if it is new) and decides where the history it wants
+    /// comes from. `None` if the room was closed meanwhile and must be
+    /// looked up again.
+    pub fn admit(&mut self, who: &Identity, outbox: &Outbox, wanted: Wanted) -> Option<JoinAnswer> {
         if self.closed {
             return None;
         }
@@ -296,7 +302,7 @@ impl RoomState {
             self.roster.insert(who.id, &who.nick);
             self.pending.joined(&who.nick);
         }
-        let cached = self.cache.after(after, self.last_seq, limit);
+        let cached = self.cached(wanted);
         let (last_seq, ticket) = (self.last_seq, self.next_ticket);
         let member = self
             .members
@@ -308,17 +314,16 @@ impl RoomState {
         member.joining = None;
         if let Some(page) = cached {
             outbox.push(encode(&self.joined_frame(page, last_seq)));
-            return Some(Admission::Answered);
+            return Some(JoinAnswer::Answered);
         }
         member.joining = Some(Joining {
             ticket,
             held: Vec::new(),
         });
         self.next_ticket += 1;
-        Some(Admission::Read(PendingJoin {
-            after,
+        Some(JoinAnswer::Read(PendingJoin {
+            wanted,
             upto: last_seq,
-            limit,
             ticket,
             added,
         }))
@@ -336,7 +341,12 @@ impl RoomState {
     /// `joined` frame, then the frames held back meanwhile. Returns false
     /// (and queues nothing) if the join was overtaken by a newer one or the
     /// member is gone.
-    pub fn complete_join(&mut self, id: SessionId, join: PendingJoin, page: Page) -> bool {
+    pub fn complete_join(
+        &mut self,
+        id: SessionId,
+        join: PendingJoin,
+        page: Page<RoomEvent>,
+    ) -> bool {
         if !self.is_current(id, &join) {
             return false;
         }
@@ -446,24 +456,28 @@ impl RoomState {
         queued
     }
 
-    /// Notes a delivered message: it becomes the newest.
-    pub fn record(&mut self, message: ChatMessage) {
-        if message.seq <= self.last_seq {
+    /// Notes a delivered event: it becomes the newest (and a change applies
+    /// to the cached message it targets).
+    pub fn record(&mut self, event: RoomEvent) {
+        if event.seq() <= self.last_seq {
             return;
         }
-        if message.seq != self.last_seq + 1 {
+        if event.seq() != self.last_seq + 1 {
             // Something was committed that this room never saw (it was not
             // loaded then): the cache is no longer contiguous.
             self.cache.clear();
         }
-        self.last_seq = message.seq;
-        self.cache.push(message);
+        self.last_seq = event.seq();
+        self.cache.push(event);
     }
 
-    /// The newest `limit` messages with `seq > after`, if the cache holds
-    /// all of them (`None` means: read the store).
-    pub fn cached_after(&self, after: u64, limit: usize) -> Option<Page> {
-        self.cache.after(after, self.last_seq, limit)
+    /// The history `wanted`, if the cache holds all of it (`None` means:
+    /// read the store).
+    pub fn cached(&self, wanted: Wanted) -> Option<Page<RoomEvent>> {
+        match wanted {
+            Wanted::Newest(limit) => self.cache.newest_messages(limit, self.last_seq),
+            Wanted::After(after, limit) => self.cache.after(after, self.last_seq, limit),
+        }
     }
 }
 

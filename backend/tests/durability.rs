@@ -53,6 +53,7 @@ async fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
                         room: "r".into(),
                         text: format!("{n}-{i}"),
                         cid: format!("{n}-{i}"),
+                        reply_to: None,
                     };
                     if client.try_send(frame).await.is_err() {
                         return acked;
@@ -110,6 +111,7 @@ async fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
         unreachable!()
     };
     assert!(!more);
+    let history = common::messages_of(history);
     let seqs: Vec<u64> = history.iter().map(|m| m.seq).collect();
     assert_eq!(
         seqs,
@@ -176,6 +178,7 @@ async fn a_returning_client_gets_exactly_what_it_missed_then_live_messages() {
                 room: "r".into(),
                 text: format!("m{i}"),
                 cid: format!("c{i}"),
+                reply_to: None,
             })
             .await;
     }
@@ -195,6 +198,7 @@ async fn a_returning_client_gets_exactly_what_it_missed_then_live_messages() {
         panic!("expected joined")
     };
     assert!(!more);
+    let history = common::messages_of(history);
     let texts: Vec<String> = history.iter().map(|m| m.text.clone()).collect();
     assert_eq!(texts, (0..500).map(|i| format!("m{i}")).collect::<Vec<_>>());
     assert_eq!(history[0].seq, last_seen + 1);
@@ -213,6 +217,7 @@ async fn send_burst(sender: &mut Client, sent: &mut usize, n: usize) -> u64 {
                 room: "r".into(),
                 text: "x".into(),
                 cid: format!("s{sent}"),
+                reply_to: None,
             })
             .await;
         *sent += 1;
@@ -247,6 +252,7 @@ async fn join_and_collect(
         match c.recv().await {
             ServerFrame::Joined { history, more, .. } => {
                 assert!(!more, "a catch-up under the cap comes whole");
+                let history = common::messages_of(history);
                 seqs.extend(history.iter().map(|m| m.seq));
                 joined.fetch_add(1, Ordering::SeqCst);
                 if history.iter().any(|m| m.text == "end") {
@@ -339,9 +345,9 @@ fn a_version_1_database_opens_with_the_current_schema() {
     }
     let store = SqliteStore::open(&path, Synchronous::Normal, 4).unwrap();
     assert_eq!(store.last_seq("r").unwrap(), 2);
-    let page = store.range("r", 0, u64::MAX, 10).unwrap();
+    let page = store.messages("r", u64::MAX, 10).unwrap();
     assert_eq!(
-        page.messages
+        page.items
             .iter()
             .map(|m| m.text.as_str())
             .collect::<Vec<_>>(),
@@ -351,7 +357,21 @@ fn a_version_1_database_opens_with_the_current_schema() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3, "the current schema");
+    // Messages from before search existed are in the index too.
+    let found = store
+        .search(&parley::store::Search {
+            words: parley::store::query_words("two"),
+            rooms: vec!["r".into()],
+            nick: None,
+            before: None,
+            limit: 10,
+        })
+        .unwrap();
+    assert_eq!(
+        found.hits.iter().map(|h| h.seq).collect::<Vec<_>>(),
+        vec![2]
+    );
 }
 
 /// Runs the binary against `url` and returns its exit status and stderr;

@@ -48,7 +48,8 @@ fn json_frame() -> impl Strategy<Value = Vec<u8>> {
         (text, text).prop_map(|(room, text)| ClientFrame::Send {
             room,
             text,
-            cid: "c".into()
+            cid: "c".into(),
+            reply_to: None,
         }),
         text.prop_map(|room| ClientFrame::Typing { room }),
         (text, any::<u64>()).prop_map(|(room, before)| ClientFrame::History {

@@ -80,6 +80,7 @@ async fn every_frame_counts_against_one_budget() {
                 room: "r".into(),
                 text: "spam".into(),
                 cid: format!("c{i}"),
+                reply_to: None,
             })
             .await;
     }
@@ -342,6 +343,7 @@ async fn a_reader_cut_by_the_write_timeout_gets_1013_and_is_counted() {
                     room: "r".into(),
                     text: text.clone(),
                     cid: format!("s{sent}"),
+                    reply_to: None,
                 })
                 .await;
             sent += 1;
@@ -358,10 +360,16 @@ async fn a_reader_cut_by_the_write_timeout_gets_1013_and_is_counted() {
         Some(true),
         "still connected after {sent}"
     );
-    assert!(
-        slow_consumer_drops(&server).await > before,
-        "counted as a slow consumer"
-    );
+    // The count is read over HTTP; give a busy machine a moment.
+    let mut counted = false;
+    for _ in 0..50 {
+        if slow_consumer_drops(&server).await > before {
+            counted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(counted, "counted as a slow consumer");
     assert_eq!(
         close_code(&mut stuck)
             .await
@@ -399,6 +407,7 @@ async fn invisible_and_backwards_text_is_refused_without_echoing_it() {
             room: "r".into(),
             text: text.into(),
             cid: "t".into(),
+            reply_to: None,
         })
         .await;
         assert_eq!(error_code(&c.recv().await), code, "{text:?}");

@@ -64,6 +64,7 @@ async fn flood(sender: &mut Client, room: &str, n: usize) -> u64 {
                     room: room.into(),
                     text: format!("flood {}", burst * 100 + i),
                     cid: format!("f{}", burst * 100 + i),
+                    reply_to: None,
                 })
                 .await;
         }
@@ -144,7 +145,10 @@ async fn a_join_whose_history_cannot_be_read_leaves_the_room_as_it_was() {
         } => {
             assert_eq!(members, vec!["bo"]);
             assert_eq!(
-                history.iter().map(|m| m.seq).collect::<Vec<_>>(),
+                history
+                    .iter()
+                    .map(parley_protocol::RoomEvent::seq)
+                    .collect::<Vec<_>>(),
                 [1, 2, 3, 4, 5]
             );
         }
@@ -186,6 +190,7 @@ async fn a_history_read_never_stalls_the_connection() {
             room: "r".into(),
             text: "after the page".into(),
             cid: "after".into(),
+            reply_to: None,
         })
         .await;
     store.reads.open();

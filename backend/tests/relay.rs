@@ -158,6 +158,7 @@ async fn the_rate_limit_refuses_excess_sends() {
             room: "r".into(),
             text: "spam".into(),
             cid: format!("c{i}"),
+            reply_to: None,
         })
         .await;
     }
@@ -267,6 +268,7 @@ async fn resume_keeps_nick_and_rooms_without_flapping() {
     else {
         panic!()
     };
+    let history = common::messages_of(history);
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].text, "while you were away");
     back.say("r", "back", "b1").await;
@@ -355,6 +357,7 @@ async fn a_client_that_never_reads_is_closed_with_1013_and_others_carry_on() {
                     room: "r".into(),
                     text: text.clone(),
                     cid,
+                    reply_to: None,
                 })
                 .await;
             sent += 1;

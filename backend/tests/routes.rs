@@ -115,6 +115,7 @@ fn say(room: &str, text: &str, cid: &str) -> ClientFrame {
         room: room.into(),
         text: text.into(),
         cid: cid.into(),
+        reply_to: None,
     }
 }
 
@@ -357,7 +358,8 @@ async fn every_frame_gets_its_answer() {
             nick: "Mina".into(),
             text: "hello".into(),
             ts,
-            cid: Some("c1".into())
+            cid: Some("c1".into()),
+            ..ChatMessage::default()
         })
     );
 
@@ -693,4 +695,85 @@ async fn when_the_store_falls_behind_sends_are_refused_as_busy_and_nothing_is_lo
             other => panic!("expected an ack, got {other:?}"),
         }
     }
+}
+
+#[tokio::test]
+async fn message_life_frames_get_their_answers() {
+    let (routes, _workers) = routes(test_config());
+    let mut a = connect(&routes).await;
+    let mut b = connect(&routes).await;
+    hello(&mut a, "ana").await;
+    hello(&mut b, "bo").await;
+    join(&mut a, "r").await;
+    join(&mut b, "r").await;
+    send(&mut a, say("r", "hello world", "c1")).await;
+    let ServerFrame::Ack { seq, .. } = recv(&mut a).await else {
+        panic!()
+    };
+    assert!(matches!(recv(&mut b).await, ServerFrame::Message(_)));
+    let changes = [
+        ClientFrame::Edit {
+            room: "r".into(),
+            target: seq,
+            text: "hello, world".into(),
+            cid: "c2".into(),
+        },
+        ClientFrame::React {
+            room: "r".into(),
+            target: seq,
+            emoji: "🙂".into(),
+            on: true,
+            cid: "c3".into(),
+        },
+        ClientFrame::Delete {
+            room: "r".into(),
+            target: seq,
+            cid: "c4".into(),
+        },
+    ];
+    for (i, frame) in changes.into_iter().enumerate() {
+        send(&mut a, frame).await;
+        match recv(&mut a).await {
+            ServerFrame::Ack { seq: s, .. } => assert_eq!(s, seq + 1 + i as u64),
+            other => panic!("expected an ack, got {other:?}"),
+        }
+        let told = recv(&mut b).await;
+        assert!(
+            matches!(
+                (i, &told),
+                (0, ServerFrame::Edited(_))
+                    | (1, ServerFrame::Reacted(_))
+                    | (2, ServerFrame::Deleted(_))
+            ),
+            "{told:?}"
+        );
+    }
+    send(
+        &mut b,
+        ClientFrame::Search {
+            query: "hello".into(),
+            room: None,
+            nick: None,
+            before: None,
+            limit: None,
+            id: None,
+        },
+    )
+    .await;
+    assert!(
+        matches!(recv(&mut b).await, ServerFrame::SearchResults { hits, .. } if hits.is_empty()),
+        "a deleted message is not found"
+    );
+    send(
+        &mut b,
+        ClientFrame::React {
+            room: "r".into(),
+            target: seq,
+            emoji: "x".into(),
+            on: true,
+            cid: "c5".into(),
+        },
+    )
+    .await;
+    expect_error(&mut b, ErrorCode::InvalidEmoji).await;
 }

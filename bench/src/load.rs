@@ -338,6 +338,7 @@ impl Load {
                         room: room.clone(),
                         text,
                         cid: format!("{k}-{n}"),
+                        reply_to: None,
                     };
                     sink.feed(Message::text(frame.to_json())).await?;
                     if due >= from_ns {

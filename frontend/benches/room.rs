@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use parley_frontend::state::{reduce, Action, ChatLine, Line, RoomView, State};
-use parley_protocol::{ChatMessage, Limits, ServerFrame};
+use parley_protocol::{ChatMessage, Limits, RoomEvent, ServerFrame};
 
 const LINES: u64 = 5_000;
 const ROOM: &str = "bench";
@@ -26,6 +26,7 @@ fn message(seq: u64) -> ChatMessage {
         text: format!("can someone check the dashboards? p99 went up a bit (#{seq})"),
         ts: T0 as u64 + seq,
         cid: Some(format!("seed-{seq}")),
+        ..ChatMessage::default()
     }
 }
 
@@ -51,7 +52,9 @@ fn long_room() -> State {
             members: vec!["reader".into()],
             member_count: 1,
             members_more: false,
-            history: (1..=LINES).map(message).collect(),
+            history: (1..=LINES)
+                .map(|s| RoomEvent::Message(message(s)))
+                .collect(),
             more: false,
             last_seq: LINES,
         }),

@@ -8,21 +8,31 @@
 //! reconnect, unread counts, typing expiry) is unit-tested natively, and the
 //! browser glue in `connection.rs` and `hooks/` stays thin.
 //!
-//! This file holds the types and the part of [`reduce`] that belongs to
+//! This file holds the state and the part of [`reduce`] that belongs to
 //! neither side: the socket's events, the clock and the page's visibility.
-//! What the user does is in `user.rs`, what the server says in `server.rs`,
-//! and one room's lines in `room.rs`.
+//! What the user does is in `user.rs` (messages, rooms) and `life.rs`
+//! (replies, edits, deletions, reactions), what the server says in
+//! `server.rs`, one room's lines in `room.rs` (and the changes to them in
+//! `changes.rs`), one line in `line.rs`, and searching in `search.rs`.
 
+mod action;
+mod changes;
+pub mod life;
+pub mod line;
 pub mod members;
 pub mod room;
+pub mod search;
 mod server;
 mod user;
 
 use std::rc::Rc;
 
-use parley_protocol::{ClientFrame, Limits, ServerFrame};
+use parley_protocol::{ClientFrame, Limits};
 
-pub use room::{ChatLine, Delivery, Line, RoomView};
+pub use action::{Action, Command};
+pub use line::{ChangeKind, ChatLine, Delivery, ReactionView};
+pub use room::{Compose, Focus, Line, RoomView};
+pub use search::SearchView;
 
 /// How long a sent message may wait for its `ack` before it counts as failed.
 pub const ACK_TIMEOUT_MS: f64 = 10_000.0;
@@ -91,86 +101,12 @@ pub struct State {
     pub cid_prefix: String,
     /// The next message id number.
     pub next_cid: u64,
-}
-
-/// Something that happened.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    /// The join form was sent.
-    Start {
-        /// The nickname typed.
-        nick: String,
-        /// The room typed.
-        room: String,
-    },
-    /// A new socket is being opened (a first attempt or a retry).
-    SocketOpening,
-    /// A socket opened.
-    SocketOpened,
-    /// The socket closed; `retry_at_ms` is when the next attempt starts
-    /// (`None`: the browser is offline and the app waits for it).
-    SocketClosed {
-        /// When the next attempt starts.
-        retry_at_ms: Option<f64>,
-    },
-    /// The server sent a frame.
-    Frame(ServerFrame),
-    /// The user sends a message.
-    Send {
-        /// The room.
-        room: String,
-        /// What they typed.
-        text: String,
-    },
-    /// The user retries a failed message.
-    Retry {
-        /// The room.
-        room: String,
-        /// The failed message's id.
-        cid: String,
-    },
-    /// Open (join) another room, or show it if it is open.
-    OpenRoom(String),
-    /// Leave a room.
-    LeaveRoom(String),
-    /// Leave every room and go back to the join screen (closes with 1000).
-    Quit,
-    /// Show a room.
-    SelectRoom(String),
-    /// The user is typing in a room.
-    Typing(String),
-    /// The user scrolled to the top of a room.
-    LoadOlder(String),
-    /// The user scrolled to the end of a room's member list.
-    MoreMembers(String),
-    /// The user searches a room's members by the start of a nickname (an
-    /// empty prefix ends the search).
-    SearchMembers {
-        /// The room.
-        room: String,
-        /// What was typed.
-        prefix: String,
-    },
-    /// Time passed: expire typing indicators, fail unanswered messages.
-    Tick,
-    /// The notice was read.
-    DismissNotice,
-    /// The page was hidden (another tab, minimised) or shown again.
-    Visible(bool),
-}
-
-/// Something for the browser glue to do.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    /// Open a socket (if none is open or opening).
-    Connect,
-    /// Send a frame now (dropped if the socket is not open: the state still
-    /// holds what matters and re-sends it after the next `welcome`).
-    Send(ClientFrame),
-    /// Remember the nickname for the next visit.
-    SaveNick(String),
-    /// Close the socket for good (1000): the user went back to the join screen.
-    Disconnect,
+    /// The search panel, when open.
+    pub search: Option<SearchView>,
+    /// Counts searches, for their ids.
+    pub next_search: u32,
+    /// Rooms whose mentions neither notify nor show a badge.
+    pub muted: Vec<String>,
 }
 
 impl State {
@@ -191,7 +127,15 @@ impl State {
             visible: true,
             cid_prefix,
             next_cid: 1,
+            search: None,
+            next_search: 0,
+            muted: Vec::new(),
         }
+    }
+
+    /// Whether a room is muted.
+    pub fn is_muted(&self, room: &str) -> bool {
+        self.muted.iter().any(|r| r == room)
     }
 
     /// The room called `name`.
@@ -231,8 +175,10 @@ impl State {
 
     pub(crate) fn select(&mut self, name: &str) {
         if let Some(room) = self.room(name) {
-            if room.unread != 0 {
-                self.room_mut(name).expect("found above").unread = 0;
+            if room.unread != 0 || room.mentions != 0 {
+                let room = self.room_mut(name).expect("found above");
+                room.unread = 0;
+                room.mentions = 0;
             }
             self.active = Some(name.to_owned());
         }
@@ -268,6 +214,7 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
         }
         Action::SocketClosed { retry_at_ms } => {
             state.identified = false;
+            search::failed(state, "The connection dropped: search again.".into());
             for room in &mut state.rooms {
                 if room.joined || room.loading_older {
                     let room = Rc::make_mut(room);
@@ -303,12 +250,29 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
                 state.select(&active);
             }
         }
+        Action::StartReply { room, seq } => life::start_reply(state, &room, seq),
+        Action::StartEdit { room, seq } => life::start_edit(state, &room, seq, now),
+        Action::EditLast(room) => life::edit_last(state, &room, now),
+        Action::CancelCompose(room) => life::cancel_compose(state, &room),
+        Action::Delete { room, seq } => life::delete(state, &room, seq, now, &mut commands),
+        Action::React { room, seq, emoji } => {
+            life::react(state, &room, seq, emoji, now, &mut commands)
+        }
+        Action::JumpTo { room, seq } => life::jump_to(state, &room, seq, now, &mut commands),
+        Action::Search { query, room } => search::search(state, query, room, &mut commands),
+        Action::SearchMore => search::more(state, &mut commands),
+        Action::CloseSearch => state.search = None,
+        Action::ToggleMute(room) => life::toggle_mute(state, room, &mut commands),
+        Action::CompleteMembers { room, prefix } => {
+            life::complete_members(state, room, prefix, &mut commands)
+        }
     }
     commands
 }
 
-/// Time passed: typing indicators expire, and own messages sent on this
-/// socket that waited too long for their `ack` fail.
+/// Time passed: typing indicators and flashes expire, and own messages
+/// and changes sent on this socket that waited too long for their `ack`
+/// fail (a change is rolled back, with a notice).
 fn tick(state: &mut State, now: f64) {
     let generation = state.generation;
     let online = state.online();
@@ -318,10 +282,13 @@ fn tick(state: &mut State, now: f64) {
             && line.sent_on == Some(generation)
             && now - line.sent_at > ACK_TIMEOUT_MS
     };
+    let mut dropped = Vec::new();
     for view in &mut state.rooms {
         // Rooms where nothing expires keep their pointer (see `rooms`).
         let expires = view.typing.iter().any(|(_, until)| *until <= now)
             || (view.typing_crowd() && view.typing_crowd_until <= now)
+            || view.flash.is_some_and(|(_, until)| until <= now)
+            || (online && view.has_late_changes(generation, now, ACK_TIMEOUT_MS))
             || view
                 .lines
                 .iter()
@@ -334,6 +301,12 @@ fn tick(state: &mut State, now: f64) {
         if view.typing_crowd_until <= now {
             view.typing_crowd_until = 0.0;
         }
+        if view.flash.is_some_and(|(_, until)| until <= now) {
+            view.flash = None;
+        }
+        if online {
+            dropped.extend(view.expire_changes(generation, now, ACK_TIMEOUT_MS));
+        }
         for line in view.lines.iter_mut() {
             if let Line::Chat(line) = line {
                 if timed_out(line) {
@@ -342,5 +315,11 @@ fn tick(state: &mut State, now: f64) {
                 }
             }
         }
+    }
+    if let Some(kind) = dropped.first() {
+        state.notice = Some(format!(
+            "{}: no answer from the server.",
+            server::failed_change(kind)
+        ));
     }
 }

@@ -21,7 +21,8 @@ fn an_own_message_is_pending_until_its_ack() {
         vec![Command::Send(ClientFrame::Send {
             room: "rust".into(),
             text: "hello".into(),
-            cid: "p-1".into()
+            cid: "p-1".into(),
+            reply_to: None
         })]
     );
     assert_eq!(deliveries(&state, "rust"), vec![Delivery::Pending]);
@@ -89,7 +90,8 @@ fn errors_and_silence_fail_a_message_and_retry_sends_it_again() {
         vec![Command::Send(ClientFrame::Send {
             room: "rust".into(),
             text: "one".into(),
-            cid: "p-1".into()
+            cid: "p-1".into(),
+            reply_to: None
         })]
     );
     assert_eq!(deliveries(&state, "rust")[0], Delivery::Pending);
@@ -150,7 +152,8 @@ fn text_the_server_would_refuse_is_not_sent() {
         vec![Command::Send(ClientFrame::Send {
             room: "rust".into(),
             text: "a\nb".into(),
-            cid: "p-1".into()
+            cid: "p-1".into(),
+            reply_to: None
         })]
     );
 }
@@ -187,7 +190,8 @@ fn a_message_queued_offline_never_times_out_and_a_retry_offline_waits_too() {
         vec![Command::Send(ClientFrame::Send {
             room: "rust".into(),
             text: "sent, no ack".into(),
-            cid: "p-1".into()
+            cid: "p-1".into(),
+            reply_to: None
         })]
     );
 }

@@ -137,7 +137,8 @@ fn a_reconnect_resumes_catches_up_and_resends_what_was_queued() {
         vec![Command::Send(ClientFrame::Send {
             room: "rust".into(),
             text: "while offline".into(),
-            cid: "p-1".into()
+            cid: "p-1".into(),
+            reply_to: None
         })]
     );
     assert_eq!(seqs(&state, "rust"), vec![Some(4), Some(5), None]);

@@ -17,6 +17,10 @@ pub const RATE_PER_SEC: u32 = 5;
 pub const TYPING_TTL_MS: u64 = 6_000;
 /// How long a dropped session keeps its nickname and rooms, in ms.
 pub const RESUME_GRACE_MS: u64 = 30_000;
+/// How long after sending a message its author may edit it, in ms.
+pub const EDIT_WINDOW_MS: u64 = 15 * 60 * 1000;
+/// Most distinct emoji on one message.
+pub const MAX_REACTIONS: u32 = 20;
 
 impl Limits {
     /// The limits of a server started with default flags.
@@ -27,6 +31,8 @@ impl Limits {
         rate_per_sec: RATE_PER_SEC,
         typing_ttl_ms: TYPING_TTL_MS,
         resume_grace_ms: RESUME_GRACE_MS,
+        edit_window_ms: EDIT_WINDOW_MS,
+        max_reactions: MAX_REACTIONS,
     };
 }
 

@@ -47,6 +47,18 @@ pub enum ErrorCode {
     Internal,
     /// The server is overloaded (its store is not keeping up); try again shortly.
     Busy,
+    /// Only a message's author may edit or delete it.
+    NotAuthor,
+    /// The message is older than the edit window.
+    EditWindowClosed,
+    /// No message with that `seq` in that room (or it was deleted).
+    NoSuchMessage,
+    /// The emoji is not one emoji.
+    InvalidEmoji,
+    /// The message has as many different emoji as allowed.
+    TooManyReactions,
+    /// The search query is empty, too long, or has no word to look for.
+    InvalidQuery,
 }
 
 impl ErrorCode {
@@ -72,11 +84,17 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
             ErrorCode::Busy => "busy",
+            ErrorCode::NotAuthor => "not_author",
+            ErrorCode::EditWindowClosed => "edit_window_closed",
+            ErrorCode::NoSuchMessage => "no_such_message",
+            ErrorCode::InvalidEmoji => "invalid_emoji",
+            ErrorCode::TooManyReactions => "too_many_reactions",
+            ErrorCode::InvalidQuery => "invalid_query",
         }
     }
 
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 25] = [
         ErrorCode::BadJson,
         ErrorCode::UnknownType,
         ErrorCode::InvalidFrame,
@@ -96,6 +114,12 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::Internal,
         ErrorCode::Busy,
+        ErrorCode::NotAuthor,
+        ErrorCode::EditWindowClosed,
+        ErrorCode::NoSuchMessage,
+        ErrorCode::InvalidEmoji,
+        ErrorCode::TooManyReactions,
+        ErrorCode::InvalidQuery,
     ];
 }
 

@@ -41,6 +41,63 @@ pub enum ClientFrame {
         text: String,
         /// The client's own id for this message, echoed in `ack` and `message`.
         cid: String,
+        /// The `seq` of the message in the same room this one answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<u64>,
+    },
+    /// Change the text of one's own message (within the edit window).
+    Edit {
+        /// The room.
+        room: String,
+        /// The `seq` of the message to change.
+        target: u64,
+        /// The new text (the same rules as `send`).
+        text: String,
+        /// The client's id for this change, echoed in `ack`.
+        cid: String,
+    },
+    /// Take one's own message back: its text is erased for good.
+    Delete {
+        /// The room.
+        room: String,
+        /// The `seq` of the message to delete.
+        target: u64,
+        /// The client's id for this change, echoed in `ack`.
+        cid: String,
+    },
+    /// Put (`on`) or take back a reaction to a message.
+    React {
+        /// The room.
+        room: String,
+        /// The `seq` of the message.
+        target: u64,
+        /// One emoji (see [`crate::validate_emoji`]).
+        emoji: String,
+        /// `true` to react, `false` to take the reaction back.
+        on: bool,
+        /// The client's id for this change, echoed in `ack`.
+        cid: String,
+    },
+    /// Full-text search over the rooms this connection has joined (or one
+    /// of them), newest first.
+    Search {
+        /// The words to find (each matches words starting with it).
+        query: String,
+        /// Only this room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+        /// Only messages by this nickname.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nick: Option<String>,
+        /// The `next` of the previous page: older hits than it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
+        /// How many hits at most (the server caps it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+        /// Echoed in `search_results`, to match answers with questions.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
     },
     /// The user is typing in a room; relayed to the other members.
     Typing {
@@ -81,8 +138,8 @@ pub enum ClientFrame {
     },
 }
 
-/// One chat message as stored and relayed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One chat message as stored and relayed, in its current state.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ChatMessage {
     /// The room it was said in.
     pub room: String,
@@ -90,13 +147,172 @@ pub struct ChatMessage {
     pub seq: u64,
     /// The author's nickname.
     pub nick: String,
-    /// The message text.
+    /// The message text (empty once deleted).
     pub text: String,
     /// Server time at which it was accepted, in milliseconds since the Unix epoch.
     pub ts: u64,
     /// The author's client id for the message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cid: Option<String>,
+    /// The `seq` of the message this one answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<u64>,
+    /// Enough of the message answered to show it without a lookup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<Quote>,
+    /// Members of the room the text names as `@nick`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
+    /// When the text was last edited, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_ts: Option<u64>,
+    /// True once the author deleted it: a tombstone without text.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// The reactions to it, in the order they were first given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reactions>,
+}
+
+/// The start of an answered message, carried by its answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    /// Its author.
+    pub nick: String,
+    /// Its first line, cut to at most 100 characters (empty once deleted).
+    pub text: String,
+}
+
+/// One emoji on a message: how many gave it, and who.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reactions {
+    /// The emoji.
+    pub emoji: String,
+    /// How many members gave it.
+    pub count: u32,
+    /// Who gave it, in the order they did.
+    pub nicks: Vec<String>,
+}
+
+/// A message's text was changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edited {
+    /// The room.
+    pub room: String,
+    /// This change's own `seq`.
+    pub seq: u64,
+    /// The `seq` of the message changed.
+    pub target: u64,
+    /// Who changed it (its author).
+    pub nick: String,
+    /// The new text.
+    pub text: String,
+    /// Members the new text names as `@nick`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
+    /// When.
+    pub ts: u64,
+}
+
+/// A message was deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deleted {
+    /// The room.
+    pub room: String,
+    /// This change's own `seq`.
+    pub seq: u64,
+    /// The `seq` of the message deleted.
+    pub target: u64,
+    /// Who deleted it (its author).
+    pub nick: String,
+    /// When.
+    pub ts: u64,
+}
+
+/// A reaction was given or taken back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reacted {
+    /// The room.
+    pub room: String,
+    /// This change's own `seq`.
+    pub seq: u64,
+    /// The `seq` of the message.
+    pub target: u64,
+    /// Who reacted.
+    pub nick: String,
+    /// The emoji.
+    pub emoji: String,
+    /// `true`: given, `false`: taken back.
+    pub on: bool,
+    /// When.
+    pub ts: u64,
+}
+
+/// Something that happened in a room, with its own `seq`: a message, or a
+/// change to an earlier one. A catch-up (`join {since}`) replays them in
+/// order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RoomEvent {
+    /// A message, in its current state.
+    Message(ChatMessage),
+    /// A message's text was changed.
+    Edited(Edited),
+    /// A message was deleted.
+    Deleted(Deleted),
+    /// A reaction was given or taken back.
+    Reacted(Reacted),
+}
+
+impl RoomEvent {
+    /// The event's own `seq`.
+    pub fn seq(&self) -> u64 {
+        match self {
+            RoomEvent::Message(m) => m.seq,
+            RoomEvent::Edited(e) => e.seq,
+            RoomEvent::Deleted(d) => d.seq,
+            RoomEvent::Reacted(r) => r.seq,
+        }
+    }
+
+    /// The room it happened in.
+    pub fn room(&self) -> &str {
+        match self {
+            RoomEvent::Message(m) => &m.room,
+            RoomEvent::Edited(e) => &e.room,
+            RoomEvent::Deleted(d) => &d.room,
+            RoomEvent::Reacted(r) => &r.room,
+        }
+    }
+}
+
+impl From<RoomEvent> for ServerFrame {
+    fn from(event: RoomEvent) -> Self {
+        match event {
+            RoomEvent::Message(m) => ServerFrame::Message(m),
+            RoomEvent::Edited(e) => ServerFrame::Edited(e),
+            RoomEvent::Deleted(d) => ServerFrame::Deleted(d),
+            RoomEvent::Reacted(r) => ServerFrame::Reacted(r),
+        }
+    }
+}
+
+/// One message found by `search`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// The room.
+    pub room: String,
+    /// The message's `seq`.
+    pub seq: u64,
+    /// Its author.
+    pub nick: String,
+    /// When it was said.
+    pub ts: u64,
+    /// Its text.
+    pub text: String,
+    /// Where the query's words are in `text`: `[start, end)` in characters
+    /// (Unicode scalar values), in order.
+    pub matches: Vec<[u32; 2]>,
 }
 
 /// The limits a server enforces, told to each client in `welcome` so the
@@ -115,6 +331,13 @@ pub struct Limits {
     pub typing_ttl_ms: u64,
     /// How long after a dropped connection the resume token stays valid, in ms.
     pub resume_grace_ms: u64,
+    /// How long after sending a message its author may edit it, in ms (0:
+    /// no limit).
+    #[serde(default)]
+    pub edit_window_ms: u64,
+    /// Most distinct emoji on one message.
+    #[serde(default)]
+    pub max_reactions: u32,
 }
 
 /// A frame sent by the server to a client.
@@ -149,8 +372,10 @@ pub enum ServerFrame {
         /// with `members`).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         members_more: bool,
-        /// Messages after `since` (or the most recent ones), oldest first.
-        history: Vec<ChatMessage>,
+        /// Without `since`: the newest messages, oldest first, in their
+        /// current state. With `since`: everything that happened after it
+        /// (messages and changes), in order.
+        history: Vec<RoomEvent>,
         /// True when more messages exist after `since` than `history` holds.
         more: bool,
         /// The room's newest `seq` (0 for a room with no messages).
@@ -163,9 +388,16 @@ pub enum ServerFrame {
     },
     /// Someone else said something in a room the client is in.
     Message(ChatMessage),
-    /// The server accepted (and stored) a message this client sent.
+    /// Someone changed the text of a message.
+    Edited(Edited),
+    /// Someone deleted a message.
+    Deleted(Deleted),
+    /// Someone reacted to a message, or took a reaction back.
+    Reacted(Reacted),
+    /// The server accepted (and stored) a message, edit, deletion or
+    /// reaction this client sent.
     Ack {
-        /// The client's id for the message.
+        /// The client's id for it.
         cid: String,
         /// The room it went to.
         room: String,
@@ -210,6 +442,19 @@ pub enum ServerFrame {
         more: bool,
         /// How many members the room has.
         count: u64,
+    },
+    /// Answer to `search`: the hits, newest first.
+    SearchResults {
+        /// The `id` of the `search`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        /// The messages found.
+        hits: Vec<SearchHit>,
+        /// True when older hits exist.
+        more: bool,
+        /// Pass as `before` to get them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<u64>,
     },
     /// Answer to `history`: older messages, oldest first.
     History {

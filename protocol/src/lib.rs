@@ -9,20 +9,29 @@
 pub mod close;
 pub mod defaults;
 mod error;
+mod events;
 mod frames;
 mod validate;
 
 pub use error::ErrorCode;
-pub use frames::{ChatMessage, ClientFrame, Limits, ServerFrame};
+pub use frames::{
+    ChatMessage, ClientFrame, Deleted, Edited, Limits, Quote, Reacted, Reactions, RoomEvent,
+    SearchHit, ServerFrame,
+};
 pub use validate::{
-    is_bidi_control, is_default_ignorable, nick_key, validate_cid, validate_nick, validate_room,
-    validate_text, validate_text_with_limit, ValidationError, DEFAULT_ROOM, MAX_CID_BYTES,
-    MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS,
+    is_bidi_control, is_default_ignorable, nick_key, quote_of, validate_cid, validate_nick,
+    validate_query, validate_room, validate_text, validate_text_with_limit, ValidationError,
+    DEFAULT_ROOM, MAX_CID_BYTES, MAX_NICK_CHARS, MAX_QUERY_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS,
+    QUOTE_CHARS,
 };
 
+#[cfg(feature = "emoji")]
+pub use validate::validate_emoji;
+
 /// The frame `type`s a client may send.
-pub const CLIENT_FRAME_TYPES: [&str; 8] = [
-    "hello", "join", "leave", "send", "typing", "history", "members", "ping",
+pub const CLIENT_FRAME_TYPES: [&str; 12] = [
+    "hello", "join", "leave", "send", "edit", "delete", "react", "typing", "history", "members",
+    "search", "ping",
 ];
 
 /// Why a text frame could not be read as a [`ClientFrame`].
@@ -36,7 +45,7 @@ pub enum FrameError {
     MissingType,
     /// A `type` this protocol does not have.
     #[error(
-        "unknown frame type {0:?}; expected one of hello, join, leave, send, typing, history, members, ping"
+        "unknown frame type {0:?}; expected one of hello, join, leave, send, edit, delete, react, typing, history, members, search, ping"
     )]
     UnknownType(String),
     /// A known `type` whose fields are wrong.

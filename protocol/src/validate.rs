@@ -19,6 +19,10 @@ pub const MAX_TEXT_CHARS: usize = 2000;
 pub const MAX_CID_BYTES: usize = 64;
 /// The room the browser app opens when none is given.
 pub const DEFAULT_ROOM: &str = "general";
+/// Longest search query, in characters after trimming.
+pub const MAX_QUERY_CHARS: usize = 200;
+/// Characters of an answered message an answer quotes.
+pub const QUOTE_CHARS: usize = 100;
 
 /// Why a nickname, room name, text or cid was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -62,6 +66,12 @@ pub enum ValidationError {
     /// The cid is empty, too long or has control characters.
     #[error("cid must be 1 to {MAX_CID_BYTES} bytes of printable text")]
     BadCid,
+    /// The emoji is not exactly one emoji.
+    #[error("a reaction is one emoji")]
+    NotAnEmoji,
+    /// The query is empty, too long, or has no letter or digit.
+    #[error("a search needs 1 to {MAX_QUERY_CHARS} characters with at least one letter or digit")]
+    BadQuery,
 }
 
 impl ValidationError {
@@ -80,6 +90,8 @@ impl ValidationError {
                 ErrorCode::InvalidText
             }
             ValidationError::BadCid => ErrorCode::InvalidCid,
+            ValidationError::NotAnEmoji => ErrorCode::InvalidEmoji,
+            ValidationError::BadQuery => ErrorCode::InvalidQuery,
         }
     }
 }
@@ -195,6 +207,38 @@ pub fn validate_text_with_limit(raw: &str, max_chars: usize) -> Result<String, V
 /// Checks a message text against [`MAX_TEXT_CHARS`].
 pub fn validate_text(raw: &str) -> Result<String, ValidationError> {
     validate_text_with_limit(raw, MAX_TEXT_CHARS)
+}
+
+/// Checks a reaction: exactly one emoji of the Unicode emoji list (with
+/// its skin tone, if any), that is one grapheme cluster; returns it.
+#[cfg(feature = "emoji")]
+pub fn validate_emoji(raw: &str) -> Result<String, ValidationError> {
+    match emojis::get(raw) {
+        Some(emoji) if emoji.as_str() == raw => Ok(raw.to_owned()),
+        _ => Err(ValidationError::NotAnEmoji),
+    }
+}
+
+/// Checks a search query: 1 to [`MAX_QUERY_CHARS`] characters after
+/// trimming, with at least one letter or digit; returns it trimmed.
+pub fn validate_query(raw: &str) -> Result<String, ValidationError> {
+    let query = raw.trim();
+    let len = query.chars().count();
+    if len == 0 || len > MAX_QUERY_CHARS || !query.chars().any(char::is_alphanumeric) {
+        return Err(ValidationError::BadQuery);
+    }
+    Ok(query.to_owned())
+}
+
+/// What an answer quotes of the message it answers: its first line, cut
+/// to [`QUOTE_CHARS`] characters (with `…` when cut).
+pub fn quote_of(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    match line.char_indices().nth(QUOTE_CHARS) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None if text.trim().lines().nth(1).is_some() => format!("{line}…"),
+        None => line.to_owned(),
+    }
 }
 
 /// Checks a client message id: 1 to [`MAX_CID_BYTES`] bytes, no control characters.
@@ -315,6 +359,30 @@ mod tests {
         }
         assert!(is_default_ignorable('\u{3164}') && !is_default_ignorable('a'));
         assert!(is_bidi_control('\u{2069}') && !is_bidi_control('\u{200F}'));
+    }
+
+    #[test]
+    fn quotes_are_the_first_line_cut_short() {
+        assert_eq!(quote_of("hello"), "hello");
+        assert_eq!(quote_of("first\nsecond"), "first…");
+        assert_eq!(
+            quote_of(&"가".repeat(150)),
+            format!("{}…", "가".repeat(100))
+        );
+        assert_eq!(quote_of(""), "");
+    }
+
+    #[test]
+    fn queries_need_a_word() {
+        assert_eq!(validate_query("  rust  ").as_deref(), Ok("rust"));
+        assert_eq!(validate_query("사과").as_deref(), Ok("사과"));
+        for bad in ["", "   ", "!!!", &"x".repeat(201)] {
+            assert_eq!(
+                validate_query(bad),
+                Err(ValidationError::BadQuery),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

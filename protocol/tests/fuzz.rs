@@ -20,11 +20,51 @@ fn valid_frame() -> impl Strategy<Value = String> {
         (text, proptest::option::of(any::<u64>()))
             .prop_map(|(room, since)| ClientFrame::Join { room, since }),
         text.prop_map(|room| ClientFrame::Leave { room }),
-        (text, "\\PC{0,200}", text).prop_map(|(room, text, cid)| ClientFrame::Send {
+        (
+            text,
+            "\\PC{0,200}",
+            text,
+            proptest::option::of(any::<u64>())
+        )
+            .prop_map(|(room, text, cid, reply_to)| ClientFrame::Send {
+                room,
+                text,
+                cid,
+                reply_to
+            }),
+        (text, any::<u64>(), text, text).prop_map(|(room, target, text, cid)| ClientFrame::Edit {
             room,
+            target,
             text,
             cid
         }),
+        (text, any::<u64>(), text).prop_map(|(room, target, cid)| ClientFrame::Delete {
+            room,
+            target,
+            cid
+        }),
+        (text, any::<u64>(), "\\PC{0,4}", any::<bool>(), text).prop_map(
+            |(room, target, emoji, on, cid)| ClientFrame::React {
+                room,
+                target,
+                emoji,
+                on,
+                cid
+            }
+        ),
+        (
+            text,
+            proptest::option::of(text),
+            proptest::option::of(any::<u64>())
+        )
+            .prop_map(|(query, room, before)| ClientFrame::Search {
+                query,
+                room,
+                nick: None,
+                before,
+                limit: Some(5),
+                id: None
+            }),
         text.prop_map(|room| ClientFrame::Typing { room }),
         (text, any::<u64>(), proptest::option::of(any::<u32>())).prop_map(
             |(room, before, limit)| ClientFrame::History {

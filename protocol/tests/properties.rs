@@ -9,6 +9,27 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn chat_message() -> impl Strategy<Value = ChatMessage> {
+    let reactions = proptest::collection::vec(
+        (
+            text(),
+            any::<u32>(),
+            proptest::collection::vec(text(), 0..3),
+        )
+            .prop_map(|(emoji, count, nicks)| Reactions {
+                emoji,
+                count,
+                nicks,
+            }),
+        0..3,
+    );
+    let extras = (
+        proptest::option::of(any::<u64>()),
+        proptest::option::of((text(), text()).prop_map(|(nick, text)| Quote { nick, text })),
+        proptest::collection::vec(text(), 0..3),
+        proptest::option::of(any::<u64>()),
+        any::<bool>(),
+        reactions,
+    );
     (
         text(),
         any::<u64>(),
@@ -16,15 +37,70 @@ fn chat_message() -> impl Strategy<Value = ChatMessage> {
         text(),
         any::<u64>(),
         proptest::option::of(text()),
+        extras,
     )
-        .prop_map(|(room, seq, nick, text, ts, cid)| ChatMessage {
+        .prop_map(
+            |(
+                room,
+                seq,
+                nick,
+                text,
+                ts,
+                cid,
+                (reply_to, quote, mentions, edited_ts, deleted, reactions),
+            )| {
+                ChatMessage {
+                    room,
+                    seq,
+                    nick,
+                    text,
+                    ts,
+                    cid,
+                    reply_to,
+                    quote,
+                    mentions,
+                    edited_ts,
+                    deleted,
+                    reactions,
+                }
+            },
+        )
+}
+
+fn room_event() -> impl Strategy<Value = RoomEvent> {
+    let head = || (text(), any::<u64>(), any::<u64>(), text(), any::<u64>());
+    prop_oneof![
+        chat_message().prop_map(RoomEvent::Message),
+        (head(), text(), proptest::collection::vec(text(), 0..2)).prop_map(
+            |((room, seq, target, nick, ts), text, mentions)| RoomEvent::Edited(Edited {
+                room,
+                seq,
+                target,
+                nick,
+                text,
+                mentions,
+                ts
+            })
+        ),
+        head().prop_map(|(room, seq, target, nick, ts)| RoomEvent::Deleted(Deleted {
             room,
             seq,
+            target,
             nick,
-            text,
-            ts,
-            cid,
-        })
+            ts
+        })),
+        (head(), text(), any::<bool>()).prop_map(|((room, seq, target, nick, ts), emoji, on)| {
+            RoomEvent::Reacted(Reacted {
+                room,
+                seq,
+                target,
+                nick,
+                emoji,
+                on,
+                ts,
+            })
+        }),
+    ]
 }
 
 fn client_frame() -> impl Strategy<Value = ClientFrame> {
@@ -34,11 +110,54 @@ fn client_frame() -> impl Strategy<Value = ClientFrame> {
         (text(), proptest::option::of(any::<u64>()))
             .prop_map(|(room, since)| ClientFrame::Join { room, since }),
         text().prop_map(|room| ClientFrame::Leave { room }),
-        (text(), text(), text()).prop_map(|(room, text, cid)| ClientFrame::Send {
+        (text(), text(), text(), proptest::option::of(any::<u64>())).prop_map(
+            |(room, text, cid, reply_to)| ClientFrame::Send {
+                room,
+                text,
+                cid,
+                reply_to
+            }
+        ),
+        (text(), any::<u64>(), text(), text()).prop_map(|(room, target, text, cid)| {
+            ClientFrame::Edit {
+                room,
+                target,
+                text,
+                cid,
+            }
+        }),
+        (text(), any::<u64>(), text()).prop_map(|(room, target, cid)| ClientFrame::Delete {
             room,
-            text,
+            target,
             cid
         }),
+        (text(), any::<u64>(), text(), any::<bool>(), text()).prop_map(
+            |(room, target, emoji, on, cid)| ClientFrame::React {
+                room,
+                target,
+                emoji,
+                on,
+                cid
+            }
+        ),
+        (
+            text(),
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            proptest::option::of(any::<u64>()),
+            proptest::option::of(any::<u32>()),
+            proptest::option::of(text())
+        )
+            .prop_map(
+                |(query, room, nick, before, limit, id)| ClientFrame::Search {
+                    query,
+                    room,
+                    nick,
+                    before,
+                    limit,
+                    id
+                }
+            ),
         text().prop_map(|room| ClientFrame::Typing { room }),
         (text(), any::<u64>(), proptest::option::of(any::<u32>())).prop_map(
             |(room, before, limit)| ClientFrame::History {
@@ -79,6 +198,8 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
             rate_per_sec: d,
             typing_ttl_ms: e,
             resume_grace_ms: f,
+            edit_window_ms: e ^ f,
+            max_reactions: a ^ b,
         });
     let code = proptest::sample::select(ErrorCode::ALL.to_vec());
     prop_oneof![
@@ -104,7 +225,7 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
             text(),
             proptest::collection::vec(text(), 0..3),
             (any::<u64>(), any::<bool>()),
-            proptest::collection::vec(chat_message(), 0..3),
+            proptest::collection::vec(room_event(), 0..3),
             any::<bool>(),
             any::<u64>()
         )
@@ -122,7 +243,37 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                 }
             ),
         text().prop_map(|room| ServerFrame::Left { room }),
-        chat_message().prop_map(ServerFrame::Message),
+        room_event().prop_map(ServerFrame::from),
+        (
+            proptest::option::of(text()),
+            proptest::collection::vec(
+                (
+                    text(),
+                    any::<u64>(),
+                    text(),
+                    any::<u64>(),
+                    text(),
+                    any::<[u32; 2]>()
+                )
+                    .prop_map(|(room, seq, nick, ts, text, m)| SearchHit {
+                        room,
+                        seq,
+                        nick,
+                        ts,
+                        text,
+                        matches: vec![m]
+                    }),
+                0..3
+            ),
+            any::<bool>(),
+            proptest::option::of(any::<u64>())
+        )
+            .prop_map(|(id, hits, more, next)| ServerFrame::SearchResults {
+                id,
+                hits,
+                more,
+                next
+            }),
         (text(), text(), any::<u64>(), any::<u64>())
             .prop_map(|(cid, room, seq, ts)| ServerFrame::Ack { cid, room, seq, ts }),
         (

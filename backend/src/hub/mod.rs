@@ -23,6 +23,7 @@ mod messages;
 mod presence;
 mod reaper;
 mod rooms;
+mod search;
 mod sessions;
 
 use std::collections::HashMap;
@@ -32,13 +33,14 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::committer::{Backlog, Committer, CommitterConfig};
+use crate::committer::{Backlog, Clock, Committer, CommitterConfig};
 use crate::config::Limits;
 use crate::room::{Room, RoomLimits, SharedBytes};
 use crate::store::MessageStore;
 
 pub use messages::Receipt;
 pub use rooms::{Joining, Reading};
+pub use search::Query;
 pub use sessions::Welcome;
 
 use reaper::{Reaper, ReaperQueue};
@@ -78,6 +80,8 @@ pub struct Hub {
     committer: Committer<Receipt>,
     /// Where detached sessions are scheduled to end.
     reaper: Reaper,
+    /// The time events are stamped with (the system clock but in tests).
+    clock: Clock,
     /// The other ends of the two queues, until [`Hub::start`] takes them.
     unstarted: Mutex<Option<(Backlog<Receipt>, ReaperQueue)>>,
 }
@@ -104,6 +108,12 @@ pub struct Workers {
 impl Hub {
     /// A hub with no sessions, keeping history in `store`. Starts nothing.
     pub fn new(limits: Limits, store: Arc<dyn MessageStore>) -> Arc<Self> {
+        Hub::with_clock(limits, store, Arc::new(crate::time::now_ms))
+    }
+
+    /// Like [`Hub::new`], stamping events with `clock` (ms since the Unix
+    /// epoch): tests step it over the edit window.
+    pub fn with_clock(limits: Limits, store: Arc<dyn MessageStore>, clock: Clock) -> Arc<Self> {
         let (committer, backlog) = Committer::new(limits.commit_queue);
         let (reaper, queue) = Reaper::new();
         let room_limits = RoomLimits {
@@ -119,6 +129,7 @@ impl Hub {
             readers: tokio::sync::Semaphore::new(limits.db_readers),
             room_limits,
             news: Mutex::new(Vec::new()),
+            clock,
             limits,
             store,
             rooms: RwLock::new(HashMap::new()),
@@ -142,7 +153,10 @@ impl Hub {
         let committer = crate::committer::start(
             backlog,
             self.store.clone(),
-            CommitterConfig::from_limits(&self.limits),
+            CommitterConfig {
+                clock: self.clock.clone(),
+                ..CommitterConfig::from_limits(&self.limits)
+            },
             messages::Delivery::to(self),
         )?;
         let stop = CancellationToken::new();

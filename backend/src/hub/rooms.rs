@@ -27,7 +27,9 @@ use super::Hub;
 use crate::error::HubError;
 use crate::ids::{Identity, SessionId};
 use crate::outbox::Outbox;
-use crate::room::{fit, Admission, PendingJoin, Room, RoomState, Undone};
+use crate::room::{fit, JoinAnswer, PendingJoin, Room, RoomState, Undone, Wanted};
+use parley_protocol::RoomEvent;
+
 use crate::store::{MessageStore, Page, StoreError};
 
 /// A read from the store in progress; poll it to completion.
@@ -55,7 +57,7 @@ struct JoinInProgress {
 }
 
 impl JoinInProgress {
-    fn finish(mut self, page: Page) {
+    fn finish(mut self, page: Page<RoomEvent>) {
         if let Some((room, join)) = &self.admitted {
             room.lock().complete_join(self.who.id, *join, page);
         }
@@ -92,7 +94,7 @@ impl Drop for JoinInProgress {
 impl Hub {
     /// Runs a read of the store on tokio's blocking pool, once one of the
     /// `--db-readers` permits is free.
-    async fn read_store<T: Send + 'static>(
+    pub(super) async fn read_store<T: Send + 'static>(
         &self,
         read: impl FnOnce(&dyn MessageStore) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, HubError> {
@@ -117,8 +119,8 @@ impl Hub {
         let (last_seq, recent) = self
             .read_store(move |store| {
                 let last_seq = store.last_seq(&owned)?;
-                let page = store.range(&owned, 0, last_seq, cache_len)?;
-                Ok((last_seq, page.messages))
+                let page = store.events(&owned, 0, last_seq, cache_len)?;
+                Ok((last_seq, page.items))
             })
             .await?;
         let mut rooms = self.rooms.write().unwrap_or_else(|p| p.into_inner());
@@ -176,18 +178,18 @@ impl Hub {
             admitted: None,
             finished: false,
         };
-        let (after, limit) = match since {
-            None => (0, self.limits.join_history),
-            Some(seq) => (seq, self.limits.catch_up_cap),
+        let wanted = match since {
+            None => Wanted::Newest(self.limits.join_history),
+            Some(seq) => Wanted::After(seq, self.limits.catch_up_cap),
         };
         // The room is usually in memory: admit the member at once.
         if let Some(loaded) = self.room(room) {
-            match self.admit(&loaded, who, &outbox, after, limit) {
-                Some(Admission::Answered) => {
+            match self.admit(&loaded, who, &outbox, wanted) {
+                Some(JoinAnswer::Answered) => {
                     join.finished = true;
                     return Ok(Joining::Answered);
                 }
-                Some(Admission::Read(pending)) => {
+                Some(JoinAnswer::Read(pending)) => {
                     join.admitted = Some((loaded, pending));
                     return Ok(Joining::Reading(Box::pin(join.read_history())));
                 }
@@ -195,7 +197,7 @@ impl Hub {
             }
         }
         Ok(Joining::Reading(Box::pin(async move {
-            join.enter(&outbox, after, limit).await?;
+            join.enter(&outbox, wanted).await?;
             join.read_history().await
         })))
     }
@@ -205,11 +207,10 @@ impl Hub {
         room: &Arc<Room>,
         who: &Identity,
         outbox: &Outbox,
-        after: u64,
-        limit: usize,
-    ) -> Option<Admission> {
+        wanted: Wanted,
+    ) -> Option<JoinAnswer> {
         let mut state = room.lock();
-        let admission = state.admit(who, outbox, after, limit);
+        let admission = state.admit(who, outbox, wanted);
         self.note_news(room, &mut state);
         admission
     }
@@ -299,12 +300,24 @@ impl Hub {
         Ok(Box::pin(async move {
             let name = owned.clone();
             let page = hub
-                .read_store(move |store| store.range(&name, 0, before.saturating_sub(1), limit))
+                .read_store(move |store| store.messages(&name, before, limit))
                 .await?;
+            let page = Page {
+                items: page.items.into_iter().map(RoomEvent::Message).collect(),
+                more: page.more,
+            };
             let page = fit(page, hub.limits.max_reply_bytes);
+            let messages = page
+                .items
+                .into_iter()
+                .filter_map(|event| match event {
+                    RoomEvent::Message(message) => Some(message),
+                    _ => None,
+                })
+                .collect();
             Ok(ServerFrame::History {
                 room: owned,
-                messages: page.messages,
+                messages,
                 more: page.more,
             })
         }))
@@ -314,15 +327,15 @@ impl Hub {
 impl JoinInProgress {
     /// Loads the room and admits the member; a join answered from memory
     /// is then already finished.
-    async fn enter(&mut self, outbox: &Outbox, after: u64, limit: usize) -> Result<(), HubError> {
+    async fn enter(&mut self, outbox: &Outbox, wanted: Wanted) -> Result<(), HubError> {
         loop {
             let room = self.hub.load_room(&self.room_name).await?;
-            match self.hub.admit(&room, &self.who, outbox, after, limit) {
-                Some(Admission::Answered) => {
+            match self.hub.admit(&room, &self.who, outbox, wanted) {
+                Some(JoinAnswer::Answered) => {
                     self.finished = true;
                     return Ok(());
                 }
-                Some(Admission::Read(pending)) => {
+                Some(JoinAnswer::Read(pending)) => {
                     self.admitted = Some((room, pending));
                     return Ok(());
                 }
@@ -338,9 +351,19 @@ impl JoinInProgress {
             return Ok(()); // answered from memory
         };
         let name = self.room_name.clone();
+        let upto = join.upto;
         let page = self
             .hub
-            .read_store(move |store| store.range(&name, join.after, join.upto, join.limit))
+            .read_store(move |store| match join.wanted {
+                Wanted::Newest(limit) => {
+                    let page = store.messages(&name, upto + 1, limit)?;
+                    Ok(Page {
+                        items: page.items.into_iter().map(RoomEvent::Message).collect(),
+                        more: page.more,
+                    })
+                }
+                Wanted::After(after, limit) => store.events(&name, after, upto, limit),
+            })
             .await?;
         self.finish(page);
         Ok(())

@@ -21,6 +21,8 @@ use crate::ids::SessionId;
 
 /// Most typists named in one `typing` frame.
 pub const TYPISTS_NAMED: usize = 5;
+/// Most `@` a message is read for.
+const MENTIONS_READ: usize = 50;
 
 /// The members in nickname order: nickname key → (session, nickname).
 #[derive(Debug, Default)]
@@ -33,6 +35,40 @@ impl Roster {
 
     pub(super) fn remove(&mut self, nick: &str) {
         self.0.remove(&nick_key(nick));
+    }
+
+    /// The members `text` names as `@nick` (compared like nicknames:
+    /// ignoring case), each once, in the order named. A nickname may hold
+    /// spaces, so after each `@` the longest member name that ends at a
+    /// word boundary wins.
+    pub(super) fn mentioned(&self, text: &str) -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        for (at, _) in text.match_indices('@').take(MENTIONS_READ) {
+            let after: Vec<char> = text[at + 1..]
+                .chars()
+                .take(parley_protocol::MAX_NICK_CHARS + 1)
+                .collect();
+            let boundary = |i: usize| {
+                after
+                    .get(i)
+                    .is_none_or(|c| !(c.is_alphanumeric() || "_-.".contains(*c)))
+            };
+            let hit = (1..=after.len().min(parley_protocol::MAX_NICK_CHARS))
+                .rev()
+                .filter(|len| boundary(*len))
+                .find_map(|len| {
+                    let candidate: String = after[..len].iter().collect();
+                    self.0
+                        .get(&nick_key(&candidate))
+                        .map(|(_, nick)| nick.clone())
+                });
+            if let Some(nick) = hit {
+                if !found.contains(&nick) {
+                    found.push(nick);
+                }
+            }
+        }
+        found
     }
 
     /// Up to `limit` nicknames starting with `prefix` (ignoring case) that
@@ -208,6 +244,22 @@ mod tests {
         let mut roster = roster;
         roster.remove("MINA");
         assert_eq!(roster.page("min", None, 10), (vec![], false));
+    }
+
+    #[test]
+    fn mentions_name_members_ignoring_case_and_prefer_the_longest_name() {
+        let roster = roster(&["mina", "Mina Park", "joon", "ana.b"]);
+        assert_eq!(
+            roster.mentioned("hi @MINA and @joon!"),
+            vec!["mina", "joon"]
+        );
+        assert_eq!(roster.mentioned("@mina park, look"), vec!["Mina Park"]);
+        assert_eq!(
+            roster.mentioned("@minas @joonie email@ana.b.c @ana.b"),
+            vec!["ana.b"]
+        );
+        assert_eq!(roster.mentioned("@stranger @mina @mina"), vec!["mina"]);
+        assert!(roster.mentioned("no mentions @ all").is_empty());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-use parley_protocol::ServerFrame;
+use parley_protocol::{ChatMessage, Deleted, Edited, RoomEvent, ServerFrame};
 
 use super::*;
 use crate::outbox::{outbox, OutboxReceiver};
@@ -10,8 +10,12 @@ fn message(seq: u64) -> ChatMessage {
         nick: "n".into(),
         text: "t".into(),
         ts: seq,
-        cid: None,
+        ..ChatMessage::default()
     }
+}
+
+fn event(seq: u64) -> RoomEvent {
+    RoomEvent::Message(message(seq))
 }
 
 fn who(id: SessionId, nick: &str) -> Identity {
@@ -36,7 +40,7 @@ fn limits(messages: usize) -> RoomLimits {
     }
 }
 
-fn room(last_seq: u64, recent: Vec<ChatMessage>, cache: usize) -> Room {
+fn room(last_seq: u64, recent: Vec<RoomEvent>, cache: usize) -> Room {
     Room::new("r".into(), last_seq, recent, limits(cache))
 }
 
@@ -53,8 +57,8 @@ fn drain(rx: &mut OutboxReceiver) -> Vec<ServerFrame> {
     frames
 }
 
-fn seqs(p: Page) -> (Vec<u64>, bool) {
-    (p.messages.iter().map(|m| m.seq).collect(), p.more)
+fn seqs(p: Page<RoomEvent>) -> (Vec<u64>, bool) {
+    (p.items.iter().map(RoomEvent::seq).collect(), p.more)
 }
 
 #[test]
@@ -67,16 +71,19 @@ fn broadcast_skips_the_sender_and_absent_members_and_holds_back_for_joiners() {
     let mut state = room.lock();
     for (id, nick, out) in [(1, "a", &a), (2, "b", &b), (3, "away", &away)] {
         assert_eq!(
-            state.admit(&who(id, nick), out, 5, 10),
-            Some(Admission::Answered)
+            state.admit(&who(id, nick), out, Wanted::After(5, 10)),
+            Some(JoinAnswer::Answered)
         );
     }
     assert!(state.point_outbox(3, None));
     // The cache is empty and the room has 5 messages: c's history is read.
-    let Some(Admission::Read(join)) = state.admit(&who(4, "c"), &c, 0, 10) else {
+    let Some(JoinAnswer::Read(join)) = state.admit(&who(4, "c"), &c, Wanted::After(0, 10)) else {
         panic!("expected a read");
     };
-    assert_eq!((join.after, join.upto, join.added), (0, 5, true));
+    assert_eq!(
+        (join.wanted, join.upto, join.added),
+        (Wanted::After(0, 10), 5, true)
+    );
     drain(&mut a_rx);
     drain(&mut b_rx);
     assert_eq!(
@@ -110,10 +117,10 @@ fn a_join_read_from_the_store_gets_joined_first_then_what_was_held_back() {
     let (b, mut b_rx) = queue();
     let mut state = room.lock();
     assert_eq!(
-        state.admit(&who(1, "a"), &a, 3, 10),
-        Some(Admission::Answered)
+        state.admit(&who(1, "a"), &a, Wanted::After(3, 10)),
+        Some(JoinAnswer::Answered)
     );
-    let Some(Admission::Read(join)) = state.admit(&who(2, "b"), &b, 0, 10) else {
+    let Some(JoinAnswer::Read(join)) = state.admit(&who(2, "b"), &b, Wanted::After(0, 10)) else {
         panic!("expected a read");
     };
     assert!(matches!(
@@ -124,10 +131,10 @@ fn a_join_read_from_the_store_gets_joined_first_then_what_was_held_back() {
         }]
     ));
     let live = encode(&ServerFrame::Message(message(4)));
-    state.record(message(4));
+    state.record(event(4));
     state.broadcast(Some(1), &live);
     let page = Page {
-        messages: (1..=3).map(message).collect(),
+        items: (1..=3).map(event).collect(),
         more: false,
     };
     assert!(state.complete_join(2, join, page.clone()));
@@ -144,10 +151,10 @@ fn a_newer_join_overtakes_an_older_one_still_reading() {
     let room = room(3, vec![], 10);
     let (b, mut b_rx) = queue();
     let mut state = room.lock();
-    let Some(Admission::Read(first)) = state.admit(&who(2, "b"), &b, 0, 10) else {
+    let Some(JoinAnswer::Read(first)) = state.admit(&who(2, "b"), &b, Wanted::After(0, 10)) else {
         panic!("expected a read");
     };
-    let Some(Admission::Read(second)) = state.admit(&who(2, "b"), &b, 1, 10) else {
+    let Some(JoinAnswer::Read(second)) = state.admit(&who(2, "b"), &b, Wanted::After(1, 10)) else {
         panic!("expected a read");
     };
     assert!(!second.added, "already a member");
@@ -164,9 +171,9 @@ fn undoing_a_join_removes_the_member_it_added_and_keeps_one_that_was_there() {
     let (a, mut a_rx) = queue();
     let (b, _b_rx) = queue();
     let mut state = room.lock();
-    state.admit(&who(1, "a"), &a, 3, 10);
+    state.admit(&who(1, "a"), &a, Wanted::After(3, 10));
     state.flush();
-    let Some(Admission::Read(join)) = state.admit(&who(2, "b"), &b, 0, 10) else {
+    let Some(JoinAnswer::Read(join)) = state.admit(&who(2, "b"), &b, Wanted::After(0, 10)) else {
         panic!("expected a read");
     };
     drain(&mut a_rx);
@@ -179,7 +186,7 @@ fn undoing_a_join_removes_the_member_it_added_and_keeps_one_that_was_there() {
         "joined and left within one interval: nothing to tell"
     );
     // A member re-joining keeps its place and gets what was held back.
-    let Some(Admission::Read(rejoin)) = state.admit(&who(1, "a"), &a, 0, 10) else {
+    let Some(JoinAnswer::Read(rejoin)) = state.admit(&who(1, "a"), &a, Wanted::After(0, 10)) else {
         panic!("expected a read");
     };
     state.broadcast(None, &"{}".into());
@@ -197,7 +204,7 @@ fn a_closed_room_admits_nobody() {
     let mut state = room.lock();
     assert!(state.close_if_empty());
     assert!(!state.close_if_empty(), "only once");
-    assert_eq!(state.admit(&who(1, "a"), &a, 0, 10), None);
+    assert_eq!(state.admit(&who(1, "a"), &a, Wanted::After(0, 10)), None);
     assert!(!state.is_member(1));
 }
 
@@ -207,10 +214,10 @@ fn joins_leaves_and_typing_are_told_once_per_flush_to_everyone() {
     let (a, mut a_rx) = queue();
     let (b, mut b_rx) = queue();
     let mut state = room.lock();
-    state.admit(&who(1, "a"), &a, 0, 10);
+    state.admit(&who(1, "a"), &a, Wanted::After(0, 10));
     assert!(state.needs_flush());
     assert!(!state.needs_flush(), "listed once until flushed");
-    state.admit(&who(2, "b"), &b, 0, 10);
+    state.admit(&who(2, "b"), &b, Wanted::After(0, 10));
     state.typing(&who(2, "b"));
     state.typing(&who(9, "stranger"));
     assert_eq!(state.flush(), 4, "a presence and a typing frame, to both");
@@ -271,7 +278,7 @@ fn a_large_room_tells_only_its_count_and_joins_carry_one_page() {
     let (a, mut a_rx) = queue();
     let mut state = room.lock();
     for i in 0..6 {
-        state.admit(&who(i, &format!("n{i}")), &a, 0, 10);
+        state.admit(&who(i, &format!("n{i}")), &a, Wanted::After(0, 10));
     }
     let frames = drain(&mut a_rx);
     assert!(
@@ -298,28 +305,34 @@ fn a_large_room_tells_only_its_count_and_joins_carry_one_page() {
 
 #[test]
 fn the_cache_answers_only_what_it_fully_holds() {
-    let room = room(5, (3..=5).map(message).collect(), 3);
+    let room = room(5, (3..=5).map(event).collect(), 3);
     let mut state = room.lock();
-    assert_eq!(state.cached_after(5, 10).map(seqs), Some((vec![], false)));
     assert_eq!(
-        state.cached_after(3, 10).map(seqs),
+        state.cached(Wanted::After(5, 10)).map(seqs),
+        Some((vec![], false))
+    );
+    assert_eq!(
+        state.cached(Wanted::After(3, 10)).map(seqs),
         Some((vec![4, 5], false))
     );
-    assert_eq!(state.cached_after(0, 2).map(seqs), Some((vec![4, 5], true)));
-    assert_eq!(state.cached_after(1, 10).map(seqs), None);
-    state.record(message(6));
     assert_eq!(
-        state.cached_after(2, 10).map(seqs),
+        state.cached(Wanted::After(0, 2)).map(seqs),
+        Some((vec![4, 5], true))
+    );
+    assert_eq!(state.cached(Wanted::After(1, 10)).map(seqs), None);
+    state.record(event(6));
+    assert_eq!(
+        state.cached(Wanted::After(2, 10)).map(seqs),
         None,
         "seq 3 fell out of the cache"
     );
     assert_eq!(
-        state.cached_after(3, 10).map(seqs),
+        state.cached(Wanted::After(3, 10)).map(seqs),
         Some((vec![4, 5, 6], false))
     );
-    state.record(message(9));
+    state.record(event(9));
     assert_eq!(
-        state.cached_after(7, 10).map(seqs),
+        state.cached(Wanted::After(7, 10)).map(seqs),
         None,
         "a gap empties the cache"
     );
@@ -328,25 +341,27 @@ fn the_cache_answers_only_what_it_fully_holds() {
 
 #[test]
 fn a_cache_that_is_not_contiguous_is_not_used() {
-    let room = room(6, vec![message(3), message(5), message(6)], 3);
-    assert_eq!(room.lock().cached_after(4, 10), None);
+    let room = room(6, vec![event(3), event(5), event(6)], 3);
+    assert_eq!(room.lock().cached(Wanted::After(4, 10)), None);
     let room = room_ending_elsewhere();
     assert_eq!(
-        room.lock().cached_after(4, 10),
+        room.lock().cached(Wanted::After(4, 10)),
         None,
         "does not end at last_seq"
     );
 }
 
 fn room_ending_elsewhere() -> Room {
-    room(7, (3..=5).map(message).collect(), 3)
+    room(7, (3..=5).map(event).collect(), 3)
 }
 
 #[test]
 fn caches_are_bounded_in_bytes_per_room_and_in_all() {
-    let big = |seq: u64| ChatMessage {
-        text: "x".repeat(1000),
-        ..message(seq)
+    let big = |seq: u64| {
+        RoomEvent::Message(ChatMessage {
+            text: "x".repeat(1000),
+            ..message(seq)
+        })
     };
     let all = SharedBytes::new(10_000);
     let room_limits = RoomLimits {
@@ -359,9 +374,9 @@ fn caches_are_bounded_in_bytes_per_room_and_in_all() {
     for seq in 1..=10 {
         a.lock().record(big(seq));
     }
-    assert_eq!(a.lock().cached_after(0, 100).map(seqs), None);
+    assert_eq!(a.lock().cached(Wanted::After(0, 100)).map(seqs), None);
     assert_eq!(
-        a.lock().cached_after(7, 100).map(seqs),
+        a.lock().cached(Wanted::After(7, 100)).map(seqs),
         Some((vec![8, 9, 10], false)),
         "three fit"
     );
@@ -383,7 +398,7 @@ fn caches_are_bounded_in_bytes_per_room_and_in_all() {
         "all caches together stay under their cap"
     );
     assert!(
-        b.lock().cached_after(19, 100).is_some(),
+        b.lock().cached(Wanted::After(19, 100)).is_some(),
         "the newest is kept"
     );
     drop(a);
@@ -398,10 +413,10 @@ fn caches_are_bounded_in_bytes_per_room_and_in_all() {
 #[test]
 fn a_reply_keeps_its_newest_messages_that_fit() {
     let page = Page {
-        messages: (1..=10).map(message).collect(),
+        items: (1..=10).map(event).collect(),
         more: false,
     };
-    let one = cache::reply_cost(&message(1));
+    let one = cache::reply_cost(&event(1));
     assert_eq!(seqs(fit(page.clone(), 3 * one)), (vec![8, 9, 10], true));
     assert_eq!(
         seqs(fit(page.clone(), 100 * one)),
@@ -414,5 +429,67 @@ fn a_reply_keeps_its_newest_messages_that_fit() {
         ..message(1)
     };
     let json = ServerFrame::Message(escaped.clone()).to_json();
-    assert!(json.len() <= cache::reply_cost(&escaped), "an upper bound");
+    assert!(
+        json.len() <= cache::reply_cost(&RoomEvent::Message(escaped)),
+        "an upper bound"
+    );
+}
+
+#[test]
+fn a_fresh_join_gets_the_newest_messages_in_their_current_state() {
+    let room = room(0, vec![], 10);
+    let mut state = room.lock();
+    for seq in 1..=3 {
+        state.record(event(seq));
+    }
+    let edit = RoomEvent::Edited(Edited {
+        room: "r".into(),
+        seq: 4,
+        target: 2,
+        nick: "n".into(),
+        text: "fixed".into(),
+        mentions: vec![],
+        ts: 9,
+    });
+    state.record(edit);
+    state.record(RoomEvent::Deleted(Deleted {
+        room: "r".into(),
+        seq: 5,
+        target: 3,
+        nick: "n".into(),
+        ts: 9,
+    }));
+    let page = state.cached(Wanted::Newest(2)).unwrap();
+    assert_eq!(seqs(page.clone()), (vec![2, 3], true));
+    let RoomEvent::Message(second) = &page.items[0] else {
+        panic!()
+    };
+    assert_eq!((second.text.as_str(), second.edited_ts), ("fixed", Some(9)));
+    assert!(matches!(&page.items[1], RoomEvent::Message(m) if m.deleted));
+    assert_eq!(
+        seqs(state.cached(Wanted::Newest(10)).unwrap()),
+        (vec![1, 2, 3], false),
+        "the whole history"
+    );
+    assert_eq!(
+        seqs(state.cached(Wanted::After(3, 10)).unwrap()),
+        (vec![4, 5], false),
+        "a catch-up replays the changes"
+    );
+    // A cache that does not reach the start cannot tell about older ones.
+    let partial = Room::new("r".into(), 9, (7..=9).map(event).collect(), limits(10));
+    assert_eq!(partial.lock().cached(Wanted::Newest(5)), None);
+    assert_eq!(
+        seqs(partial.lock().cached(Wanted::Newest(2)).unwrap()),
+        (vec![8, 9], true)
+    );
+}
+
+#[test]
+fn a_new_room_without_history_answers_from_memory_and_an_emptied_cache_does_not() {
+    assert_eq!(
+        room(0, vec![], 10).lock().cached(Wanted::Newest(5)),
+        Some(Page::default())
+    );
+    assert_eq!(room(4, vec![], 10).lock().cached(Wanted::Newest(5)), None);
 }

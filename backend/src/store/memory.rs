@@ -1,35 +1,204 @@
 //! A [`MessageStore`] in memory: quick, and gone when the process ends.
 //!
-//! Used by tests and by `--database-url memory`; it keeps the last `per_room`
-//! messages of each room, and each room's last `seq` for good.
+//! Used by tests and by `--database-url memory`; it keeps the last
+//! `per_room` events of each room (and each room's last `seq` for good),
+//! with the same rules and the same search as the SQLite store, so tests
+//! on it mean something for the real one.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
-use parley_protocol::ChatMessage;
+use parley_protocol::{
+    quote_of, ChatMessage, Deleted, Edited, Quote, Reacted, Reactions, RoomEvent, SearchHit,
+};
 
-use super::{newest_page, MessageStore, NewMessage, Page, Retention, StoreError};
+use super::search::word_matches;
+use super::{
+    newest_page, Applied, Change, Found, MessageStore, NewEvent, Page, Refusal, Retention, Rules,
+    Search, StoreError,
+};
 
-/// Keeps the last `per_room` messages of every room in memory.
+/// Keeps the last `per_room` events of every room in memory.
 #[derive(Debug)]
 pub struct MemoryStore {
-    /// Messages kept per room; older ones are dropped.
+    /// Events kept per room; older ones are dropped.
     per_room: usize,
-    /// Each room's retained messages plus its last seq.
+    /// Each room's events plus its last seq.
     rooms: Mutex<HashMap<String, RoomHistory>>,
 }
 
-/// One room's retained messages.
+/// One room's retained events (messages in their current state).
 #[derive(Debug, Default)]
 struct RoomHistory {
     /// Highest seq ever appended.
     last_seq: u64,
-    /// The retained messages, oldest first.
-    messages: VecDeque<ChatMessage>,
+    /// The retained events, oldest first.
+    events: VecDeque<RoomEvent>,
+}
+
+impl RoomHistory {
+    /// The message `seq`, if it is kept and not deleted.
+    fn live(&mut self, seq: u64) -> Result<&mut ChatMessage, Refusal> {
+        let at = self
+            .events
+            .binary_search_by_key(&seq, RoomEvent::seq)
+            .map_err(|_| Refusal::NoSuchMessage)?;
+        match &mut self.events[at] {
+            RoomEvent::Message(m) if !m.deleted => Ok(m),
+            _ => Err(Refusal::NoSuchMessage),
+        }
+    }
+
+    /// Checks and applies one event as `seq`.
+    fn apply(&mut self, new: &NewEvent, seq: u64, rules: &Rules) -> Applied {
+        let (room, nick, ts) = (new.room.clone(), new.nick.clone(), new.ts);
+        let event = match &new.change {
+            Change::Message {
+                text,
+                reply_to,
+                mentions,
+            } => {
+                let quote = match reply_to {
+                    Some(answered) => {
+                        let answered = self.live(*answered)?;
+                        Some(Quote {
+                            nick: answered.nick.clone(),
+                            text: quote_of(&answered.text),
+                        })
+                    }
+                    None => None,
+                };
+                RoomEvent::Message(ChatMessage {
+                    room,
+                    seq,
+                    nick,
+                    text: text.clone(),
+                    ts,
+                    cid: new.cid.clone(),
+                    reply_to: *reply_to,
+                    quote,
+                    mentions: mentions.clone(),
+                    ..ChatMessage::default()
+                })
+            }
+            Change::Edit {
+                target,
+                text,
+                mentions,
+            } => {
+                let message = self.live(*target)?;
+                if message.nick != nick {
+                    return Err(Refusal::NotAuthor);
+                }
+                if rules.edit_window_ms > 0 && ts.saturating_sub(message.ts) > rules.edit_window_ms
+                {
+                    return Err(Refusal::EditWindowClosed);
+                }
+                message.text = text.clone();
+                message.mentions = mentions.clone();
+                message.edited_ts = Some(ts);
+                RoomEvent::Edited(Edited {
+                    room,
+                    seq,
+                    target: *target,
+                    nick,
+                    text: text.clone(),
+                    mentions: mentions.clone(),
+                    ts,
+                })
+            }
+            Change::Delete { target } => {
+                let message = self.live(*target)?;
+                if message.nick != nick {
+                    return Err(Refusal::NotAuthor);
+                }
+                message.text.clear();
+                message.mentions.clear();
+                message.reactions.clear();
+                message.deleted = true;
+                self.erase(*target);
+                RoomEvent::Deleted(Deleted {
+                    room,
+                    seq,
+                    target: *target,
+                    nick,
+                    ts,
+                })
+            }
+            Change::React { target, emoji, on } => {
+                let message = self.live(*target)?;
+                react(message, &nick, emoji, *on, rules.max_reactions)?;
+                RoomEvent::Reacted(Reacted {
+                    room,
+                    seq,
+                    target: *target,
+                    nick,
+                    emoji: emoji.clone(),
+                    on: *on,
+                    ts,
+                })
+            }
+        };
+        Ok(event)
+    }
+
+    /// Erases a deleted message's text from its edits and its answers' quotes.
+    fn erase(&mut self, target: u64) {
+        for event in self.events.iter_mut() {
+            match event {
+                RoomEvent::Edited(e) if e.target == target => {
+                    e.text.clear();
+                    e.mentions.clear();
+                }
+                RoomEvent::Message(m) if m.reply_to == Some(target) => {
+                    if let Some(quote) = &mut m.quote {
+                        quote.text.clear();
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Gives or takes back `nick`'s `emoji` on `message`.
+fn react(
+    message: &mut ChatMessage,
+    nick: &str,
+    emoji: &str,
+    on: bool,
+    max: usize,
+) -> Result<(), Refusal> {
+    let at = message.reactions.iter().position(|r| r.emoji == emoji);
+    match (at, on) {
+        (Some(at), true) => {
+            let r = &mut message.reactions[at];
+            if !r.nicks.iter().any(|n| n == nick) {
+                r.nicks.push(nick.to_owned());
+                r.count += 1;
+            }
+        }
+        (None, true) if message.reactions.len() >= max => return Err(Refusal::TooManyReactions),
+        (None, true) => message.reactions.push(Reactions {
+            emoji: emoji.to_owned(),
+            count: 1,
+            nicks: vec![nick.to_owned()],
+        }),
+        (Some(at), false) => {
+            let r = &mut message.reactions[at];
+            r.nicks.retain(|n| n != nick);
+            r.count = r.nicks.len() as u32;
+            if r.nicks.is_empty() {
+                message.reactions.remove(at);
+            }
+        }
+        (None, false) => {}
+    }
+    Ok(())
 }
 
 impl MemoryStore {
-    /// A store that keeps the last `per_room` messages of each room.
+    /// A store that keeps the last `per_room` events of each room.
     pub fn new(per_room: usize) -> Self {
         MemoryStore {
             per_room,
@@ -38,49 +207,113 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, RoomHistory>> {
-        // Every update is a push or a pop, complete before anything can panic.
+        // Every update completes before anything can panic.
         self.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 impl MessageStore for MemoryStore {
-    fn append_batch(&self, batch: &[NewMessage]) -> Result<Vec<ChatMessage>, StoreError> {
+    fn append_batch(&self, batch: &[NewEvent], rules: &Rules) -> Result<Vec<Applied>, StoreError> {
         let mut rooms = self.lock();
-        let mut stored = Vec::with_capacity(batch.len());
+        let mut applied = Vec::with_capacity(batch.len());
         for new in batch {
             let history = rooms.entry(new.room.clone()).or_default();
-            history.last_seq += 1;
-            let message = ChatMessage {
-                room: new.room.clone(),
-                seq: history.last_seq,
-                nick: new.nick.clone(),
-                text: new.text.clone(),
-                ts: new.ts,
-                cid: new.cid.clone(),
-            };
-            history.messages.push_back(message.clone());
-            while history.messages.len() > self.per_room {
-                history.messages.pop_front();
+            let outcome = history.apply(new, history.last_seq + 1, rules);
+            if let Ok(event) = &outcome {
+                history.last_seq += 1;
+                history.events.push_back(event.clone());
+                while history.events.len() > self.per_room {
+                    history.events.pop_front();
+                }
             }
-            stored.push(message);
+            applied.push(outcome);
         }
-        Ok(stored)
+        Ok(applied)
     }
 
     fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
         Ok(self.lock().get(room).map_or(0, |h| h.last_seq))
     }
 
-    fn range(&self, room: &str, after: u64, upto: u64, limit: usize) -> Result<Page, StoreError> {
+    fn events(
+        &self,
+        room: &str,
+        after: u64,
+        upto: u64,
+        limit: usize,
+    ) -> Result<Page<RoomEvent>, StoreError> {
         let rooms = self.lock();
         let Some(history) = rooms.get(room) else {
             return Ok(Page::default());
         };
         let matching = history
-            .messages
+            .events
             .iter()
-            .filter(|m| m.seq > after && m.seq <= upto);
+            .filter(|e| e.seq() > after && e.seq() <= upto)
+            .cloned();
         Ok(newest_page(matching, limit))
+    }
+
+    fn messages(
+        &self,
+        room: &str,
+        before: u64,
+        limit: usize,
+    ) -> Result<Page<ChatMessage>, StoreError> {
+        let rooms = self.lock();
+        let Some(history) = rooms.get(room) else {
+            return Ok(Page::default());
+        };
+        let matching = history.events.iter().filter_map(|e| match e {
+            RoomEvent::Message(m) if m.seq < before => Some(m.clone()),
+            _ => None,
+        });
+        Ok(newest_page(matching.collect::<Vec<_>>().into_iter(), limit))
+    }
+
+    fn search(&self, search: &Search) -> Result<Found, StoreError> {
+        let rooms = self.lock();
+        // Newest first across rooms, by time then room then seq. The cursor
+        // counts the older hits still to come: new messages only ever come
+        // first, so it stays right while they arrive.
+        let mut found: Vec<SearchHit> = search
+            .rooms
+            .iter()
+            .filter_map(|r| rooms.get(r))
+            .flat_map(|h| h.events.iter())
+            .filter_map(|e| match e {
+                RoomEvent::Message(m)
+                    if !m.deleted && search.nick.as_ref().is_none_or(|n| *n == m.nick) =>
+                {
+                    word_matches(&m.text, &search.words).map(|matches| SearchHit {
+                        room: m.room.clone(),
+                        seq: m.seq,
+                        nick: m.nick.clone(),
+                        ts: m.ts,
+                        text: m.text.clone(),
+                        matches,
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        if search.words.is_empty() {
+            found.clear();
+        }
+        found.sort_by(|a, b| (b.ts, &b.room, b.seq).cmp(&(a.ts, &a.room, a.seq)));
+        let remaining = search
+            .before
+            .map_or(found.len(), |c| (c as usize).min(found.len()));
+        let hits: Vec<SearchHit> = found[found.len() - remaining..]
+            .iter()
+            .take(search.limit)
+            .cloned()
+            .collect();
+        let left = remaining - hits.len();
+        Ok(Found {
+            next: (left > 0).then_some(left as u64),
+            hits,
+        })
     }
 
     fn prune(&self, retention: &Retention, now_ms: u64, max: usize) -> Result<usize, StoreError> {
@@ -88,19 +321,25 @@ impl MessageStore for MemoryStore {
         let mut deleted = 0;
         for history in rooms.values_mut() {
             while deleted < max {
-                let Some(oldest) = history.messages.front() else {
+                let Some(oldest) = history.events.front() else {
                     break;
+                };
+                let ts = match oldest {
+                    RoomEvent::Message(m) => m.ts,
+                    RoomEvent::Edited(e) => e.ts,
+                    RoomEvent::Deleted(d) => d.ts,
+                    RoomEvent::Reacted(r) => r.ts,
                 };
                 let too_many = retention
                     .keep_last
-                    .is_some_and(|n| history.messages.len() as u64 > n);
+                    .is_some_and(|n| oldest.seq() + n <= history.last_seq);
                 let too_old = retention
                     .keep_ms
-                    .is_some_and(|ms| oldest.ts.saturating_add(ms) < now_ms);
+                    .is_some_and(|ms| ts.saturating_add(ms) < now_ms);
                 if !too_many && !too_old {
                     break;
                 }
-                history.messages.pop_front();
+                history.events.pop_front();
                 deleted += 1;
             }
         }
@@ -109,75 +348,4 @@ impl MessageStore for MemoryStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    pub(crate) fn new_message(room: &str, text: &str, ts: u64) -> NewMessage {
-        NewMessage {
-            room: room.into(),
-            nick: "n".into(),
-            text: text.into(),
-            cid: None,
-            ts,
-        }
-    }
-
-    fn seqs(page: &Page) -> Vec<u64> {
-        page.messages.iter().map(|m| m.seq).collect()
-    }
-
-    #[test]
-    fn assigns_seqs_per_room_and_pages_by_range() {
-        let store = MemoryStore::new(100);
-        let batch: Vec<_> = (0..10)
-            .map(|i| new_message(if i % 2 == 0 { "a" } else { "b" }, "x", i))
-            .collect();
-        let stored = store.append_batch(&batch).unwrap();
-        assert_eq!(
-            stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
-            vec![1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
-        );
-        assert_eq!(store.last_seq("a").unwrap(), 5);
-        assert_eq!(store.last_seq("c").unwrap(), 0);
-        let page = store.range("a", 1, 4, 10).unwrap();
-        assert_eq!((seqs(&page), page.more), (vec![2, 3, 4], false));
-        let page = store.range("a", 0, 5, 2).unwrap();
-        assert_eq!((seqs(&page), page.more), (vec![4, 5], true));
-    }
-
-    #[test]
-    fn keeps_only_the_newest_but_remembers_the_last_seq() {
-        let store = MemoryStore::new(3);
-        let batch: Vec<_> = (0..5).map(|i| new_message("a", "x", i)).collect();
-        store.append_batch(&batch).unwrap();
-        assert_eq!(
-            seqs(&store.range("a", 0, u64::MAX, 10).unwrap()),
-            vec![3, 4, 5]
-        );
-        assert_eq!(store.last_seq("a").unwrap(), 5);
-    }
-
-    #[test]
-    fn prunes_by_count_and_age() {
-        let store = MemoryStore::new(100);
-        let batch: Vec<_> = (0..10).map(|i| new_message("a", "x", i * 1000)).collect();
-        store.append_batch(&batch).unwrap();
-        let keep_five = Retention {
-            keep_last: Some(5),
-            keep_ms: None,
-        };
-        assert_eq!(store.prune(&keep_five, 0, 2).unwrap(), 2);
-        assert_eq!(store.prune(&keep_five, 0, 100).unwrap(), 3);
-        let young = Retention {
-            keep_last: None,
-            keep_ms: Some(2500),
-        };
-        // Seq n has ts (n - 1) * 1000: at 10 000, seqs 6, 7 and 8 are over 2.5 s old.
-        assert_eq!(store.prune(&young, 10_000, 100).unwrap(), 3);
-        assert_eq!(
-            seqs(&store.range("a", 0, u64::MAX, 100).unwrap()),
-            vec![9, 10]
-        );
-        assert_eq!(store.last_seq("a").unwrap(), 10);
-    }
-}
+mod tests;

@@ -1,25 +1,38 @@
 //! Where chat history is kept.
 //!
 //! The hub talks to history only through [`MessageStore`], a deliberately
-//! narrow, synchronous interface: append a batch of messages in one
-//! transaction (the store gives each its room's next `seq`), and read pages by
-//! `seq`. Nothing here knows about rooms' members or sockets, so a networked
-//! store (PostgreSQL, for several servers) can be added without touching the
-//! hub. The hub never calls a store from an async worker thread: appends run
-//! on the [`committer`](crate::committer) thread, reads in `spawn_blocking`.
+//! narrow, synchronous interface: append a batch of room events in one
+//! transaction (the store gives each its room's next `seq`, and applies
+//! each change to the message it targets), read a room's events after a
+//! `seq` (catch-ups), its messages before one (scrollback, in their
+//! current state), and search. Nothing here knows about members or
+//! sockets, so a networked store (PostgreSQL, for several servers) can be
+//! added without touching the hub. The hub never calls a store from an
+//! async worker thread: appends run on the [`committer`](crate::committer)
+//! thread, reads on the blocking pool.
 //!
-//! Two implementations: [`SqliteStore`] (the default, durable) and
-//! [`MemoryStore`] (forgets everything on exit; for tests and throwaway runs).
+//! Rules that depend on what is stored (only the author edits, within the
+//! edit window; at most so many emoji per message) are checked here, in
+//! the same transaction that applies the change, so they hold in commit
+//! order. A refused event takes no `seq`; the rest of its batch goes on.
+//!
+//! Two implementations: [`SqliteStore`] (the default, durable, with a
+//! full-text index) and [`MemoryStore`] (forgets everything on exit; for
+//! tests and throwaway runs). A leaf module: it imports nothing of the crate.
 
+#[cfg(test)]
+mod fixtures;
 mod memory;
+mod search;
 mod sqlite;
 
 use std::sync::Arc;
 
-use parley_protocol::ChatMessage;
+use parley_protocol::{ChatMessage, RoomEvent, SearchHit};
 use thiserror::Error;
 
 pub use memory::MemoryStore;
+pub use search::{query_words, word_matches};
 pub use sqlite::{SqliteStore, Synchronous, SCHEMA_V1};
 
 /// A failure of the storage layer.
@@ -44,36 +57,136 @@ pub enum StoreError {
     Backend(String),
 }
 
-/// A message accepted from a client, before the store gives it a `seq`.
+/// What a client asked to happen in a room.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewMessage {
-    /// The room, normalised.
-    pub room: String,
-    /// The author's nickname.
-    pub nick: String,
-    /// The validated text.
-    pub text: String,
-    /// The author's id for the message.
-    pub cid: Option<String>,
-    /// Server time, ms since the Unix epoch.
-    pub ts: u64,
+pub enum Change {
+    /// A new message.
+    Message {
+        /// The validated text.
+        text: String,
+        /// The message it answers.
+        reply_to: Option<u64>,
+        /// The members its text names.
+        mentions: Vec<String>,
+    },
+    /// A new text for one's own message.
+    Edit {
+        /// The message.
+        target: u64,
+        /// The validated new text.
+        text: String,
+        /// The members it names.
+        mentions: Vec<String>,
+    },
+    /// One's own message taken back, its text erased.
+    Delete {
+        /// The message.
+        target: u64,
+    },
+    /// A reaction given (`on`) or taken back.
+    React {
+        /// The message.
+        target: u64,
+        /// One emoji.
+        emoji: String,
+        /// Given or taken back.
+        on: bool,
+    },
 }
 
-/// A page of messages, oldest first.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Page {
-    /// The messages, oldest first.
-    pub messages: Vec<ChatMessage>,
-    /// True when older messages in the requested range were left out.
+/// A room event before the store gives it a `seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// The room, normalised.
+    pub room: String,
+    /// Who did it.
+    pub nick: String,
+    /// The client's id for it.
+    pub cid: Option<String>,
+    /// Server time, ms since the Unix epoch (set by the committer).
+    pub ts: u64,
+    /// What happened.
+    pub change: Change,
+}
+
+/// The rules the store checks against what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// How long after a message its author may edit it, in ms; 0: always.
+    pub edit_window_ms: u64,
+    /// Most distinct emoji on one message.
+    pub max_reactions: usize,
+}
+
+/// Why the store refused one event of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum Refusal {
+    /// No message with that `seq` in that room, or it was deleted.
+    #[error("there is no such message in this room (or it was deleted)")]
+    NoSuchMessage,
+    /// Someone else's message.
+    #[error("only its author may change a message")]
+    NotAuthor,
+    /// Older than the edit window.
+    #[error("this message is too old to edit")]
+    EditWindowClosed,
+    /// As many distinct emoji as allowed, and this is another.
+    #[error("this message has as many different reactions as it may")]
+    TooManyReactions,
+}
+
+/// What became of one event of a batch.
+pub type Applied = Result<RoomEvent, Refusal>;
+
+/// A page of a room's events or messages, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items, oldest first.
+    pub items: Vec<T>,
+    /// True when older ones in the requested range were left out.
     pub more: bool,
 }
 
-/// Which old messages may be deleted.
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Page {
+            items: Vec::new(),
+            more: false,
+        }
+    }
+}
+
+/// A search: all of `words` (each a word start), in `rooms`, optionally by
+/// `nick`, older than the hit `before`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search {
+    /// The words to find.
+    pub words: Vec<String>,
+    /// Where to look.
+    pub rooms: Vec<String>,
+    /// Only this author.
+    pub nick: Option<String>,
+    /// Only hits older than this cursor.
+    pub before: Option<u64>,
+    /// At most this many hits.
+    pub limit: usize,
+}
+
+/// A page of search hits, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Found {
+    /// The hits.
+    pub hits: Vec<SearchHit>,
+    /// The cursor for older hits, if there are any.
+    pub next: Option<u64>,
+}
+
+/// Which old events may be deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Retention {
-    /// Keep at most this many messages per room.
+    /// Keep at most this many events per room.
     pub keep_last: Option<u64>,
-    /// Delete messages older than this many milliseconds.
+    /// Delete events older than this many milliseconds.
     pub keep_ms: Option<u64>,
 }
 
@@ -86,20 +199,40 @@ impl Retention {
 
 /// Chat history, per room, ordered by `seq`.
 pub trait MessageStore: Send + Sync + 'static {
-    /// Appends `batch` atomically, all or nothing, giving each message its
-    /// room's next `seq` (gap-free, also across restarts). Returns the stored
-    /// messages in the same order.
-    fn append_batch(&self, batch: &[NewMessage]) -> Result<Vec<ChatMessage>, StoreError>;
+    /// Applies `batch` in one transaction, all or nothing: each event that
+    /// `rules` allow gets its room's next `seq` (gap-free, also across
+    /// restarts) and changes the message it targets; the others are refused
+    /// and take no `seq`. Returns what became of each, in order.
+    fn append_batch(&self, batch: &[NewEvent], rules: &Rules) -> Result<Vec<Applied>, StoreError>;
 
     /// The room's highest `seq` ever stored, 0 for a new room. Stays put when
-    /// retention deletes messages.
+    /// retention deletes events.
     fn last_seq(&self, room: &str) -> Result<u64, StoreError>;
 
-    /// The newest `limit` messages with `after < seq <= upto`, oldest first;
-    /// `more` says whether older ones in that range were left out.
-    fn range(&self, room: &str, after: u64, upto: u64, limit: usize) -> Result<Page, StoreError>;
+    /// The newest `limit` events with `after < seq <= upto`, oldest first,
+    /// messages in their current state; `more` says whether older ones in
+    /// that range were left out.
+    fn events(
+        &self,
+        room: &str,
+        after: u64,
+        upto: u64,
+        limit: usize,
+    ) -> Result<Page<RoomEvent>, StoreError>;
 
-    /// Deletes up to `max` messages the retention policy no longer keeps, as
+    /// The newest `limit` messages with `seq < before`, oldest first, in
+    /// their current state (deleted ones as tombstones).
+    fn messages(
+        &self,
+        room: &str,
+        before: u64,
+        limit: usize,
+    ) -> Result<Page<ChatMessage>, StoreError>;
+
+    /// Messages (not deleted) matching a search, newest first.
+    fn search(&self, search: &Search) -> Result<Found, StoreError>;
+
+    /// Deletes up to `max` events the retention policy no longer keeps, as
     /// of `now_ms`; returns how many it deleted.
     fn prune(&self, retention: &Retention, now_ms: u64, max: usize) -> Result<usize, StoreError>;
 }
@@ -131,18 +264,14 @@ pub fn open(
     )?))
 }
 
-/// The newest `limit` of `matching` (oldest first), and whether any were left out.
-pub(crate) fn newest_page<'a>(
-    matching: impl DoubleEndedIterator<Item = &'a ChatMessage>,
+/// The newest `limit` of `items` (oldest first), and whether any were left out.
+pub(crate) fn newest_page<T: Clone>(
+    items: impl DoubleEndedIterator<Item = T>,
     limit: usize,
-) -> Page {
-    let mut messages: Vec<ChatMessage> = matching
-        .rev()
-        .take(limit.saturating_add(1))
-        .cloned()
-        .collect();
-    let more = messages.len() > limit;
-    messages.truncate(limit);
-    messages.reverse();
-    Page { messages, more }
+) -> Page<T> {
+    let mut items: Vec<T> = items.rev().take(limit.saturating_add(1)).collect();
+    let more = items.len() > limit;
+    items.truncate(limit);
+    items.reverse();
+    Page { items, more }
 }

@@ -83,9 +83,18 @@ impl TestServer {
 
     /// Starts a server whose hub uses `store`.
     pub async fn start_with_store(config: Config, store: Arc<dyn MessageStore>) -> TestServer {
+        Self::start_with_clock(config, store, Arc::new(parley::time::now_ms)).await
+    }
+
+    /// Starts a server whose hub uses `store` and stamps events with `clock`.
+    pub async fn start_with_clock(
+        config: Config,
+        store: Arc<dyn MessageStore>,
+        clock: parley::committer::Clock,
+    ) -> TestServer {
         let listener = parley::server::bind("127.0.0.1:0".parse().unwrap(), 1024).unwrap();
         let addr = listener.local_addr().unwrap();
-        let hub = Hub::new(config.limits.clone(), store);
+        let hub = Hub::with_clock(config.limits.clone(), store, clock);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(parley::server::run(listener, config, hub.clone(), async {
             let _ = stopped.await;
@@ -395,6 +404,7 @@ impl Client {
             room: room.into(),
             text: text.into(),
             cid: cid.into(),
+            reply_to: None,
         })
         .await;
         match self
@@ -441,6 +451,18 @@ pub fn tells(frame: &ServerFrame, room: &str, nick: &str, joined: bool) -> bool 
         }
         _ => false,
     }
+}
+
+/// The messages among a `joined` frame's history (the other events are
+/// changes to them).
+pub fn messages_of(history: Vec<parley_protocol::RoomEvent>) -> Vec<parley_protocol::ChatMessage> {
+    history
+        .into_iter()
+        .filter_map(|event| match event {
+            parley_protocol::RoomEvent::Message(message) => Some(message),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The `error` code of a frame, or a panic.

@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use parley::store::{MemoryStore, MessageStore, NewMessage, Page, Retention, StoreError};
-use parley_protocol::ChatMessage;
+use parley::store::{
+    Applied, Found, MemoryStore, MessageStore, NewEvent, Page, Retention, Rules, Search, StoreError,
+};
+use parley_protocol::{ChatMessage, RoomEvent};
 
 /// A gate that calls wait at while it is closed. Open unless closed.
 #[derive(Default)]
@@ -55,11 +57,12 @@ impl Gate {
     }
 }
 
-/// The in-memory store with a gate on history reads (`range`) and one on
+/// The in-memory store with a gate on history reads (`events`, `messages`,
+/// `search`) and one on
 /// commits, and switches that make reads or commits fail.
 pub struct TestStore {
     inner: MemoryStore,
-    /// Holds `range` calls.
+    /// Holds history reads.
     pub reads: Gate,
     /// Holds `append_batch` calls.
     pub commits: Gate,
@@ -98,21 +101,42 @@ impl TestStore {
 }
 
 impl MessageStore for TestStore {
-    fn append_batch(&self, batch: &[NewMessage]) -> Result<Vec<ChatMessage>, StoreError> {
+    fn append_batch(&self, batch: &[NewEvent], rules: &Rules) -> Result<Vec<Applied>, StoreError> {
         self.commits.pass();
         if self.failing_commits.load(Ordering::SeqCst) {
             return Err(StoreError::Backend("disk full".into()));
         }
-        self.inner.append_batch(batch)
+        self.inner.append_batch(batch, rules)
     }
     fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
         self.check_reads()?;
         self.inner.last_seq(room)
     }
-    fn range(&self, room: &str, after: u64, upto: u64, limit: usize) -> Result<Page, StoreError> {
+    fn events(
+        &self,
+        room: &str,
+        after: u64,
+        upto: u64,
+        limit: usize,
+    ) -> Result<Page<RoomEvent>, StoreError> {
         self.reads.pass();
         self.check_reads()?;
-        self.inner.range(room, after, upto, limit)
+        self.inner.events(room, after, upto, limit)
+    }
+    fn messages(
+        &self,
+        room: &str,
+        before: u64,
+        limit: usize,
+    ) -> Result<Page<ChatMessage>, StoreError> {
+        self.reads.pass();
+        self.check_reads()?;
+        self.inner.messages(room, before, limit)
+    }
+    fn search(&self, search: &Search) -> Result<Found, StoreError> {
+        self.reads.pass();
+        self.check_reads()?;
+        self.inner.search(search)
     }
     fn prune(&self, retention: &Retention, now: u64, max: usize) -> Result<usize, StoreError> {
         self.inner.prune(retention, now, max)

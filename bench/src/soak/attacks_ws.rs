@@ -201,6 +201,7 @@ pub async fn send_flood(ctx: &Ctx, attempt: u64) {
                 room: ctx.room.clone(),
                 text: format!("flood {n}"),
                 cid: format!("f{n}"),
+                reply_to: None,
             }),
         })
     })

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use futures_util::{SinkExt, StreamExt};
-use parley_protocol::{ChatMessage, ClientFrame, ServerFrame};
+use parley_protocol::{ChatMessage, ClientFrame, RoomEvent, ServerFrame};
 use serde::{Deserialize, Serialize};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
@@ -158,7 +158,18 @@ async fn connect(
                 Ok(ServerFrame::Welcome { resume, .. }) => token = resume,
                 Ok(ServerFrame::Joined {
                     history, last_seq, ..
-                }) => return Ok((history, last_seq)),
+                }) => {
+                    // Good clients only send messages: the history's
+                    // events are all messages.
+                    let messages = history
+                        .into_iter()
+                        .filter_map(|event| match event {
+                            RoomEvent::Message(message) => Some(message),
+                            _ => None,
+                        })
+                        .collect();
+                    return Ok((messages, last_seq));
+                }
                 Ok(ServerFrame::Error { code, message, .. }) => {
                     bail!("server said {code:?}: {message}")
                 }
@@ -238,7 +249,7 @@ impl Good {
                     }
                     let text = stamp(i, n, due, plan.size);
                     let typing = ClientFrame::Typing { room: room.clone() };
-                    let send = ClientFrame::Send { room: room.clone(), text, cid: n.to_string() };
+                    let send = ClientFrame::Send { room: room.clone(), text, cid: n.to_string(), reply_to: None };
                     self.result.sent += 1;
                     self.result.acked.push(false);
                     n += 1;

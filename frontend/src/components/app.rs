@@ -1,17 +1,21 @@
-//! The app: the join screen or the chat, wired to the store.
+//! The app: the join screen or the chat, wired to the store: the rooms,
+//! the shown room (header, messages, members, composer) and the search
+//! panel, with the page's shortcuts.
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use super::composer::Composer;
-use super::connection_status::ConnectionStatus;
+use super::composer::{ComposeView, Composer};
 use super::join_screen::JoinScreen;
+use super::line_action::LineAction;
 use super::member_list::MemberList;
 use super::message_list::MessageList;
+use super::room_header::RoomHeader;
 use super::room_sidebar::{RoomSidebar, RoomTab};
-use crate::hooks::use_chat;
-use crate::state::{Action, Screen};
+use super::search_panel::SearchPanel;
+use crate::hooks::{use_chat, use_notifications, use_shortcuts};
+use crate::state::{Action, Compose, RoomView, Screen};
 
 /// The room named in the address (`#/room/rust`), if any.
 fn room_from_location() -> Option<String> {
@@ -41,10 +45,61 @@ fn typing_line(nicks: &[&str], crowd: bool) -> Option<String> {
     }
 }
 
+/// What the composer shows for the room's compose mode.
+fn compose_view(room: &RoomView) -> ComposeView {
+    match room.compose {
+        Compose::New => ComposeView::New,
+        Compose::Reply(seq) => room
+            .line(seq)
+            .map_or(ComposeView::New, |l| ComposeView::Reply {
+                seq,
+                nick: l.nick.clone(),
+                text: crate::markdown::plain(&parley_protocol::quote_of(l.shown_text())),
+            }),
+        Compose::Edit(seq) => room
+            .line(seq)
+            .map_or(ComposeView::New, |l| ComposeView::Edit {
+                seq,
+                text: l.shown_text().to_owned(),
+            }),
+    }
+}
+
+/// Gives the focus to the element with this id, if it is on the page.
+fn focus_id(id: &str) {
+    let element = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(element) = element {
+        let _ = element.focus();
+    }
+}
+
 /// The whole app.
 #[function_component(App)]
 pub fn app() -> Html {
     let chat = use_chat();
+    let (notify, on_notify) = use_notifications();
+    // Ctrl/Cmd+K or "/": the search (its field, if it is open).
+    let open_search = {
+        let chat = chat.clone();
+        use_callback((), move |_: (), _| {
+            let (chatting, open) = {
+                let state = chat.state();
+                (state.screen == Screen::Chat, state.search.is_some())
+            };
+            if open {
+                focus_id("search-input");
+            } else if chatting {
+                chat.dispatch(Action::Search {
+                    query: String::new(),
+                    room: None,
+                });
+            }
+        })
+    };
+    use_shortcuts(open_search.clone());
     let state = chat.state();
 
     let unread = state.unread_total();
@@ -94,15 +149,18 @@ pub fn app() -> Html {
     });
     // The message list's callbacks stay the same while the same room is
     // shown, so the list is not drawn again for what happens elsewhere.
-    let on_retry = {
+    let on_action = {
         let chat = chat.clone();
-        use_callback(active.clone(), move |cid: String, room| {
-            if let Some(room) = room {
-                chat.dispatch(Action::Retry {
-                    room: room.clone(),
-                    cid,
-                });
-            }
+        use_callback(active.clone(), move |action: LineAction, room| {
+            let Some(room) = room.clone() else { return };
+            chat.dispatch(match action {
+                LineAction::Retry(cid) => Action::Retry { room, cid },
+                LineAction::Reply(seq) => Action::StartReply { room, seq },
+                LineAction::Edit(seq) => Action::StartEdit { room, seq },
+                LineAction::Delete(seq) => Action::Delete { room, seq },
+                LineAction::React(seq, emoji) => Action::React { room, seq, emoji },
+                LineAction::Show(seq) => Action::JumpTo { room, seq },
+            });
         })
     };
     let on_load_older = {
@@ -133,6 +191,8 @@ pub fn app() -> Html {
         .map(|r| RoomTab {
             name: r.name.clone(),
             unread: r.unread,
+            mentions: r.mentions,
+            muted: state.is_muted(&r.name),
         })
         .collect();
     // Shared, not copied: the state keeps the room behind an `Rc`.
@@ -150,6 +210,16 @@ pub fn app() -> Html {
             </div>
         }
     });
+    let search = state.search.clone().map(|search| {
+        html! {
+            <SearchPanel {search} active={state.active.clone()}
+                on_search={chat.callback(|(query, room): (String, Option<String>)| Action::Search { query, room })}
+                on_more={chat.callback(|_: ()| Action::SearchMore)}
+                on_close={chat.callback(|_: ()| Action::CloseSearch)}
+                on_open={chat.callback(|(room, seq): (String, u64)| Action::JumpTo { room, seq })} />
+        }
+    });
+    let me = AttrValue::from(state.nick.clone());
 
     html! {
         <div class="chat">
@@ -160,22 +230,20 @@ pub fn app() -> Html {
                 on_select={chat.callback(Action::SelectRoom)}
                 on_open={chat.callback(Action::OpenRoom)}
                 on_quit={chat.callback(|_: ()| Action::Quit)}
+                {notify}
+                {on_notify}
             />
             <main class="room">
                 if let Some(room) = room {
-                    <header class="room-header">
-                        <h1><span class="hash">{ "#" }</span>{ room.name.clone() }</h1>
-                        <span class="member-count">{ format!("{} online", room.members.count) }</span>
-                        <ConnectionStatus status={state.status} />
-                        <button type="button" class="leave" data-testid="leave-room"
-                            aria-label={format!("Leave #{}", room.name)}
-                            onclick={{ let name = room.name.clone(); chat.callback(move |_: MouseEvent| Action::LeaveRoom(name.clone())) }}>
-                            { "Leave" }
-                        </button>
-                    </header>
+                    <RoomHeader room={room.name.clone()} members={room.members.count} status={state.status}
+                        muted={state.is_muted(&room.name)}
+                        on_search={open_search.clone()}
+                        on_mute={{ let name = room.name.clone(); chat.callback(move |_: ()| Action::ToggleMute(name.clone())) }}
+                        on_leave={{ let name = room.name.clone(); chat.callback(move |_: ()| Action::LeaveRoom(name.clone())) }} />
                     { for notice }
                     <div class="room-body">
-                        <MessageList room={room.clone()} {on_retry} {on_load_older} />
+                        <MessageList room={room.clone()} me={me.clone()} edit_window_ms={state.limits.edit_window_ms}
+                            {on_action} {on_load_older} />
                         <MemberList members={room.members.clone()} me={state.nick.clone()}
                             on_search={{ let name = room.name.clone(); chat.callback(move |prefix: String| Action::SearchMembers { room: name.clone(), prefix }) }}
                             on_more={{ let name = room.name.clone(); chat.callback(move |_: ()| Action::MoreMembers(name.clone())) }} />
@@ -186,12 +254,18 @@ pub fn app() -> Html {
                     <Composer
                         room={room.name.clone()}
                         max_chars={state.limits.max_text_chars}
+                        compose={compose_view(&room)}
+                        members={room.members.clone()}
                         on_send={{ let name = room.name.clone(); chat.callback(move |text: String| Action::Send { room: name.clone(), text }) }}
                         on_typing={{ let name = room.name.clone(); chat.callback(move |_: ()| Action::Typing(name.clone())) }}
+                        on_edit_last={{ let name = room.name.clone(); chat.callback(move |_: ()| Action::EditLast(name.clone())) }}
+                        on_cancel={{ let name = room.name.clone(); chat.callback(move |_: ()| Action::CancelCompose(name.clone())) }}
+                        on_complete={{ let name = room.name.clone(); chat.callback(move |prefix: String| Action::CompleteMembers { room: name.clone(), prefix }) }}
                     />
                 } else {
                     <div class="empty">{ "Open a room to start chatting." }</div>
                 }
+                { for search }
             </main>
         </div>
     }

@@ -75,7 +75,7 @@ pub fn join_screen(props: &JoinScreenProps) -> Html {
     let nick_refused = props.error.is_some() && nick_hint.is_none();
     let room_hint = show(&room_error);
     html! {
-        <div class="join">
+        <main class="join">
             <form class="join-card" onsubmit={on_submit} novalidate=true>
                 <h1 class="brand">{ "Parley" }</h1>
                 <p class="tagline">{ "Real-time chat. Pick a name and a room." }</p>
@@ -103,6 +103,6 @@ pub fn join_screen(props: &JoinScreenProps) -> Html {
                     </p>
                 }
             </form>
-        </div>
+        </main>
     }
 }

@@ -76,7 +76,7 @@ pub fn member_list(props: &MemberListProps) -> Html {
                 }
                 if more {
                     <button type="button" class="link-button" data-testid="members-more" onclick={on_more}
-                        disabled={members.asking.is_some()}>
+                        disabled={members.loading_more()}>
                         { "Show more" }
                     </button>
                 }

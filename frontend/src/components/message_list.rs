@@ -1,8 +1,10 @@
 //! The messages of a room: grouped by author, links clickable, every piece
-//! of user text rendered as text (never as HTML). It sticks to the bottom
-//! while the reader is there; a reader scrolled up keeps their place and
-//! gets a "N new messages" button; reaching the top loads older messages
-//! without moving what is on screen.
+//! of user text rendered as text or allowed Markdown elements (never as
+//! HTML). It sticks to the bottom while the reader is there; a reader
+//! scrolled up keeps their place and gets a "N new messages" button;
+//! reaching the top loads older messages without moving what is on screen.
+//! A message gone to (a reply's quote, a search hit) is scrolled into view
+//! and flashed. At most one line's actions menu is open at a time.
 //!
 //! Each line is a [`MessageLine`] component, so a redraw of the list only
 //! draws the lines that changed.
@@ -10,10 +12,14 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use web_sys::Element;
+use web_sys::{Element, ScrollIntoViewOptions, ScrollLogicalPosition};
 use yew::prelude::*;
 
-use super::message_line::{MessageLine, Today};
+use super::dates::Today;
+use super::line_action::LineAction;
+use super::message_line::MessageLine;
+use super::reply_quote::quote_view;
+use crate::state::life::editable;
 use crate::state::{Line, RoomView};
 
 /// Within this many pixels of the bottom counts as "at the bottom".
@@ -26,8 +32,12 @@ const TOP_SLACK: i32 = 80;
 pub struct MessageListProps {
     /// The room shown, shared with the state (never copied for a render).
     pub room: Rc<RoomView>,
-    /// Retry a failed own message (by cid).
-    pub on_retry: Callback<String>,
+    /// The reader's nickname.
+    pub me: AttrValue,
+    /// How long after sending a message may be edited (0: always).
+    pub edit_window_ms: u64,
+    /// What the reader does from a line.
+    pub on_action: Callback<LineAction>,
     /// The reader reached the top.
     pub on_load_older: Callback<()>,
 }
@@ -37,8 +47,27 @@ pub struct MessageListProps {
 impl PartialEq for MessageListProps {
     fn eq(&self, other: &Self) -> bool {
         (Rc::ptr_eq(&self.room, &other.room) || self.room == other.room)
-            && self.on_retry == other.on_retry
+            && self.me == other.me
+            && self.edit_window_ms == other.edit_window_ms
+            && self.on_action == other.on_action
             && self.on_load_older == other.on_load_older
+    }
+}
+
+/// Which line's menu is open (by key); a line closes only its own, so a
+/// late "close" from one line never closes another's just opened.
+#[derive(Default, PartialEq)]
+struct OpenMenu(Option<AttrValue>);
+
+impl Reducible for OpenMenu {
+    type Action = (AttrValue, bool);
+
+    fn reduce(self: Rc<Self>, (id, open): Self::Action) -> Rc<Self> {
+        match (open, &self.0) {
+            (true, _) => Rc::new(OpenMenu(Some(id))),
+            (false, Some(current)) if *current == id => Rc::new(OpenMenu(None)),
+            _ => self,
+        }
     }
 }
 
@@ -56,7 +85,7 @@ fn line_keys(lines: &[Line]) -> Vec<String> {
     lines
         .iter()
         .map(|line| match line {
-            Line::Chat(chat) if chat.own => {
+            Line::Chat(chat) if chat.own && chat.cid.is_some() => {
                 format!("o{}", chat.cid.as_deref().unwrap_or_default())
             }
             Line::Chat(chat) => format!("s{}", chat.seq.unwrap_or_default()),
@@ -150,6 +179,31 @@ pub fn message_list(props: &MessageListProps) -> Html {
         );
     }
 
+    // A message gone to: into view (centred) once it is drawn.
+    {
+        let list = list.clone();
+        use_effect_with(props.room.focus, move |focus| {
+            let target = focus.and_then(|focus| {
+                let el = list.cast::<Element>()?;
+                el.query_selector(&format!("[data-seq=\"{}\"]", focus.seq))
+                    .ok()
+                    .flatten()
+            });
+            if let Some(target) = target {
+                let options = ScrollIntoViewOptions::new();
+                options.set_block(ScrollLogicalPosition::Center);
+                target.scroll_into_view_with_scroll_into_view_options(&options);
+            }
+        });
+    }
+    let menu = use_reducer(OpenMenu::default);
+    let on_menu = {
+        let menu = menu.dispatcher();
+        use_callback((), move |change: (AttrValue, bool), _| {
+            menu.dispatch(change)
+        })
+    };
+
     let on_scroll = {
         let (list, seen, unseen, load) = (
             list.clone(),
@@ -186,6 +240,24 @@ pub fn message_list(props: &MessageListProps) -> Html {
 
     let room = &props.room;
     let today = Today::now();
+    let now = js_sys::Date::now();
+    let seqs: HashMap<u64, usize> = if room
+        .lines
+        .iter()
+        .any(|l| matches!(l, Line::Chat(c) if c.reply_to.is_some()))
+    {
+        room.lines
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| match l {
+                Line::Chat(c) => c.seq.map(|s| (s, i)),
+                Line::System { .. } => None,
+            })
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    let flash = room.flash.map(|(seq, _)| seq);
     // The lines are one keyed list of their own (collected into one node):
     // Yew only diffs children by key when all of them are keyed, and the
     // list's other child (the "beginning" line) is not.
@@ -195,14 +267,30 @@ pub fn message_list(props: &MessageListProps) -> Html {
         .zip(line_keys(&room.lines))
         .enumerate()
         .map(|(i, (line, key))| {
+            let (quote, can_edit, flashed) = match line {
+                Line::Chat(c) => (
+                    quote_view(room, c, &seqs),
+                    editable(c, props.edit_window_ms, now),
+                    c.seq.is_some() && c.seq == flash,
+                ),
+                Line::System { .. } => (None, false, false),
+            };
+            let id = AttrValue::from(key.clone());
             html! {
                 <MessageLine
                     {key}
+                    menu_open={menu.0.as_ref() == Some(&id)}
+                    {id}
                     line={line.clone()}
                     continues={room.continues(i)}
                     prev_ts={i.checked_sub(1).map(|p| room.lines[p].ts())}
                     {today}
-                    on_retry={props.on_retry.clone()}
+                    me={props.me.clone()}
+                    {quote}
+                    {can_edit}
+                    flash={flashed}
+                    on_action={props.on_action.clone()}
+                    on_menu={on_menu.clone()}
                 />
             }
         })
@@ -246,6 +334,7 @@ mod tests {
             delivery: Delivery::Sent,
             sent_on: None,
             sent_at: 0.0,
+            ..ChatLine::default()
         }))
     }
 

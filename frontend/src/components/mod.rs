@@ -6,25 +6,53 @@
 //!   `join-submit`, `join-error` (e.g. the nickname is taken)
 //! - chat: `message-list` (with `aria-live="polite"`), each `message` (with
 //!   `data-seq` (empty while pending), `data-state` = pending|sent|failed,
-//!   `data-own` = true|false; its text is in `.msg-body`), `system-line`
-//!   ("mina joined"), `retry` (on a failed message), `new-messages` (the
-//!   "N new messages" button), `typing-indicator`
+//!   `data-own` = true|false, `data-mention` = true|false (it names the
+//!   reader), `data-deleted` = true|false, `data-flash` = true|false (just
+//!   gone to); its text is in `.msg-body`, or `deleted-body` ("message
+//!   deleted")), `edited` ("(edited)"), `reply-quote` (with
+//!   `data-reply-to`), `reaction` (a chip, with `data-emoji`, `data-count`,
+//!   `data-mine`, `aria-pressed`), `system-line` ("mina joined"), `retry`
+//!   (on a failed message), `new-messages` (the "N new messages" button),
+//!   `typing-indicator`
+//! - a message's actions: `message-actions` (the "⋯" button, with
+//!   `aria-expanded`), `message-menu`, `action-reply`, `action-react`,
+//!   `action-edit`, `action-delete`, `confirm-delete`, `cancel-delete`,
+//!   `emoji-picker`, each `emoji` (with `data-emoji`)
 //! - composer: `composer` (the textarea, id `composer`), `send-button`,
-//!   `char-counter` (only near the limit)
+//!   `char-counter` (only near the limit), `compose-bar` (replying to or
+//!   editing), `cancel-compose`, `mention-list` (id `mention-list`), each
+//!   `mention-option` (ids `mention-0`, …)
 //! - rooms: `room-tab` (with `data-room`, `data-active` = true|false,
-//!   `data-unread` = the count), `room-unread` (the badge, when non-zero),
-//!   `open-room-input` (id `open-room`), `open-room-submit`, `leave-room`
-//!   (leaves the room shown), `quit` (sign out: leave every room, close 1000)
+//!   `data-unread` = the count, `data-mentions`, `data-muted`),
+//!   `room-unread` (the badge, when non-zero), `room-mentions` (the "@N"
+//!   badge, unless muted), `open-room-input` (id `open-room`),
+//!   `open-room-submit`, `leave-room` (leaves the room shown), `mute-room`
+//!   (with `aria-pressed`), `open-search`, `enable-notifications` (until the
+//!   browser was asked), `quit` (sign out: leave every room, close 1000)
+//! - search: `search-panel`, `search-input` (id `search-input`),
+//!   `search-submit`, `search-here` (only the room shown), `search-close`,
+//!   `search-status`, `search-results`, each `search-hit` (with `data-room`,
+//!   `data-seq`; the words found in `mark`), `search-more`
 //! - `member-list`, each `member`; `connection-status` (with `data-status` =
 //!   idle|connecting|online|reconnecting|offline); `notice` (a passing error)
 
 mod app;
 mod composer;
 mod connection_status;
+mod dates;
+mod emoji_picker;
 mod join_screen;
+mod line_action;
+mod markdown_view;
 mod member_list;
+mod mention_list;
 mod message_line;
 mod message_list;
+mod message_menu;
+mod reaction_chips;
+mod reply_quote;
+mod room_header;
 mod room_sidebar;
+mod search_panel;
 
 pub use app::App;

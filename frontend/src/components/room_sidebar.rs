@@ -1,9 +1,12 @@
-//! The rooms this user has open, with unread counts, a way to open more,
-//! and who the user is (with a way to sign out).
+//! The rooms this user has open, with unread counts (and, apart, how many
+//! messages name the reader, unless the room is muted), a way to open
+//! more, who the user is (with a way to sign out), and a way to turn on
+//! notifications of mentions.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::hooks::Permission;
 use crate::text::{avatar_class, avatar_letter};
 
 /// One room in the sidebar.
@@ -13,6 +16,10 @@ pub struct RoomTab {
     pub name: String,
     /// Its unread messages.
     pub unread: u32,
+    /// Its unread messages that name the reader.
+    pub mentions: u32,
+    /// Whether it is muted.
+    pub muted: bool,
 }
 
 /// Props of [`RoomSidebar`].
@@ -30,6 +37,10 @@ pub struct RoomSidebarProps {
     pub on_open: Callback<String>,
     /// Leave every room and sign out.
     pub on_quit: Callback<()>,
+    /// Whether the browser may show notifications.
+    pub notify: Permission,
+    /// Ask the browser for it.
+    pub on_notify: Callback<()>,
 }
 
 /// The sidebar (a row of tabs on narrow screens).
@@ -62,9 +73,19 @@ pub fn room_sidebar(props: &RoomSidebarProps) -> Html {
                         <li>
                             <button type="button" class={classes!("room-tab", active.then_some("active"))}
                                 data-testid="room-tab" data-room={room.name.clone()} data-active={active.to_string()}
-                                data-unread={room.unread.to_string()}
+                                data-unread={room.unread.to_string()} data-mentions={room.mentions.to_string()}
+                                data-muted={room.muted.to_string()}
                                 aria-current={active.then_some("page")} {onclick}>
                                 <span class="hash">{ "#" }</span><span class="room-tab-name">{ room.name.clone() }</span>
+                                if room.muted {
+                                    <span class="muted-icon" aria-label="muted" title="Muted">{ "🔕" }</span>
+                                }
+                                if room.mentions > 0 && !room.muted {
+                                    <span class="badge mention-badge" data-testid="room-mentions"
+                                        aria-label={format!("{} mentioning you", room.mentions)}>
+                                        { format!("@{}", room.mentions.min(99)) }
+                                    </span>
+                                }
                                 if room.unread > 0 {
                                     <span class="badge" data-testid="room-unread" aria-label={format!("{} unread", room.unread)}>
                                         { if room.unread > 99 { "99+".to_owned() } else { room.unread.to_string() } }
@@ -80,6 +101,13 @@ pub fn room_sidebar(props: &RoomSidebarProps) -> Html {
                 <input id="open-room" data-testid="open-room-input" type="text" placeholder="Join a room…" ref={input} autocomplete="off" />
                 <button type="submit" data-testid="open-room-submit" aria-label="Join room">{ "+" }</button>
             </form>
+            if props.notify == Permission::Ask {
+                <button type="button" class="notify-me" data-testid="enable-notifications"
+                    onclick={props.on_notify.reform(|_: MouseEvent| ())}>
+                    <span aria-hidden="true">{ "🔔" }</span>
+                    <span class="notify-text">{ " Notify me of mentions" }</span>
+                </button>
+            }
             <div class="me">
                 <span class={classes!("avatar", "small", avatar_class(&props.nick))} aria-hidden="true">
                     { avatar_letter(&props.nick) }

@@ -6,8 +6,11 @@
 //! provider to re-render. The state lives in a `RefCell` rather than in
 //! `use_reducer` so that the connection's tasks always act on the latest
 //! state, not on the copy of an older render. It also tells the state when
-//! the page is hidden or shown (`visibilitychange`). It is kept apart from
-//! the provider so that the component only wires it into the page.
+//! the page is hidden or shown (`visibilitychange`), shows the browser
+//! notifications the reducer asks for (a mention in a hidden page; a click
+//! on one goes to the message), and remembers the muted rooms. It is kept
+//! apart from the provider so that the component only wires it into the
+//! page.
 
 use std::cell::{Cell, Ref, RefCell};
 use std::rc::{Rc, Weak};
@@ -23,6 +26,10 @@ use crate::state::{reduce, Action, Command, Delivery, Line, State};
 
 /// Where the last nickname is remembered.
 pub const NICK_KEY: &str = "parley.nick";
+/// Where the muted rooms are remembered.
+pub const MUTED_KEY: &str = "parley.muted";
+/// The most characters of a message a notification shows.
+const NOTIFICATION_CHARS: usize = 140;
 
 /// The store itself; shared (`Rc`) by every [`ChatHandle`].
 pub(crate) struct Store {
@@ -38,8 +45,10 @@ impl Store {
     /// Creates the store, its connection and its timers; `on_change` is
     /// called after every action.
     pub(crate) fn start(on_change: Callback<()>) -> Rc<Store> {
+        let mut state = State::new(cid_prefix());
+        state.muted = LocalStorage::get::<Vec<String>>(MUTED_KEY).unwrap_or_default();
         let store = Rc::new(Store {
-            state: RefCell::new(State::new(cid_prefix())),
+            state: RefCell::new(state),
             connection: RefCell::new(None),
             version: Cell::new(0),
             on_change,
@@ -132,7 +141,45 @@ impl ChatHandle {
             Command::SaveNick(nick) => {
                 let _ = LocalStorage::set(NICK_KEY, nick);
             }
+            Command::SaveMuted(rooms) => {
+                let _ = LocalStorage::set(MUTED_KEY, rooms);
+            }
+            Command::Notify {
+                room,
+                seq,
+                nick,
+                text,
+            } => self.notify(room, seq, &nick, &text),
         }
+    }
+
+    /// A browser notification for a mention, if the reader allowed them
+    /// (the permission is asked for on a click, never on load). A click on
+    /// it brings the tab forward and shows the message.
+    fn notify(&self, room: String, seq: u64, nick: &str, text: &str) {
+        use web_sys::{Notification, NotificationOptions, NotificationPermission};
+        if Notification::permission() != NotificationPermission::Granted {
+            return;
+        }
+        let body: String = match text.char_indices().nth(NOTIFICATION_CHARS) {
+            Some((at, _)) => format!("{}…", &text[..at]),
+            None => text.to_owned(),
+        };
+        let options = NotificationOptions::new();
+        options.set_body(&body);
+        options.set_tag(&format!("parley-{room}-{seq}"));
+        let title = format!("{nick} in #{room}");
+        let Ok(notification) = Notification::new_with_options(&title, &options) else {
+            return;
+        };
+        let handle = self.clone();
+        let on_click = Closure::once_into_js(move || {
+            if let Some(window) = web_sys::window() {
+                let _ = window.focus();
+            }
+            handle.dispatch(Action::JumpTo { room, seq });
+        });
+        notification.set_onclick(Some(on_click.unchecked_ref()));
     }
 
     /// Whether time alone can change something (typing expiry, ack timeouts).
@@ -140,6 +187,8 @@ impl ChatHandle {
         let state = self.state();
         state.rooms.iter().any(|r| {
             !r.typing.is_empty()
+                || r.flash.is_some()
+                || r.has_pending_changes()
                 || r.lines
                     .iter()
                     .any(|l| matches!(l, Line::Chat(c) if c.delivery == Delivery::Pending))

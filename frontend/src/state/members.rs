@@ -6,6 +6,12 @@
 //! set operations (they may name members the app already knows, or never
 //! listed), and say how many members there are; only real changes become
 //! "mina joined" lines, and a large room names nobody, so it shows none.
+//!
+//! The composer's `@` completion asks the server too, in a large room. The
+//! server answers `members` requests in the order they were sent, so the
+//! requests on their way are a queue, and each answer goes to the oldest.
+
+use std::collections::VecDeque;
 
 /// A search of the member list by the start of a nickname.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -18,13 +24,15 @@ pub struct Search {
     pub more: bool,
 }
 
-/// The `members` request on its way.
+/// A `members` request on its way.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Asking {
     /// The next page of the list.
     More,
     /// A search for this prefix.
     Search(String),
+    /// Completions of `@` + this prefix.
+    Complete(String),
 }
 
 /// A room's members.
@@ -38,8 +46,13 @@ pub struct Members {
     pub more: bool,
     /// The search shown instead of the list, if any.
     pub search: Option<Search>,
-    /// The request on its way, if any.
-    pub asking: Option<Asking>,
+    /// The requests on their way, oldest first.
+    pub asking: VecDeque<Asking>,
+    /// The server's last answer for a completion (its prefix, the members
+    /// found, whether more match).
+    pub completion: Option<Search>,
+    /// The latest `@` prefix the composer completes.
+    pub wanted: Option<String>,
 }
 
 fn key(nick: &str) -> String {
@@ -53,7 +66,7 @@ impl Members {
         self.known = members;
         self.count = count;
         self.more = more;
-        self.asking = None;
+        self.asking.clear();
     }
 
     /// Applies a `presence`; returns who really arrived and who really left,
@@ -65,7 +78,10 @@ impl Members {
         count: u64,
     ) -> (Vec<String>, Vec<String>) {
         self.count = count;
-        if let Some(search) = &mut self.search {
+        for search in [&mut self.search, &mut self.completion]
+            .into_iter()
+            .flatten()
+        {
             search.results.retain(|m| !left.contains(m));
         }
         let mut arrived = Vec::new();
@@ -92,11 +108,63 @@ impl Members {
     /// The next page to ask for (`after` the last known member), unless one
     /// is on its way or there is none.
     pub fn ask_more(&mut self) -> Option<Option<String>> {
-        if !self.more || self.asking.is_some() {
+        if !self.more || self.asking.contains(&Asking::More) {
             return None;
         }
-        self.asking = Some(Asking::More);
+        self.asking.push_back(Asking::More);
         Some(self.known.last().cloned())
+    }
+
+    /// Whether the next page of the list is on its way.
+    pub fn loading_more(&self) -> bool {
+        self.asking.contains(&Asking::More)
+    }
+
+    /// Whether the app knows only some of the members.
+    pub fn partial(&self) -> bool {
+        self.more || self.count as usize > self.known.len()
+    }
+
+    /// Starts a completion of `@` + `prefix`; returns the prefix to ask the
+    /// server for, unless the app knows every member, an answer it has
+    /// already covers it (the same prefix, or a shorter one with nothing
+    /// more to find), or a completion is on its way (its answer asks again).
+    pub fn ask_complete(&mut self, prefix: &str) -> Option<String> {
+        self.wanted = Some(prefix.to_owned());
+        let waiting = self.asking.iter().any(|a| matches!(a, Asking::Complete(_)));
+        if waiting {
+            return None;
+        }
+        self.next_completion()
+    }
+
+    fn next_completion(&mut self) -> Option<String> {
+        let prefix = self.wanted.clone().filter(|p| !p.is_empty())?;
+        let covered = self.completion.as_ref().is_some_and(|c| {
+            key(&c.prefix) == key(&prefix) || (!c.more && key(&prefix).starts_with(&key(&c.prefix)))
+        });
+        if !self.partial() || covered {
+            return None;
+        }
+        self.asking.push_back(Asking::Complete(prefix.clone()));
+        Some(prefix)
+    }
+
+    /// Up to `limit` members whose nickname starts with `prefix` (ignoring
+    /// case), in nickname order: the known ones and the server's answer.
+    pub fn completions(&self, prefix: &str, limit: usize) -> Vec<String> {
+        let wanted = key(prefix);
+        let mut found: Vec<String> = Vec::new();
+        let server = self.completion.iter().flat_map(|c| c.results.iter());
+        for nick in self.known.iter().chain(server) {
+            let k = key(nick);
+            if k.starts_with(&wanted) && !found.iter().any(|f| key(f) == k) {
+                found.push(nick.clone());
+            }
+        }
+        found.sort_by_key(|m| key(m));
+        found.truncate(limit);
+        found
     }
 
     /// Starts (or, with an empty prefix, ends) a search; returns the prefix
@@ -105,19 +173,23 @@ impl Members {
         let prefix = prefix.trim();
         if prefix.is_empty() {
             self.search = None;
-            if matches!(self.asking, Some(Asking::Search(_))) {
-                self.asking = None;
+            // Answers to searches still on their way are not shown.
+            for asking in self.asking.iter_mut() {
+                if let Asking::Search(p) = asking {
+                    p.clear();
+                }
             }
             return None;
         }
-        self.asking = Some(Asking::Search(prefix.to_owned()));
+        self.asking.push_back(Asking::Search(prefix.to_owned()));
         Some(prefix.to_owned())
     }
 
-    /// An answer to `members`.
-    pub fn page(&mut self, members: Vec<String>, more: bool, count: u64) {
+    /// An answer to `members` (for the oldest request on its way). Returns
+    /// the prefix of a completion the answer did not cover, to ask for.
+    pub fn page(&mut self, members: Vec<String>, more: bool, count: u64) -> Option<String> {
         self.count = count;
-        match self.asking.take() {
+        match self.asking.pop_front() {
             Some(Asking::More) => {
                 for nick in members {
                     if let Err(at) = self.known.binary_search_by_key(&key(&nick), |m| key(m)) {
@@ -126,15 +198,25 @@ impl Members {
                 }
                 self.more = more;
             }
-            Some(Asking::Search(prefix)) => {
+            // A search ended meanwhile has an empty prefix: not shown.
+            Some(Asking::Search(prefix)) if !prefix.is_empty() => {
                 self.search = Some(Search {
                     prefix,
                     results: members,
                     more,
                 });
             }
-            None => {}
+            Some(Asking::Complete(prefix)) => {
+                self.completion = Some(Search {
+                    prefix,
+                    results: members,
+                    more,
+                });
+                return self.next_completion();
+            }
+            Some(Asking::Search(_)) | None => {}
         }
+        None
     }
 }
 

@@ -1,10 +1,12 @@
 //! One room as the app shows it: its lines (messages and system lines), its
-//! members, who is typing, and what was read.
+//! members, who is typing, what was read, and what the composer is doing
+//! (a new message, a reply, an edit).
 //!
 //! Lines are kept in `seq` order, with own messages that have no `seq` yet
 //! (pending) at the end. Every way a message can arrive (live, in a
 //! `joined` catch-up, as an `ack`, in a scrollback page) goes through the same
-//! dedupe by `seq` and by `cid`, so nothing is ever shown twice.
+//! dedupe by `seq` and by `cid`, so nothing is ever shown twice. Changes to
+//! messages (edits, deletions, reactions) are applied in `changes.rs`.
 //!
 //! Chat lines sit behind `Rc`, and the state keeps each room behind one too:
 //! a render shares them instead of copying them, a changed line or room is
@@ -15,41 +17,8 @@ use std::rc::Rc;
 
 use parley_protocol::ChatMessage;
 
+use super::line::{ChatLine, Delivery};
 use super::members::Members;
-
-/// Where an own message is on its way.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
-    /// Sent (or queued), waiting for the `ack`.
-    Pending,
-    /// Acknowledged: stored and relayed.
-    Sent,
-    /// Refused or unanswered, with the reason; can be retried.
-    Failed(String),
-}
-
-/// A chat message line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChatLine {
-    /// The server's number for it (`None` while pending).
-    pub seq: Option<u64>,
-    /// The author's id for it.
-    pub cid: Option<String>,
-    /// The author.
-    pub nick: String,
-    /// The text.
-    pub text: String,
-    /// When it was said (server time once known), ms since the epoch.
-    pub ts: f64,
-    /// Whether this user wrote it.
-    pub own: bool,
-    /// Delivery state (always `Sent` for others' messages).
-    pub delivery: Delivery,
-    /// The socket generation it was last sent on (`None`: not sent yet).
-    pub sent_on: Option<u32>,
-    /// When it was last sent, for the ack timeout.
-    pub sent_at: f64,
-}
 
 /// A line in a room.
 #[derive(Debug, Clone)]
@@ -107,6 +76,27 @@ impl Line {
     }
 }
 
+/// What the composer is writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compose {
+    /// A new message.
+    #[default]
+    New,
+    /// An answer to the message with this `seq`.
+    Reply(u64),
+    /// New text for the reader's own message with this `seq`.
+    Edit(u64),
+}
+
+/// A request to bring a message into view (and flash it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Focus {
+    /// The message.
+    pub seq: u64,
+    /// Counts requests, so the same message can be asked for twice.
+    pub nonce: u32,
+}
+
 /// One open room.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RoomView {
@@ -123,6 +113,8 @@ pub struct RoomView {
     pub typing_crowd_until: f64,
     /// Messages not seen yet.
     pub unread: u32,
+    /// Messages naming the reader not seen yet.
+    pub mentions: u32,
     /// The highest `seq` seen: what `join {since}` asks after.
     pub last_seq: u64,
     /// Older messages exist on the server.
@@ -133,6 +125,14 @@ pub struct RoomView {
     pub joined: bool,
     /// When the last `typing` frame was sent for this room.
     pub typing_sent_at: Option<f64>,
+    /// What the composer is writing.
+    pub compose: Compose,
+    /// A message to show once older pages have brought it in.
+    pub jump: Option<u64>,
+    /// The last request to bring a message into view.
+    pub focus: Option<Focus>,
+    /// The message flashed, until when.
+    pub flash: Option<(u64, f64)>,
 }
 
 impl RoomView {
@@ -153,9 +153,23 @@ impl RoomView {
     }
 
     fn has_seq(&self, seq: u64) -> bool {
-        self.lines
-            .iter()
-            .any(|l| matches!(l, Line::Chat(c) if c.seq == Some(seq)))
+        self.line(seq).is_some()
+    }
+
+    /// The message with this `seq`, if it is loaded.
+    pub fn line(&self, seq: u64) -> Option<&ChatLine> {
+        self.lines.iter().rev().find_map(|l| match l {
+            Line::Chat(c) if c.seq == Some(seq) => Some(&**c),
+            _ => None,
+        })
+    }
+
+    /// The message with this `seq`, to change it (copied first if shared).
+    pub fn line_mut(&mut self, seq: u64) -> Option<&mut ChatLine> {
+        self.lines.iter_mut().rev().find_map(|l| match l {
+            Line::Chat(c) if c.seq == Some(seq) => Some(Rc::make_mut(c)),
+            _ => None,
+        })
     }
 
     /// The own message with this `cid`.
@@ -178,13 +192,22 @@ impl RoomView {
         self.lines.sort_by_key(Line::sort_key);
     }
 
-    /// Adds a message from the server unless it is already shown. An own
-    /// pending message with the same `cid` becomes sent instead. Returns
-    /// whether a new line appeared.
-    pub fn insert(&mut self, message: ChatMessage) -> bool {
+    /// Adds a message from the server unless it is already shown (then
+    /// only a deletion or a newer edit it carries is taken). An own pending
+    /// message with the same `cid` becomes sent instead. `me` is the
+    /// reader's nickname (for mentions). Returns whether a new line appeared.
+    pub fn insert(&mut self, message: ChatMessage, me: &str) -> bool {
         self.last_seq = self.last_seq.max(message.seq);
         self.typing.retain(|(n, _)| *n != message.nick);
-        if self.has_seq(message.seq) {
+        if let Some(known) = self.line(message.seq) {
+            let edited = message.edited_ts.map(|t| t as f64);
+            if message.deleted && !known.deleted {
+                self.line_mut(message.seq).expect("found").apply_delete();
+            } else if edited > known.edited_ts && !known.deleted {
+                let mentions_me = super::line::names(&message.mentions, me);
+                let line = self.line_mut(message.seq).expect("found");
+                line.apply_edit(&message.text, edited.unwrap_or_default(), mentions_me);
+            }
             return false;
         }
         if let Some(cid) = &message.cid {
@@ -192,6 +215,10 @@ impl RoomView {
                 line.seq = Some(message.seq);
                 line.ts = message.ts as f64;
                 line.delivery = Delivery::Sent;
+                line.edited_ts = message.edited_ts.map(|t| t as f64);
+                line.deleted = message.deleted;
+                line.text = message.text;
+                line.reactions = message.reactions;
                 self.sort();
                 return false;
             }
@@ -200,17 +227,9 @@ impl RoomView {
             .lines
             .last()
             .is_none_or(|l| l.sort_key() <= (message.seq, 0));
-        self.lines.push(Line::Chat(Rc::new(ChatLine {
-            seq: Some(message.seq),
-            cid: message.cid,
-            nick: message.nick,
-            text: message.text,
-            ts: message.ts as f64,
-            own: false,
-            delivery: Delivery::Sent,
-            sent_on: None,
-            sent_at: 0.0,
-        })));
+        let mut line = ChatLine::from_message(message, me);
+        line.own = !me.is_empty() && line.nick == me;
+        self.lines.push(Line::Chat(Rc::new(line)));
         if !in_order {
             self.sort();
         }
@@ -235,43 +254,13 @@ impl RoomView {
         }
     }
 
-    /// The history of a `joined`. A page that does not reach back to what
-    /// is shown (`more` after an absence) replaces the old lines, so no gap
-    /// is ever shown as if it were continuous.
-    pub fn merge_joined(
-        &mut self,
-        history: Vec<ChatMessage>,
-        more: bool,
-        last_seq: u64,
-        _is_active: bool,
-    ) {
-        let connects = history
-            .first()
-            .is_none_or(|m| self.last_seq == 0 || m.seq <= self.last_seq + 1);
-        if more && !connects {
-            self.lines
-                .retain(|l| matches!(l, Line::Chat(c) if c.seq.is_none()));
-        }
-        if self
-            .lines
-            .iter()
-            .all(|l| matches!(l, Line::Chat(c) if c.seq.is_none()))
-        {
-            self.more_before = more || history.first().is_some_and(|m| m.seq > 1);
-        }
-        for message in history {
-            self.insert(message);
-        }
-        self.last_seq = self.last_seq.max(last_seq);
-    }
-
     /// A scrollback page (older messages).
-    pub fn prepend(&mut self, messages: Vec<ChatMessage>, more: bool) {
+    pub fn prepend(&mut self, messages: Vec<ChatMessage>, more: bool, me: &str) {
         self.loading_older = false;
         self.more_before = more;
         let before = self.last_seq;
         for message in messages {
-            self.insert(message);
+            self.insert(message, me);
         }
         self.last_seq = before.max(self.last_seq);
     }
@@ -327,5 +316,13 @@ impl RoomView {
     /// Whether more people type than the room named.
     pub fn typing_crowd(&self) -> bool {
         self.typing_crowd_until > 0.0
+    }
+
+    /// Asks the page to bring `seq` into view and flash it until `until`.
+    pub fn focus_on(&mut self, seq: u64, until: f64) {
+        let nonce = self.focus.map_or(1, |f| f.nonce.wrapping_add(1));
+        self.focus = Some(Focus { seq, nonce });
+        self.flash = Some((seq, until));
+        self.jump = None;
     }
 }

@@ -1,16 +1,17 @@
 //! How the server's frames change the state: `welcome` (then a catch-up
 //! `join` for every open room), `joined` (merge the history, then send what
-//! was queued), live messages and acks, presence, typing, scrollback pages,
-//! and errors (a refused message is marked failed by its `cid`).
+//! was queued), live messages, changes and acks, presence, typing,
+//! scrollback pages, search results, and errors (a refused message is
+//! marked failed by its `cid`, a refused change is rolled back).
 //!
 //! It is the half of the reducer that answers the server, kept apart from
 //! the user's half (`user.rs`) so each reads on its own.
 
 use std::rc::Rc;
 
-use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, ServerFrame};
+use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, RoomEvent, ServerFrame};
 
-use super::{Command, Delivery, Line, Screen, State, Status};
+use super::{life, search, ChangeKind, Command, Delivery, Line, Screen, State, Status};
 
 /// Applies one frame from the server.
 pub(super) fn on_frame(
@@ -57,7 +58,7 @@ pub(super) fn on_frame(
             last_seq,
         } => {
             let generation = state.generation;
-            let is_active = state.active.as_deref() == Some(room.as_str());
+            let me = state.nick.clone();
             let Some(view) = state.room_mut(&room) else {
                 // Joined a room the user has left meanwhile: leave it again.
                 commands.push(Command::Send(ClientFrame::Leave { room }));
@@ -65,7 +66,7 @@ pub(super) fn on_frame(
             };
             view.joined = true;
             view.members.joined(members, member_count, members_more);
-            view.merge_joined(history, more, last_seq, is_active);
+            view.merge_joined(history, more, last_seq, &me);
             // Messages typed while offline, or unanswered on the old socket:
             // send them now (the history above already settled any that the
             // server had stored).
@@ -83,20 +84,33 @@ pub(super) fn on_frame(
                             room: room.clone(),
                             text: line.text.clone(),
                             cid,
+                            reply_to: line.reply_to,
                         }));
                     }
                 }
             }
+            // The same for changes (the history above settled the ones the
+            // server had applied: a catch-up replays the reader's own too).
+            for (target, change) in view.unsent_changes(generation, now) {
+                commands.push(Command::Send(life::frame(&room, target, &change)));
+            }
+            life::continue_jump(state, &room, now, commands);
         }
         ServerFrame::Left { room } => {
             if let Some(view) = state.room_mut(&room) {
                 view.joined = false;
             }
         }
-        ServerFrame::Message(message) => on_message(state, message, now),
+        ServerFrame::Message(message) => on_message(state, message, commands),
+        ServerFrame::Edited(edit) => on_change(state, RoomEvent::Edited(edit)),
+        ServerFrame::Deleted(deletion) => on_change(state, RoomEvent::Deleted(deletion)),
+        ServerFrame::Reacted(reaction) => on_change(state, RoomEvent::Reacted(reaction)),
         ServerFrame::Ack { cid, room, seq, ts } => {
+            let me = state.nick.clone();
             if let Some(view) = state.room_mut(&room) {
-                view.acknowledge(&cid, seq, ts as f64);
+                if !view.confirm_change(&cid, seq, ts as f64, &me) {
+                    view.acknowledge(&cid, seq, ts as f64);
+                }
             }
         }
         ServerFrame::Presence {
@@ -122,8 +136,17 @@ pub(super) fn on_frame(
             more,
             count,
         } => {
+            let online = state.online();
             if let Some(view) = state.room_mut(&room) {
-                view.members.page(members, more, count);
+                let again = view.members.page(members, more, count);
+                if let (Some(prefix), true) = (again, online && view.joined) {
+                    commands.push(Command::Send(ClientFrame::Members {
+                        room,
+                        prefix: Some(prefix),
+                        after: None,
+                        limit: Some(20),
+                    }));
+                }
             }
         }
         ServerFrame::History {
@@ -131,10 +154,18 @@ pub(super) fn on_frame(
             messages,
             more,
         } => {
+            let me = state.nick.clone();
             if let Some(view) = state.room_mut(&room) {
-                view.prepend(messages, more);
+                view.prepend(messages, more, &me);
             }
+            life::continue_jump(state, &room, now, commands);
         }
+        ServerFrame::SearchResults {
+            id,
+            hits,
+            more,
+            next,
+        } => search::results(state, id, hits, more, next),
         ServerFrame::Error {
             code,
             message,
@@ -145,12 +176,51 @@ pub(super) fn on_frame(
     }
 }
 
-fn on_message(state: &mut State, message: ChatMessage, _now: f64) {
-    let in_view = state.visible && state.active.as_deref() == Some(message.room.as_str());
-    if let Some(view) = state.room_mut(&message.room) {
-        if view.insert(message) && !in_view {
-            view.unread += 1;
+/// A live message: unread (and a mention) unless the reader sees it; a
+/// mention in a hidden page notifies, unless the room is muted.
+fn on_message(state: &mut State, message: ChatMessage, commands: &mut Vec<Command>) {
+    let room = message.room.clone();
+    let in_view = state.visible && state.active.as_deref() == Some(room.as_str());
+    let muted = state.is_muted(&room);
+    let (visible, me) = (state.visible, state.nick.clone());
+    let (seq, nick, text) = (message.seq, message.nick.clone(), message.text.clone());
+    let Some(view) = state.room_mut(&room) else {
+        return;
+    };
+    if !view.insert(message, &me) {
+        return;
+    }
+    let mentions_me = view.line(seq).is_some_and(|l| l.mentions_me && !l.own);
+    if !in_view {
+        view.unread += 1;
+        if mentions_me && !muted {
+            view.mentions += 1;
         }
+    }
+    if mentions_me && !muted && !visible {
+        commands.push(Command::Notify {
+            room,
+            seq,
+            nick,
+            text,
+        });
+    }
+}
+
+/// A live change to a message.
+fn on_change(state: &mut State, event: RoomEvent) {
+    let me = state.nick.clone();
+    if let Some(view) = state.room_mut(event.room()) {
+        view.apply(event, &me);
+    }
+}
+
+/// What a refused change was, for its notice.
+pub(super) fn failed_change(kind: &ChangeKind) -> &'static str {
+    match kind {
+        ChangeKind::Edit(_) => "Your edit was undone",
+        ChangeKind::Delete => "Your message was not deleted",
+        ChangeKind::React { .. } => "Your reaction was undone",
     }
 }
 
@@ -177,7 +247,22 @@ fn on_error(
         commands.push(Command::Disconnect);
         return;
     }
+    if code == ErrorCode::InvalidQuery {
+        search::failed(state, message);
+        return;
+    }
     if let Some(cid) = &cid {
+        // A refused change: rolled back, and the reader told why.
+        let found = state.rooms.iter().position(|v| {
+            room.as_ref().is_none_or(|r| *r == v.name) && v.change_target(cid).is_some()
+        });
+        if let Some(at) = found {
+            let view = std::rc::Rc::make_mut(&mut state.rooms[at]);
+            if let Some(kind) = view.roll_back_change(cid) {
+                state.notice = Some(format!("{}: {message}", failed_change(&kind)));
+            }
+            return;
+        }
         // The refused message (looked up by cid in every room, in case the
         // error does not name the room).
         let found = state

@@ -1,6 +1,7 @@
 //! How the user's actions change the state: joining from the join screen,
-//! sending (and retrying) messages, opening, showing and leaving rooms,
-//! signing out, typing, and scrolling back for older messages.
+//! sending (and retrying) messages (new ones, replies, or an edit when the
+//! composer edits), opening, showing and leaving rooms, signing out,
+//! typing, and scrolling back for older messages.
 //!
 //! It is the other half of the reducer from `server.rs`: what the user asks
 //! for is decided here (whether a frame goes out now or waits for the next
@@ -8,10 +9,11 @@
 
 use std::rc::Rc;
 
-use parley_protocol::ClientFrame;
+use parley_protocol::{ClientFrame, Quote};
 
 use super::{
-    ChatLine, Command, Delivery, Line, Screen, State, Status, HISTORY_PAGE, TYPING_EVERY_MS,
+    life, ChatLine, Command, Compose, Delivery, Line, Screen, State, Status, HISTORY_PAGE,
+    TYPING_EVERY_MS,
 };
 
 /// The join form was sent: open the room and connect.
@@ -26,8 +28,9 @@ pub(super) fn start(state: &mut State, nick: String, room: String, commands: &mu
     commands.push(Command::Connect);
 }
 
-/// A new message: shown at once as pending, sent now if the room is joined
-/// on an identified socket (otherwise after the next `joined`).
+/// A new message (or a reply, or an edit, as the composer says): shown at
+/// once as pending, sent now if the room is joined on an identified socket
+/// (otherwise after the next `joined`).
 pub(super) fn send(
     state: &mut State,
     room: String,
@@ -43,9 +46,14 @@ pub(super) fn send(
             return;
         }
     };
-    if state.room(&room).is_none() {
+    let Some(compose) = state.room(&room).map(|v| v.compose) else {
         return;
-    }
+    };
+    let reply_to = match compose {
+        Compose::Edit(seq) => return life::edit(state, &room, seq, text, now, commands),
+        Compose::Reply(seq) => Some(seq),
+        Compose::New => None,
+    };
     let cid = format!("{}-{}", state.cid_prefix, state.next_cid);
     state.next_cid += 1;
     let nick = state.nick.clone();
@@ -53,6 +61,10 @@ pub(super) fn send(
     let generation = state.generation;
     let view = state.room_mut(&room).expect("checked above");
     let send_now = online && view.joined;
+    let quote = reply_to.and_then(|seq| view.line(seq)).map(|l| Quote {
+        nick: l.nick.clone(),
+        text: parley_protocol::quote_of(l.shown_text()),
+    });
     view.lines.push(Line::Chat(Rc::new(ChatLine {
         seq: None,
         cid: Some(cid.clone()),
@@ -63,10 +75,19 @@ pub(super) fn send(
         delivery: Delivery::Pending,
         sent_on: send_now.then_some(generation),
         sent_at: now,
+        reply_to,
+        quote,
+        ..ChatLine::default()
     })));
     view.typing_sent_at = None;
+    view.compose = Compose::New;
     if send_now {
-        commands.push(Command::Send(ClientFrame::Send { room, text, cid }));
+        commands.push(Command::Send(ClientFrame::Send {
+            room,
+            text,
+            cid,
+            reply_to,
+        }));
     }
 }
 
@@ -94,6 +115,7 @@ pub(super) fn retry(
                     room,
                     text: line.text.clone(),
                     cid,
+                    reply_to: line.reply_to,
                 }));
             }
         }

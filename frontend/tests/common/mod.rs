@@ -5,7 +5,10 @@
 pub use parley_frontend::state::{
     reduce, Action, Command, Delivery, Line, Screen, State, Status, ACK_TIMEOUT_MS,
 };
-pub use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, Limits, ServerFrame};
+pub use parley_protocol::{
+    ChatMessage, ClientFrame, Deleted, Edited, ErrorCode, Limits, Reacted, Reactions, RoomEvent,
+    ServerFrame,
+};
 
 pub const T0: f64 = 1_764_000_000_000.0;
 
@@ -17,6 +20,8 @@ pub fn limits() -> Limits {
         rate_per_sec: 5,
         typing_ttl_ms: 6000,
         resume_grace_ms: 30000,
+        edit_window_ms: 15 * 60 * 1000,
+        max_reactions: 20,
     }
 }
 
@@ -39,11 +44,21 @@ pub fn message(room: &str, seq: u64, nick: &str, text: &str, cid: Option<&str>) 
         text: text.into(),
         ts: T0 as u64 + seq,
         cid: cid.map(str::to_owned),
+        ..ChatMessage::default()
     }
 }
 
 pub fn joined(room: &str, history: Vec<ChatMessage>, more: bool) -> Action {
-    let last_seq = history.last().map_or(0, |m| m.seq);
+    joined_events(
+        room,
+        history.into_iter().map(RoomEvent::Message).collect(),
+        more,
+    )
+}
+
+/// A `joined` whose history holds changes too (a catch-up).
+pub fn joined_events(room: &str, history: Vec<RoomEvent>, more: bool) -> Action {
+    let last_seq = history.last().map_or(0, |e| e.seq());
     Action::Frame(ServerFrame::Joined {
         room: room.into(),
         members: vec!["me".into(), "mina".into()],
@@ -113,6 +128,74 @@ pub fn deliveries(state: &State, room: &str) -> Vec<Delivery> {
         .iter()
         .filter_map(|l| match l {
             Line::Chat(c) if c.own => Some(c.delivery.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn edited(room: &str, seq: u64, target: u64, nick: &str, text: &str) -> Edited {
+    Edited {
+        room: room.into(),
+        seq,
+        target,
+        nick: nick.into(),
+        text: text.into(),
+        mentions: vec![],
+        ts: T0 as u64 + seq,
+    }
+}
+
+pub fn deleted(room: &str, seq: u64, target: u64, nick: &str) -> Deleted {
+    Deleted {
+        room: room.into(),
+        seq,
+        target,
+        nick: nick.into(),
+        ts: T0 as u64 + seq,
+    }
+}
+
+pub fn reacted(room: &str, seq: u64, target: u64, nick: &str, emoji: &str, on: bool) -> Reacted {
+    Reacted {
+        room: room.into(),
+        seq,
+        target,
+        nick: nick.into(),
+        emoji: emoji.into(),
+        on,
+        ts: T0 as u64 + seq,
+    }
+}
+
+pub fn frame(frame: ServerFrame) -> Action {
+    Action::Frame(frame)
+}
+
+pub fn ack(room: &str, cid: &str, seq: u64) -> Action {
+    Action::Frame(ServerFrame::Ack {
+        cid: cid.into(),
+        room: room.into(),
+        seq,
+        ts: T0 as u64 + seq,
+    })
+}
+
+/// The chat line with this seq.
+pub fn line(state: &State, room: &str, seq: u64) -> parley_frontend::state::ChatLine {
+    state
+        .room(room)
+        .unwrap()
+        .line(seq)
+        .expect("the line")
+        .clone()
+}
+
+/// The frames among `commands`.
+pub fn frames(commands: &[Command]) -> Vec<ClientFrame> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Send(f) => Some(f.clone()),
             _ => None,
         })
         .collect()

@@ -81,6 +81,8 @@ async fn connected(ws: WebSocket, state: Shared) {
                         rate_per_sec: 0,
                         typing_ttl_ms: 6000,
                         resume_grace_ms: 0,
+                        edit_window_ms: 0,
+                        max_reactions: 0,
                     },
                 }
             }
@@ -100,7 +102,9 @@ async fn connected(ws: WebSocket, state: Shared) {
                     last_seq,
                 }
             }
-            ClientFrame::Send { room, text, cid } => {
+            ClientFrame::Send {
+                room, text, cid, ..
+            } => {
                 let seq = {
                     let mut state = state.write().await;
                     let seq = state.seqs.entry(room.clone()).or_insert(0);
@@ -117,6 +121,7 @@ async fn connected(ws: WebSocket, state: Shared) {
                     text,
                     ts,
                     cid: Some(cid.clone()),
+                    ..Default::default()
                 })
                 .to_json();
                 for (other, (tx, rooms)) in state.read().await.clients.iter() {

@@ -216,6 +216,7 @@ async fn seed(addr: &str, lines: u32) -> anyhow::Result<()> {
                 room: ROOM.into(),
                 text: seed_text(i + k),
                 cid: format!("seed-{}", i + k),
+                reply_to: None,
             };
             sink.send(Message::text(frame.to_json())).await?;
         }
@@ -284,6 +285,7 @@ async fn probe_once(
         room: ROOM.into(),
         text: text.into(),
         cid: text.into(),
+        reply_to: None,
     };
     probe.send(Message::text(frame.to_json())).await?;
     while !matches!(next_frame(probe).await?, ServerFrame::Ack { .. }) {}

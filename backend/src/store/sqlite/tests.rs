@@ -1,0 +1,368 @@
+use std::sync::Arc;
+
+use parley_protocol::{Quote, Reactions};
+
+use super::*;
+use crate::store::fixtures::{edit, message, react, reply};
+use crate::store::{query_words, Change, NewEvent, Refusal, Rules};
+
+const RULES: Rules = Rules {
+    edit_window_ms: 60_000,
+    max_reactions: 2,
+};
+
+fn event(room: &str, nick: &str, ts: u64, change: Change) -> NewEvent {
+    NewEvent {
+        room: room.into(),
+        nick: nick.into(),
+        cid: Some(format!("c{ts}")),
+        ts,
+        change,
+    }
+}
+
+fn say(room: &str, nick: &str, ts: u64, text: &str) -> NewEvent {
+    event(room, nick, ts, message(text))
+}
+
+fn store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("p.db"), Synchronous::Normal, 2).unwrap();
+    (dir, store)
+}
+
+fn seqs<T>(page: &Page<T>, seq: impl Fn(&T) -> u64) -> Vec<u64> {
+    page.items.iter().map(seq).collect()
+}
+
+#[test]
+fn seqs_survive_reopening_and_pruning() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/parley.db");
+    {
+        let store = SqliteStore::open(&path, Synchronous::Normal, 2).unwrap();
+        let batch: Vec<_> = (1..=6)
+            .map(|ts| say("r", "n", ts, &format!("at {ts}")))
+            .collect();
+        let applied = store.append_batch(&batch, &RULES).unwrap();
+        assert_eq!(applied.last().unwrap().as_ref().unwrap().seq(), 6);
+        let keep_two = Retention {
+            keep_last: Some(2),
+            keep_ms: None,
+        };
+        assert_eq!(store.prune(&keep_two, 0, 100).unwrap(), 4);
+    }
+    let store = SqliteStore::open(&path, Synchronous::Full, 2).unwrap();
+    assert_eq!(store.last_seq("r").unwrap(), 6);
+    let applied = store
+        .append_batch(&[say("r", "n", 7, "at 7")], &RULES)
+        .unwrap();
+    assert_eq!(applied[0].as_ref().unwrap().seq(), 7);
+    let page = store.messages("r", u64::MAX, 10).unwrap();
+    assert_eq!(seqs(&page, |m| m.seq), vec![5, 6, 7]);
+    assert_eq!(page.items[0].cid.as_deref(), Some("c5"));
+    let page = store.messages("r", 7, 1).unwrap();
+    assert_eq!((seqs(&page, |m| m.seq), page.more), (vec![6], true));
+    assert!(
+        store
+            .search(&Search {
+                words: query_words("at"),
+                rooms: vec!["r".into()],
+                nick: None,
+                before: None,
+                limit: 10
+            })
+            .unwrap()
+            .hits
+            .iter()
+            .all(|h| h.seq >= 5),
+        "pruned messages leave the index"
+    );
+}
+
+#[test]
+fn a_failed_batch_leaves_no_gap() {
+    let (_dir, store) = store();
+    store
+        .append_batch(&[say("r", "n", 1, "one")], &RULES)
+        .unwrap();
+    // Sabotage the table so the next batch fails half-way, then repair it.
+    store.writer().conn.execute_batch("CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.text = 'three' BEGIN SELECT RAISE(ABORT, 'boom'); END;").unwrap();
+    assert!(store
+        .append_batch(
+            &[say("r", "n", 2, "two"), say("r", "n", 3, "three")],
+            &RULES
+        )
+        .is_err());
+    store
+        .writer()
+        .conn
+        .execute_batch("DROP TRIGGER boom;")
+        .unwrap();
+    let applied = store
+        .append_batch(&[say("r", "n", 4, "four")], &RULES)
+        .unwrap();
+    assert_eq!(
+        applied[0].as_ref().unwrap().seq(),
+        2,
+        "the failed batch consumed no seq"
+    );
+}
+
+#[test]
+fn changes_are_events_and_messages_show_their_current_state() {
+    let (_dir, store) = store();
+    let answer = event(
+        "r",
+        "bo",
+        2,
+        Change::Message {
+            text: "agreed".into(),
+            reply_to: Some(1),
+            mentions: vec!["ana".into()],
+        },
+    );
+    let batch = [
+        say("r", "ana", 1, "first line\nsecond"),
+        answer,
+        event("r", "ana", 3, edit(1, "fixed")),
+        event("r", "bo", 4, react(1, "👍", true)),
+        event("r", "ana", 5, react(1, "🎉", true)),
+        event("r", "ana", 6, react(1, "👍", true)),
+        event("r", "cy", 7, react(1, "🚀", true)),
+        event("r", "bo", 8, edit(1, "mine now")),
+        event("r", "ana", 9, react(1, "🎉", false)),
+        event("r", "ana", 10, Change::Delete { target: 7 }),
+    ];
+    let applied = store.append_batch(&batch, &RULES).unwrap();
+    let outcomes: Vec<_> = applied
+        .iter()
+        .map(|a| a.as_ref().map(RoomEvent::seq).map_err(|r| *r))
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            Ok(1),
+            Ok(2),
+            Ok(3),
+            Ok(4),
+            Ok(5),
+            Ok(6),
+            Err(Refusal::TooManyReactions),
+            Err(Refusal::NotAuthor),
+            Ok(7),
+            Err(Refusal::NoSuchMessage),
+        ]
+    );
+    let RoomEvent::Message(reply) = applied[1].clone().unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        reply.quote,
+        Some(Quote {
+            nick: "ana".into(),
+            text: "first line…".into()
+        })
+    );
+    let page = store.messages("r", u64::MAX, 10).unwrap();
+    let first = &page.items[0];
+    assert_eq!((first.text.as_str(), first.edited_ts), ("fixed", Some(3)));
+    assert_eq!(
+        first.reactions,
+        vec![Reactions {
+            emoji: "👍".into(),
+            count: 2,
+            nicks: vec!["bo".into(), "ana".into()]
+        }]
+    );
+    assert_eq!(page.items[1].mentions, vec!["ana"]);
+    // A catch-up after seq 1 replays the answer and every change, in order.
+    let catch_up = store.events("r", 1, 7, 100).unwrap();
+    assert_eq!(seqs(&catch_up, RoomEvent::seq), vec![2, 3, 4, 5, 6, 7]);
+    assert!(
+        matches!(&catch_up.items[1], RoomEvent::Edited(e) if e.text == "fixed" && e.target == 1)
+    );
+    let newest = store.events("r", 0, 7, 2).unwrap();
+    assert_eq!(
+        (seqs(&newest, RoomEvent::seq), newest.more),
+        (vec![6, 7], true)
+    );
+}
+
+#[test]
+fn the_edit_window_and_the_author_rule_hold() {
+    let (_dir, store) = store();
+    store
+        .append_batch(&[say("r", "ana", 1_000, "typo")], &RULES)
+        .unwrap();
+    let late = event("r", "ana", 61_001, edit(1, "late"));
+    let in_time = event("r", "ana", 61_000, edit(1, "fine"));
+    let applied = store
+        .append_batch(&[late.clone(), in_time], &RULES)
+        .unwrap();
+    assert_eq!(applied[0], Err(Refusal::EditWindowClosed));
+    assert!(applied[1].is_ok());
+    let forever = Rules {
+        edit_window_ms: 0,
+        ..RULES
+    };
+    assert!(
+        store.append_batch(&[late], &forever).unwrap()[0].is_ok(),
+        "0 means no limit"
+    );
+    let deleting = event("r", "bo", 61_002, Change::Delete { target: 1 });
+    assert_eq!(
+        store.append_batch(&[deleting], &RULES).unwrap()[0],
+        Err(Refusal::NotAuthor)
+    );
+}
+
+#[test]
+fn a_deleted_text_is_gone_from_the_database_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.db");
+    let store = SqliteStore::open(&path, Synchronous::Full, 2).unwrap();
+    let secret = "zebra-7341 is the vault code";
+    let batch = [
+        say("r", "ana", 1, secret),
+        event(
+            "r",
+            "ana",
+            2,
+            Change::Edit {
+                target: 1,
+                text: format!("{secret}, really"),
+                mentions: vec![],
+            },
+        ),
+        event("r", "bo", 3, reply("noted", 1)),
+        event("r", "bo", 4, react(1, "👀", true)),
+    ];
+    store.append_batch(&batch, &RULES).unwrap();
+    let in_files = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|f| std::fs::read(f.unwrap().path()).unwrap())
+            .any(|bytes| bytes.windows(10).any(|w| w == b"zebra-7341"))
+    };
+    store.checkpoint().unwrap();
+    assert!(in_files(), "the test can see it before");
+    store
+        .append_batch(
+            &[event("r", "ana", 5, Change::Delete { target: 1 })],
+            &RULES,
+        )
+        .unwrap();
+    store.checkpoint().unwrap();
+    assert!(
+        !in_files(),
+        "no trace of the text in the database or its log"
+    );
+    let page = store.messages("r", u64::MAX, 10).unwrap();
+    assert!(
+        page.items[0].deleted
+            && page.items[0].text.is_empty()
+            && page.items[0].reactions.is_empty()
+    );
+    assert_eq!(
+        page.items[1].quote.as_ref().map(|q| q.text.as_str()),
+        Some(""),
+        "its quote too"
+    );
+    let words = query_words("zebra");
+    let found = store
+        .search(&Search {
+            words,
+            rooms: vec!["r".into()],
+            nick: None,
+            before: None,
+            limit: 10,
+        })
+        .unwrap();
+    assert!(found.hits.is_empty());
+    let edits = store.events("r", 1, 5, 10).unwrap();
+    assert!(edits
+        .items
+        .iter()
+        .all(|e| !matches!(e, RoomEvent::Edited(e) if !e.text.is_empty())));
+}
+
+#[test]
+fn search_finds_word_starts_in_joined_rooms_newest_first_in_pages() {
+    let (_dir, store) = store();
+    let mut batch = Vec::new();
+    for i in 0..5u64 {
+        batch.push(say("rust", "ana", i, &format!("release {i} notes")));
+    }
+    batch.push(say("go", "bo", 10, "release for go"));
+    batch.push(say("rust", "bo", 11, "사과를 먹었다"));
+    batch.push(say("rust", "bo", 12, "Élan vital"));
+    store.append_batch(&batch, &RULES).unwrap();
+    let find = |query: &str, rooms: &[&str], nick: Option<&str>, before: Option<u64>, limit| {
+        store
+            .search(&Search {
+                words: query_words(query),
+                rooms: rooms.iter().map(|r| r.to_string()).collect(),
+                nick: nick.map(str::to_owned),
+                before,
+                limit,
+            })
+            .unwrap()
+    };
+    let page = find("rel", &["rust"], None, None, 2);
+    assert_eq!(
+        page.hits.iter().map(|h| h.seq).collect::<Vec<_>>(),
+        vec![5, 4]
+    );
+    assert_eq!(page.hits[0].matches, vec![[0, 7]]);
+    let rest = find("rel", &["rust"], None, page.next, 10);
+    assert_eq!(
+        rest.hits.iter().map(|h| h.seq).collect::<Vec<_>>(),
+        vec![3, 2, 1]
+    );
+    assert_eq!(rest.next, None);
+    assert_eq!(
+        find("release", &["rust", "go"], Some("bo"), None, 10)
+            .hits
+            .len(),
+        1
+    );
+    assert_eq!(
+        find("사과", &["rust"], None, None, 10).hits[0].matches,
+        vec![[0, 3]]
+    );
+    assert_eq!(
+        find("elan", &["rust"], None, None, 10).hits.len(),
+        1,
+        "accents ignored"
+    );
+    assert!(find("release", &[], None, None, 10).hits.is_empty());
+    assert!(
+        find("notes 4", &["rust"], None, None, 10).hits.len() == 1,
+        "every word must match"
+    );
+}
+
+#[test]
+fn reads_share_a_fixed_number_of_connections() {
+    let (_dir, store) = store();
+    let store = Arc::new(store);
+    store
+        .append_batch(&[say("r", "n", 1, "x")], &RULES)
+        .unwrap();
+    let readers: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for _ in 0..50 {
+                    assert_eq!(store.messages("r", 10, 10).unwrap().items.len(), 1);
+                }
+            })
+        })
+        .collect();
+    for reader in readers {
+        reader.join().unwrap();
+    }
+    assert!(store.readers_open() <= 2, "{} open", store.readers_open());
+    assert!(store.readers_open() >= 1);
+}

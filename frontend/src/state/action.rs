@@ -1,0 +1,164 @@
+//! What can happen ([`Action`]) and what the reducer asks the browser glue
+//! to do about it ([`Command`]): the vocabulary between the page and the
+//! reducer, kept apart from the state they act on.
+
+use parley_protocol::{ClientFrame, ServerFrame};
+
+/// Something that happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// The join form was sent.
+    Start {
+        /// The nickname typed.
+        nick: String,
+        /// The room typed.
+        room: String,
+    },
+    /// A new socket is being opened (a first attempt or a retry).
+    SocketOpening,
+    /// A socket opened.
+    SocketOpened,
+    /// The socket closed; `retry_at_ms` is when the next attempt starts
+    /// (`None`: the browser is offline and the app waits for it).
+    SocketClosed {
+        /// When the next attempt starts.
+        retry_at_ms: Option<f64>,
+    },
+    /// The server sent a frame.
+    Frame(ServerFrame),
+    /// The user sends a message.
+    Send {
+        /// The room.
+        room: String,
+        /// What they typed.
+        text: String,
+    },
+    /// The user retries a failed message.
+    Retry {
+        /// The room.
+        room: String,
+        /// The failed message's id.
+        cid: String,
+    },
+    /// Open (join) another room, or show it if it is open.
+    OpenRoom(String),
+    /// Leave a room.
+    LeaveRoom(String),
+    /// Leave every room and go back to the join screen (closes with 1000).
+    Quit,
+    /// Show a room.
+    SelectRoom(String),
+    /// The user is typing in a room.
+    Typing(String),
+    /// The user scrolled to the top of a room.
+    LoadOlder(String),
+    /// The user scrolled to the end of a room's member list.
+    MoreMembers(String),
+    /// The user searches a room's members by the start of a nickname (an
+    /// empty prefix ends the search).
+    SearchMembers {
+        /// The room.
+        room: String,
+        /// What was typed.
+        prefix: String,
+    },
+    /// Time passed: expire typing indicators, fail unanswered messages.
+    Tick,
+    /// The notice was read.
+    DismissNotice,
+    /// The page was hidden (another tab, minimised) or shown again.
+    Visible(bool),
+    /// Answer a message: the next message sent in the room replies to it.
+    StartReply {
+        /// The room.
+        room: String,
+        /// The message answered.
+        seq: u64,
+    },
+    /// Edit one's own message: the composer holds its text, and what is
+    /// sent next replaces it.
+    StartEdit {
+        /// The room.
+        room: String,
+        /// The message.
+        seq: u64,
+    },
+    /// Up-arrow in an empty composer: edit one's last message that can
+    /// still be edited.
+    EditLast(String),
+    /// Escape: back to writing a new message.
+    CancelCompose(String),
+    /// Delete one's own message (the page asked for confirmation).
+    Delete {
+        /// The room.
+        room: String,
+        /// The message.
+        seq: u64,
+    },
+    /// Toggle one's reaction to a message.
+    React {
+        /// The room.
+        room: String,
+        /// The message.
+        seq: u64,
+        /// The emoji.
+        emoji: String,
+    },
+    /// Show a message: open its room, load older pages until it is there,
+    /// bring it into view and flash it.
+    JumpTo {
+        /// The room.
+        room: String,
+        /// The message.
+        seq: u64,
+    },
+    /// Search the joined rooms (or one of them).
+    Search {
+        /// The words.
+        query: String,
+        /// Only this room.
+        room: Option<String>,
+    },
+    /// The next page of search results.
+    SearchMore,
+    /// Close the search.
+    CloseSearch,
+    /// Mute a room (no notifications, no mention badge) or unmute it.
+    ToggleMute(String),
+    /// The composer completes `@` + prefix: ask the server for matching
+    /// members when the room is too large to know them all.
+    CompleteMembers {
+        /// The room.
+        room: String,
+        /// What follows the `@`.
+        prefix: String,
+    },
+}
+
+/// Something for the browser glue to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Open a socket (if none is open or opening).
+    Connect,
+    /// Send a frame now (dropped if the socket is not open: the state still
+    /// holds what matters and re-sends it after the next `welcome`).
+    Send(ClientFrame),
+    /// Remember the nickname for the next visit.
+    SaveNick(String),
+    /// Close the socket for good (1000): the user went back to the join screen.
+    Disconnect,
+    /// Tell the reader, with a browser notification, that a message names
+    /// them (the page is hidden and the room is not muted).
+    Notify {
+        /// The room.
+        room: String,
+        /// The message.
+        seq: u64,
+        /// Its author.
+        nick: String,
+        /// Its text.
+        text: String,
+    },
+    /// Remember the muted rooms for the next visit.
+    SaveMuted(Vec<String>),
+}
