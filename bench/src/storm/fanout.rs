@@ -166,6 +166,7 @@ pub async fn run(
                 room: Plan::room(0),
                 text: text(k),
                 cid: k.to_string(),
+                reply_to: None,
             }
             .to_json(),
         )
