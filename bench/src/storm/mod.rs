@@ -102,6 +102,11 @@ pub struct StormArgs {
     /// Write the report as JSON here too.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Fail unless every client joined in every storm, the fan-out reached
+    /// every member, and nothing went wrong (for the smoke run in `make
+    /// test`; a benchmark reports instead).
+    #[arg(long)]
+    pub require_clean: bool,
 }
 
 fn server_of(url: &str) -> anyhow::Result<SocketAddr> {
@@ -130,6 +135,11 @@ pub async fn main(args: StormArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if args.require_clean {
+        if let Some(problem) = report.problem() {
+            bail!("the storm was not clean: {problem}");
+        }
     }
     Ok(())
 }

@@ -105,6 +105,33 @@ pub struct StormReport {
 
 impl StormReport {
     /// The resume storm of `kind`, if run.
+    /// The first thing that went wrong, if any: a storm in which not every
+    /// client joined or something went wrong, or a fan-out that missed a
+    /// member.
+    pub fn problem(&self) -> Option<String> {
+        for s in std::iter::once(&self.first).chain(&self.resumes) {
+            if !s.finished || s.joined < s.clients || s.resets() > 0 {
+                return Some(format!(
+                    "{}: {} of {} joined, troubles {:?}",
+                    s.kind, s.joined, s.clients, s.troubles
+                ));
+            }
+        }
+        if let Some(f) = &self.fanout {
+            let expected = f.members * f.burst;
+            if f.one_delivered < f.members
+                || f.burst_delivered < expected
+                || !self.fanout_troubles.is_empty()
+            {
+                return Some(format!(
+                    "fan-out: {} of {} and {} of {expected} delivered, troubles {:?}",
+                    f.one_delivered, f.members, f.burst_delivered, self.fanout_troubles
+                ));
+            }
+        }
+        None
+    }
+
     pub fn resume(&self, kind: &str) -> Option<&StormResult> {
         self.resumes.iter().find(|r| r.kind == kind)
     }
