@@ -3,10 +3,13 @@
 #
 #   make run    build the browser app and start the server at http://127.0.0.1:8080
 #   make test   every check and test, as CI runs it
-#   make bench  Parley against two peer relays; writes docs/benchmarks.md
+#   make bench  Parley against two peer relays, join storms into big rooms;
+#               writes docs/benchmarks.md
 #   make fuzz   a long fuzzing run of the frame parser and decoder
+#   make soak   good clients among hostile ones for 10 minutes, default
+#               limits; writes its section of docs/benchmarks.md
 
-.PHONY: run test setup bench fuzz
+.PHONY: run test setup bench fuzz soak
 
 run:
 	bash scripts/run.sh
@@ -22,3 +25,6 @@ bench:
 
 fuzz:
 	bash scripts/fuzz.sh
+
+soak:
+	bash scripts/soak.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A few seconds of real load through the load generator, so it keeps working:
-# 60 clients in 3 rooms on loopback, 300 messages/s. It asserts that every
-# expected delivery arrived and no error came back; it never asserts a timing.
+# 60 clients in 3 rooms on loopback, 300 messages/s, then a join storm of
+# 300 into one room. It asserts that every expected delivery arrived and no
+# error came back; it never asserts a timing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --locked -p parley-backend -p parley-bench
@@ -21,4 +22,9 @@ done
 
 ./target/debug/parley-load --url "ws://$addr/ws" --clients 60 --rooms 3 --senders 6 --rate 300 \
   --warmup 1s --duration 2s --drain 2s --sources 4 --server-pid "$server" --require-all
-echo "bench-smoke: 1 passed, 0 failed"
+# A small join storm into one room, with its fan-out and a resume storm
+# after every client dropped its connection: everyone joins, everyone gets
+# every message, nothing goes wrong.
+./target/debug/parley-load storm --url "ws://$addr/ws" --server-pid "$server" --clients 300 --rooms 1 \
+  --connect-concurrency 64 --sources 4 --fanout 5 --resume drop --settle 200ms --require-clean
+echo "bench-smoke: 2 passed, 0 failed"

@@ -2,7 +2,7 @@
 # Benchmarks Parley against two peers in one run, on loopback only, and
 # writes docs/benchmarks.md and docs/bench-chart.svg from the results.
 #
-#   make bench            # every scenario (about 10 minutes on 2 cores)
+#   make bench            # every scenario (about 25 minutes on 2 cores)
 #   BENCH_QUICK=1 make bench   # shorter windows, for trying changes
 #
 # Peers: a plain Node.js relay on `ws` (bench/peers/node-ws) and a relay in
@@ -90,6 +90,11 @@ for name in parley naive node; do
   run idle "$name" --clients 19000 --rooms 1900 --senders 0 --rate 0 --connect-concurrency 512
   run storm "$name" --clients 10000 --rooms 1000 --senders 0 --rate 0 --connect-concurrency 1024
 done
+
+# Join storms into big rooms, one room against N/10 rooms and against the
+# server before the big-room work (target/bench/storm/; parley-report writes
+# their section from there).
+bash scripts/bench-storm.sh
 
 ./target/release/parley-report --results "$out" --markdown docs/benchmarks.md --chart docs/bench-chart.svg
 # The browser app's rendering, before the foundation work and now (adds its

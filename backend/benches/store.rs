@@ -7,11 +7,44 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use parley::store::{Change, MessageStore, NewEvent, Rules, SqliteStore, Synchronous};
 
-/// A typical chat line.
-const TEXT: &str = "sounds good, see you at the standup tomorrow morning";
+/// A chat line of 5 to 12 words: a few common words and a long tail, as in
+/// real chat (the same line every time would make every word's list in the
+/// full-text index as long as the table, which no chat has).
+fn text(i: usize) -> String {
+    const COMMON: [&str; 16] = [
+        "the", "a", "you", "to", "is", "it", "and", "see", "at", "ok", "good", "now", "we", "that",
+        "for", "on",
+    ];
+    const SYLLABLES: [&str; 16] = [
+        "ka", "lo", "mi", "ru", "sen", "ta", "vo", "pe", "dri", "on", "sul", "ne", "bar", "gi",
+        "hu", "fet",
+    ];
+    let mut x = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let words = 5 + next() % 8;
+    (0..words)
+        .map(|_| {
+            let r = next();
+            if r % 2 == 0 {
+                COMMON[(r >> 8) as usize % COMMON.len()].to_owned()
+            } else {
+                // One of 4,096 rarer words.
+                (0..3)
+                    .map(|k| SYLLABLES[(r >> (8 + 4 * k)) as usize % 16])
+                    .collect()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 const RULES: Rules = Rules {
     edit_window_ms: 0,
@@ -25,7 +58,7 @@ fn message(i: usize, rooms: usize) -> NewEvent {
         cid: Some(format!("c-{i}")),
         ts: 1_764_000_000_000 + i as u64,
         change: Change::Message {
-            text: TEXT.to_owned(),
+            text: text(i),
             reply_to: None,
             mentions: vec![],
         },
@@ -49,7 +82,7 @@ fn mixed(size: usize, rooms: usize, targets: usize) -> Vec<NewEvent> {
             let change = if i % 8 == 3 {
                 Change::Edit {
                     target: target as u64,
-                    text: format!("{TEXT}, edited"),
+                    text: text(i + 1_000_000),
                     mentions: vec![],
                 }
             } else {
@@ -66,6 +99,21 @@ fn mixed(size: usize, rooms: usize, targets: usize) -> Vec<NewEvent> {
             }
         })
         .collect()
+}
+
+/// `events` with new lines of text (for round `round`): each batch says
+/// something new, as chat does.
+fn fresh_text(events: &[NewEvent], round: usize) -> Vec<NewEvent> {
+    let mut events = events.to_vec();
+    for (k, event) in events.iter_mut().enumerate() {
+        match &mut event.change {
+            Change::Message { text: t, .. } | Change::Edit { text: t, .. } => {
+                *t = text(2_000_000 + round * 4096 + k);
+            }
+            _ => {}
+        }
+    }
+    events
 }
 
 fn sqlite_append(c: &mut Criterion) {
@@ -104,12 +152,20 @@ fn sqlite_mixed(c: &mut Criterion) {
             .append_batch(&batch(rooms * 32, rooms), &RULES)
             .unwrap();
         group.throughput(Throughput::Elements(size as u64));
+        let round = std::cell::Cell::new(0);
         group.bench_with_input(BenchmarkId::new(name, size), &events, |b, events| {
-            b.iter(|| {
-                let applied = store.append_batch(events, &RULES).unwrap();
-                assert!(applied.iter().all(Result::is_ok));
-                black_box(applied)
-            });
+            b.iter_batched(
+                || {
+                    round.set(round.get() + 1);
+                    fresh_text(events, round.get())
+                },
+                |events| {
+                    let applied = store.append_batch(&events, &RULES).unwrap();
+                    assert!(applied.iter().all(Result::is_ok));
+                    black_box(applied)
+                },
+                BatchSize::PerIteration,
+            );
         });
     }
     group.finish();

@@ -109,6 +109,8 @@ fn refused(err: AccountsError) -> Response {
 }
 
 /// Reads a JSON body, or answers 400 saying what is wrong with it.
+// The error is the HTTP answer itself, made once per refused request.
+#[allow(clippy::result_large_err)]
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
     serde_json::from_slice(bytes).map_err(|e| {
         failure(
@@ -135,6 +137,7 @@ impl Api {
     }
 
     /// Who calls, after checking that a page of another site does not.
+    #[allow(clippy::result_large_err)] // as for `body`
     fn caller(&self, headers: &HeaderMap, peer: Option<Peer>) -> Result<Caller, Response> {
         let origins: Vec<&str> = headers
             .get_all(header::ORIGIN)

@@ -237,6 +237,12 @@ pub struct Limits {
     #[arg(long, env = "PARLEY_LARGE_ROOM", default_value_t = 1000, value_parser = at_least_one::<usize>())]
     pub large_room: usize,
 
+    /// How often a large room tells its members its member count, at most:
+    /// in a room of 20,000 a count every `--presence-interval` would be
+    /// most of what the server sends.
+    #[arg(long, env = "PARLEY_LARGE_ROOM_PRESENCE_INTERVAL", default_value = "2s", value_parser = positive_duration)]
+    pub large_room_presence_interval: Duration,
+
     /// Members in one page of the member list (`joined` carries the first).
     #[arg(long, env = "PARLEY_MEMBER_PAGE", default_value_t = 100, value_parser = at_least_one::<usize>())]
     pub member_page: usize,

@@ -20,6 +20,7 @@ mod presence;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use parley_protocol::{RoomEvent, ServerFrame};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -45,6 +46,8 @@ pub struct RoomLimits {
     pub reply_bytes: usize,
     /// Members from which on a room names nobody in `presence`.
     pub large_room: usize,
+    /// How often a large room tells its member count, at most.
+    pub large_room_every: Duration,
     /// Members in one page (the first one goes with `joined`).
     pub member_page: usize,
     /// Frames held back for a joining member, at most (its outbox's size).
@@ -252,11 +255,16 @@ impl RoomState {
         self.roster.mentioned(text)
     }
 
-    /// The `joined` frame: the first page of members and their count, a
-    /// page of history (at most `--max-reply-bytes` of it), and where it ends.
+    /// The `joined` frame: the first page of members (none in a large room:
+    /// a client that shows them asks) and their count, a page of history
+    /// (at most `--max-reply-bytes` of it), and where it ends.
     pub fn joined_frame(&self, page: Page<RoomEvent>, last_seq: u64) -> ServerFrame {
         let page = fit(page, self.limits.reply_bytes);
-        let (members, members_more) = self.members_page("", None, self.limits.member_page);
+        let (members, members_more) = if self.members.len() >= self.limits.large_room {
+            (Vec::new(), true)
+        } else {
+            self.members_page("", None, self.limits.member_page)
+        };
         ServerFrame::Joined {
             room: self.name.clone(),
             members,
@@ -432,9 +440,12 @@ impl RoomState {
     /// `presence` and one `typing` frame at most. Returns how many frames
     /// were queued.
     pub fn flush(&mut self) -> usize {
-        let flush = self
-            .pending
-            .flush(self.members.len(), self.limits.large_room);
+        let flush = self.pending.flush(
+            self.members.len(),
+            self.limits.large_room,
+            self.limits.large_room_every,
+            tokio::time::Instant::now(),
+        );
         let mut queued = 0;
         if let Some((joined, left, count)) = flush.presence {
             let frame = encode(&ServerFrame::Presence {

@@ -34,6 +34,7 @@ async fn a_join_storm_tells_each_member_a_bounded_number_of_times() {
         parley::config::Rate::new(1_000_000, Duration::from_secs(1));
     config.limits.max_http_connections_per_ip = 0;
     let interval = config.limits.presence_interval;
+    let count_every = config.limits.large_room_presence_interval;
     let page = config.limits.member_page;
     let server = Arc::new(TestServer::start(config).await);
 
@@ -65,8 +66,9 @@ async fn a_join_storm_tells_each_member_a_bounded_number_of_times() {
         ));
     }
     let storm = started.elapsed();
-    // Let the last interval's news go out, then read everything each got.
-    tokio::time::sleep(interval * 2).await;
+    // Let the last count go out (a large room tells it at most once per
+    // `count_every`), then read everything each got.
+    tokio::time::sleep(count_every + interval * 2).await;
     let mut reading = Vec::new();
     for (mut client, mut seen) in clients {
         reading.push(tokio::spawn(async move {

@@ -360,10 +360,16 @@ async fn a_reader_cut_by_the_write_timeout_gets_1013_and_is_counted() {
         Some(true),
         "still connected after {sent}"
     );
-    assert!(
-        slow_consumer_drops(&server).await > before,
-        "counted as a slow consumer"
-    );
+    // The count is read over HTTP; give a busy machine a moment.
+    let mut counted = false;
+    for _ in 0..50 {
+        if slow_consumer_drops(&server).await > before {
+            counted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(counted, "counted as a slow consumer");
     assert_eq!(
         close_code(&mut stuck)
             .await

@@ -98,8 +98,12 @@ fn start(hub: &Arc<Hub>) -> (Peer, tokio::task::JoinHandle<()>) {
 
 /// A started hub; its workers stop when the handle is dropped.
 fn hub() -> (Arc<Hub>, Workers) {
+    hub_with(Limits::default())
+}
+
+fn hub_with(limits: Limits) -> (Arc<Hub>, Workers) {
     let hub = Hub::new(
-        Limits::default(),
+        limits,
         Arc::new(MemoryStore::new(10)),
         Arc::new(parley::accounts::Accounts::in_memory(
             parley::config::Config::default().accounts.rules(),
@@ -107,6 +111,21 @@ fn hub() -> (Arc<Hub>, Workers) {
     );
     let workers = hub.start().unwrap();
     (hub, workers)
+}
+
+/// `nick` says hello and joins `room`.
+fn member(hub: &Arc<Hub>, nick: &str, room: &str) -> (Peer, tokio::task::JoinHandle<()>) {
+    let (peer, task) = start(hub);
+    peer.send(ClientFrame::Hello {
+        nick: nick.into(),
+        resume: None,
+        token: None,
+    });
+    peer.send(ClientFrame::Join {
+        room: room.into(),
+        since: None,
+    });
+    (peer, task)
 }
 
 #[tokio::test(start_paused = true)]
@@ -266,4 +285,62 @@ async fn joins_are_told_once_per_presence_interval() {
     );
     tokio::time::sleep(interval * 4).await;
     assert_eq!(received(&mut watcher), vec![], "and nothing more");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_large_room_tells_its_count_once_per_large_room_interval() {
+    let limits = Limits {
+        large_room: 3,
+        ..Limits::default()
+    };
+    let (interval, every) = (
+        limits.presence_interval,
+        limits.large_room_presence_interval,
+    );
+    assert!(every >= interval * 4, "the defaults keep them apart");
+    let (hub, _workers) = hub_with(limits);
+    let (mut watcher, _w) = member(&hub, "watcher", "r");
+    let mut others = Vec::new();
+    for nick in ["a", "b"] {
+        others.push(member(&hub, nick, "r"));
+    }
+    tokio::time::sleep(interval * 2).await;
+    let count = |frames: Vec<ServerFrame>| -> Vec<u64> {
+        frames
+            .into_iter()
+            .filter_map(|f| match f {
+                ServerFrame::Presence {
+                    joined,
+                    left,
+                    count,
+                    ..
+                } => {
+                    assert!(joined.is_empty() && left.is_empty(), "names nobody");
+                    Some(count)
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    received(&mut watcher);
+    // The room is large now; four more arrive, one per presence interval.
+    for nick in ["c", "d", "e", "f"] {
+        others.push(member(&hub, nick, "r"));
+        tokio::time::sleep(interval).await;
+    }
+    let early = count(received(&mut watcher));
+    assert!(
+        early.len() <= 1,
+        "{early:?}: at most one count per {every:?}"
+    );
+    tokio::time::sleep(every).await;
+    let told = [early, count(received(&mut watcher))].concat();
+    assert_eq!(told.last(), Some(&7), "the last count is told: {told:?}");
+    assert!(told.len() <= 2, "{told:?}");
+    tokio::time::sleep(every * 3).await;
+    assert_eq!(
+        count(received(&mut watcher)),
+        Vec::<u64>::new(),
+        "and nothing more"
+    );
 }

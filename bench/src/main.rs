@@ -1,27 +1,54 @@
 //! `parley-load`: a load generator that speaks Parley's protocol (and the
 //! subset the peer relays speak: `hello`/`join`/`send` → `message`/`ack`)
 //! over real TCP on loopback, and reports deliveries, latency, set-up rate
-//! and the server's memory, as a table and as JSON.
+//! and the server's memory, as a table and as JSON. `parley-load soak` runs
+//! good clients among hostile ones instead (see [`parley_bench::soak`]),
+//! and `parley-load storm` join storms into big rooms (see
+//! [`parley_bench::storm`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 use parley_bench::load::{Load, Phase, PhaseResult, Plan};
 use parley_bench::report::{Report, Step};
+use parley_bench::soak::SoakArgs;
+use parley_bench::storm::StormArgs;
 
 fn duration(s: &str) -> Result<Duration, humantime::DurationError> {
     humantime::parse_duration(s)
 }
 
-/// Command-line options.
+/// The command line: a load run (the flags below), or a subcommand.
 #[derive(Debug, Parser)]
 #[command(
     name = "parley-load",
-    about = "Load generator for Parley-protocol chat servers (loopback only)"
+    about = "Load generator for Parley-protocol chat servers (loopback only)",
+    args_conflicts_with_subcommands = true
 )]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    load: Args,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Good clients chatting among hostile ones for a long while (10 min by
+    /// default) against a server with its default limits: their latency and
+    /// delivery, the server's memory, and how each hostile kind was stopped.
+    Soak(SoakArgs),
+    /// N clients joining one room at once (or N/10 rooms): time until all
+    /// have joined, the server's memory per connection, resets; then
+    /// fan-out in that room and resume storms.
+    Storm(StormArgs),
+}
+
+/// Options of a load run.
+#[derive(Debug, clap::Args)]
 struct Args {
     /// The server's WebSocket URL, on a loopback address.
     #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
@@ -238,7 +265,17 @@ async fn sweep(load: &mut Load, args: &Args, steps: &mut Vec<Step>) -> anyhow::R
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let args = match Cli::parse() {
+        Cli {
+            command: Some(Command::Soak(soak)),
+            ..
+        } => return parley_bench::soak::main(soak).await,
+        Cli {
+            command: Some(Command::Storm(storm)),
+            ..
+        } => return parley_bench::storm::main(storm).await,
+        Cli { load, .. } => load,
+    };
     let rss_before = rss_kib(args.server_pid);
     let plan = Plan {
         url: args.url.clone(),

@@ -46,6 +46,7 @@ fn long_room() -> State {
             resumed: false,
             rooms: vec![],
             limits: Limits::DEFAULT,
+            account: false,
         }),
         Action::Frame(ServerFrame::Joined {
             room: ROOM.into(),

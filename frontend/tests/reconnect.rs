@@ -101,7 +101,8 @@ fn a_reconnect_resumes_catches_up_and_resends_what_was_queued() {
         reduce(&mut state, Action::SocketOpened, T0),
         vec![Command::Send(ClientFrame::Hello {
             nick: "me".into(),
-            resume: Some("r_token".into())
+            resume: Some("r_token".into()),
+            token: None,
         })]
     );
     let commands = reduce(&mut state, welcome("me", &["rust", "go"]), T0);

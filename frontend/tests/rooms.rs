@@ -288,3 +288,39 @@ fn a_large_room_pages_and_searches_its_members() {
     assert_eq!(room.members.count, 5001);
     assert!(room.lines.iter().all(|l| !matches!(l, Line::System { .. })));
 }
+
+#[test]
+fn a_large_room_that_lists_nobody_in_joined_is_asked_for_its_first_page() {
+    let mut state = online_in("rust");
+    let joined = |more| {
+        Action::Frame(ServerFrame::Joined {
+            room: "rust".into(),
+            members: vec![],
+            member_count: 19_000,
+            members_more: more,
+            history: vec![],
+            more: false,
+            last_seq: 0,
+        })
+    };
+    let asked = reduce(&mut state, joined(true), T0);
+    assert!(
+        asked.contains(&Command::Send(ClientFrame::Members {
+            room: "rust".into(),
+            prefix: None,
+            after: None,
+            limit: None,
+        })),
+        "{asked:?}"
+    );
+    assert!(state.room("rust").unwrap().members.loading_more());
+    // An empty room with nobody more to list asks nothing.
+    let mut state = online_in("rust");
+    let asked = reduce(&mut state, joined(false), T0);
+    assert!(
+        !asked
+            .iter()
+            .any(|c| matches!(c, Command::Send(ClientFrame::Members { .. }))),
+        "{asked:?}"
+    );
+}

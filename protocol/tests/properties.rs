@@ -210,20 +210,23 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
             text(),
             text(),
             text(),
-            any::<bool>(),
+            (any::<bool>(), any::<bool>()),
             proptest::collection::vec(text(), 0..3),
             limits
         )
-            .prop_map(|(nick, session, resume, resumed, rooms, limits)| {
-                ServerFrame::Welcome {
-                    nick,
-                    session,
-                    resume,
-                    resumed,
-                    rooms,
-                    limits,
+            .prop_map(
+                |(nick, session, resume, (resumed, account), rooms, limits)| {
+                    ServerFrame::Welcome {
+                        nick,
+                        session,
+                        resume,
+                        resumed,
+                        rooms,
+                        limits,
+                        account,
+                    }
                 }
-            }),
+            ),
         (
             text(),
             proptest::collection::vec(text(), 0..3),

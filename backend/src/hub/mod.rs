@@ -131,6 +131,7 @@ impl Hub {
             all_caches: SharedBytes::new(limits.room_caches_total_bytes),
             reply_bytes: limits.max_reply_bytes,
             large_room: limits.large_room,
+            large_room_every: limits.large_room_presence_interval,
             member_page: limits.member_page,
             backlog: limits.outbox_capacity,
         };

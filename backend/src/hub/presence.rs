@@ -28,9 +28,19 @@ impl Hub {
     }
 
     /// Flushes every room on the list; returns how many frames were queued.
+    /// A room with news it may not tell yet (a large room's count) stays
+    /// on the list.
     pub fn flush_news(&self) -> usize {
         let rooms = std::mem::take(&mut *self.news.lock().unwrap_or_else(|p| p.into_inner()));
-        rooms.iter().map(|room| room.lock().flush()).sum()
+        rooms
+            .iter()
+            .map(|room| {
+                let mut state = room.lock();
+                let queued = state.flush();
+                self.note_news(room, &mut state);
+                queued
+            })
+            .sum()
     }
 }
 

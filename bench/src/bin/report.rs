@@ -1,7 +1,12 @@
 //! `parley-report`: turns one benchmark run's JSON results (and the
 //! criterion store benchmark, when present) into `docs/benchmarks.md` and an
 //! SVG chart of latency against delivered rate. Every ratio in the output
-//! compares numbers measured in the same run.
+//! compares numbers measured in the same run. It also writes the section
+//! "Big rooms: join storms" from the storm runs' JSON (scripts/bench-storm.sh;
+//! `--only-storm` rewrites just that section), and carries over from the old
+//! file the sections other writers own: the soak's (`make soak`) and the
+//! browser app's (scripts/bench-render.sh), and the storms' when there are
+//! no storm results.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -10,6 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Parser;
 use parley_bench::report::{Report, Step};
+use parley_bench::{sections, soak, storm};
 use plotters::prelude::*;
 
 /// Command-line options.
@@ -27,6 +33,13 @@ struct Args {
     /// The SVG chart to write.
     #[arg(long, default_value = "docs/bench-chart.svg")]
     chart: PathBuf,
+    /// Folder with the `parley-load storm` runs' JSON files.
+    #[arg(long, default_value = "target/bench/storm")]
+    storm: PathBuf,
+    /// Only (re)write the section "Big rooms: join storms" of the Markdown
+    /// file, from `--storm`; leave the rest of it as it is.
+    #[arg(long)]
+    only_storm: bool,
 }
 
 /// The servers, in the order tables show them.
@@ -37,6 +50,9 @@ const SERVERS: [(&str, &str); 3] = [
 ];
 
 type Results = BTreeMap<(String, String), Report>;
+
+/// The start of the browser benchmark's heading (its number of lines varies).
+const RENDER_HEADING: &str = "## Browser app: rendering a";
 
 fn load(dir: &Path) -> anyhow::Result<Results> {
     let mut results = Results::new();
@@ -416,6 +432,22 @@ fn chart(results: &Results, path: &Path) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let old = std::fs::read_to_string(&args.markdown).unwrap_or_default();
+    let storms = storm::report::load_dir(&args.storm)?;
+    if args.only_storm {
+        let section = storm::docs::section(&storms)
+            .with_context(|| format!("no storm results in {}", args.storm.display()))?;
+        let doc = if old.is_empty() {
+            "# Benchmarks\n"
+        } else {
+            &old
+        };
+        std::fs::write(
+            &args.markdown,
+            sections::replace(doc, storm::docs::HEADING, &section),
+        )?;
+        return Ok(());
+    }
     let results = load(&args.results)?;
     anyhow::ensure!(
         !results.is_empty(),
@@ -424,6 +456,18 @@ fn main() -> anyhow::Result<()> {
     );
     chart(&results, &args.chart).context("drawing the chart")?;
     let store = store_results(&args.criterion);
-    std::fs::write(&args.markdown, markdown(&results, &store, &args.chart))?;
+    let text = markdown(&results, &store, &args.chart);
+    // Sections other writers own: carried over from the old file, in the
+    // order they stand in it when they are new.
+    let render = sections::heading_starting(&old, RENDER_HEADING).unwrap_or(RENDER_HEADING);
+    let mut text = sections::carry_over(
+        text,
+        &old,
+        &[storm::docs::HEADING, render, soak::docs::HEADING],
+    );
+    if let Some(section) = storm::docs::section(&storms) {
+        text = sections::replace(&text, storm::docs::HEADING, &section);
+    }
+    std::fs::write(&args.markdown, text)?;
     Ok(())
 }

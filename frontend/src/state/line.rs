@@ -9,7 +9,7 @@
 //! change the server tells (live or replayed in a catch-up) is applied as a
 //! set operation, so applying one twice changes nothing.
 
-use parley_protocol::{nick_key, ChatMessage, Quote, Reactions};
+use parley_protocol::{sort_key, ChatMessage, Quote, Reactions};
 
 /// Where an own message is on its way.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -104,8 +104,8 @@ pub struct ChatLine {
 
 /// Whether `mentions` names `me` (nicknames compare ignoring case).
 pub fn names(mentions: &[String], me: &str) -> bool {
-    let me = nick_key(me);
-    !me.is_empty() && mentions.iter().any(|m| nick_key(m) == me)
+    let me = sort_key(me);
+    !me.is_empty() && mentions.iter().any(|m| sort_key(m) == me)
 }
 
 impl ChatLine {

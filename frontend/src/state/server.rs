@@ -66,6 +66,17 @@ pub(super) fn on_frame(
             };
             view.joined = true;
             view.members.joined(members, member_count, members_more);
+            // A large room lists nobody in `joined`: ask for the first page.
+            if view.members.known.is_empty() {
+                if let Some(after) = view.members.ask_more() {
+                    commands.push(Command::Send(ClientFrame::Members {
+                        room: room.clone(),
+                        prefix: None,
+                        after,
+                        limit: None,
+                    }));
+                }
+            }
             view.merge_joined(history, more, last_seq, &me);
             // Messages typed while offline, or unanswered on the old socket:
             // send them now (the history above already settled any that the

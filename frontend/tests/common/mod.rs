@@ -33,6 +33,7 @@ pub fn welcome(nick: &str, rooms: &[&str]) -> Action {
         resumed: !rooms.is_empty(),
         rooms: rooms.iter().map(|r| r.to_string()).collect(),
         limits: limits(),
+        account: false,
     })
 }
 

@@ -8,8 +8,8 @@ use super::{column_u64, to_sql, SqliteStore};
 use crate::store::accounts::{Account, AccountError, AccountStore, TokenRecord};
 use crate::store::StoreError;
 
-/// Version 4: accounts and sign-in tokens.
-pub(super) const SCHEMA_V4: &str = "
+/// Version 5: accounts and sign-in tokens.
+pub(super) const SCHEMA_V5: &str = "
     CREATE TABLE accounts (
         key        TEXT PRIMARY KEY,
         nick       TEXT NOT NULL,

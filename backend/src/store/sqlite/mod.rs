@@ -12,7 +12,8 @@
 //! hidden. The writer runs with `secure_delete` (freed space is zeroed),
 //! the full-text index with FTS5's `secure-delete`, and a batch that
 //! deleted something is followed by a WAL checkpoint, so the old pages do
-//! not linger in the log either.
+//! not linger in the log either. Every version of an edited text has its
+//! own index row, and all of them go with the message.
 //!
 //! Schema versions are numbered in `PRAGMA user_version` and applied in
 //! order at start-up, each in its own transaction. Writing is in
@@ -114,6 +115,13 @@ fn index_existing(tx: &rusqlite::Transaction<'_>) -> Result<(), rusqlite::Error>
     tx.execute_batch("CREATE UNIQUE INDEX messages_by_search ON messages (search_id);")
 }
 
+/// Version 4: an edit gives its new text an index row of its own and keeps
+/// the row of the text it replaced, so that every version can be erased
+/// with the message.
+const SCHEMA_V4: &str = "
+    ALTER TABLE changes ADD COLUMN search_id INTEGER;
+";
+
 /// One schema step: SQL, and what else to do in the same transaction.
 type Migration = (
     &'static str,
@@ -121,11 +129,12 @@ type Migration = (
 );
 
 /// Every schema version, in order; index + 1 is the version number.
-const MIGRATIONS: [Migration; 4] = [
+const MIGRATIONS: [Migration; 5] = [
     (SCHEMA_V1, |_| Ok(())),
     (SCHEMA_V2, |_| Ok(())),
     (SCHEMA_V3, index_existing),
-    (accounts::SCHEMA_V4, |_| Ok(())),
+    (SCHEMA_V4, |_| Ok(())),
+    (accounts::SCHEMA_V5, |_| Ok(())),
 ];
 
 /// How hard SQLite syncs a commit to disk.

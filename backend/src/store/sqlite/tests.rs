@@ -222,7 +222,9 @@ fn a_deleted_text_is_gone_from_the_database_files() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.db");
     let store = SqliteStore::open(&path, Synchronous::Full, 2).unwrap();
-    let secret = "zebra-7341 is the vault code";
+    // "xylograph" is only in the first version: the edit gives the text a
+    // new index row, and the old one must go with the message too.
+    let secret = "zebra-7341 is the vault code xylograph";
     let batch = [
         say("r", "ana", 1, secret),
         event(
@@ -243,7 +245,10 @@ fn a_deleted_text_is_gone_from_the_database_files() {
         std::fs::read_dir(dir.path())
             .unwrap()
             .map(|f| std::fs::read(f.unwrap().path()).unwrap())
-            .any(|bytes| bytes.windows(10).any(|w| w == b"zebra-7341"))
+            .any(|bytes| {
+                bytes.windows(10).any(|w| w == b"zebra-7341")
+                    || bytes.windows(9).any(|w| w == b"xylograph")
+            })
     };
     store.checkpoint().unwrap();
     assert!(in_files(), "the test can see it before");
@@ -365,4 +370,105 @@ fn reads_share_a_fixed_number_of_connections() {
     }
     assert!(store.readers_open() <= 2, "{} open", store.readers_open());
     assert!(store.readers_open() >= 1);
+}
+
+#[test]
+fn search_finds_a_message_by_its_current_text_only_and_once() {
+    let (_dir, store) = store();
+    let edit = |ts, text: &str| {
+        event(
+            "r",
+            "ana",
+            ts,
+            Change::Edit {
+                target: 1,
+                text: text.into(),
+                mentions: vec![],
+            },
+        )
+    };
+    store
+        .append_batch(
+            &[
+                say("r", "ana", 1, "meet at the harbour"),
+                edit(2, "meet at the station"),
+                edit(3, "meet at the station, platform 4"),
+            ],
+            &RULES,
+        )
+        .unwrap();
+    let find = |word: &str| {
+        store
+            .search(&Search {
+                words: query_words(word),
+                rooms: vec!["r".into()],
+                nick: None,
+                before: None,
+                limit: 10,
+            })
+            .unwrap()
+            .hits
+            .iter()
+            .map(|h| (h.seq, h.text.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(find("harbour"), vec![], "the first version");
+    assert_eq!(
+        find("meet"),
+        vec![(1, "meet at the station, platform 4".to_owned())],
+        "once, as it reads now"
+    );
+    assert_eq!(find("platform").len(), 1);
+}
+
+#[test]
+fn retention_takes_every_version_of_a_text_out_of_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.db");
+    let store = SqliteStore::open(&path, Synchronous::Normal, 2).unwrap();
+    let edit = |ts, target, text: &str| {
+        event(
+            "r",
+            "ana",
+            ts,
+            Change::Edit {
+                target,
+                text: text.into(),
+                mentions: vec![],
+            },
+        )
+    };
+    store
+        .append_batch(
+            &[
+                say("r", "ana", 1, "one"),
+                edit(2, 1, "one, fixed"),
+                say("r", "ana", 3, "two"),
+                edit(4, 3, "two, fixed"),
+                edit(5, 3, "two, fixed again"),
+            ],
+            &RULES,
+        )
+        .unwrap();
+    let rows = || -> i64 {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.query_row("SELECT COUNT(*) FROM search", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(rows(), 5, "a row per version");
+    // By age: the first message goes, and with it the version its edit
+    // (which stays a while longer) replaced.
+    let by_age = |ms| Retention {
+        keep_last: None,
+        keep_ms: Some(ms),
+    };
+    assert_eq!(store.prune(&by_age(1000), 1002, 100).unwrap(), 1);
+    assert_eq!(rows(), 3, "seq 1's two versions are gone");
+    // By count: the rest.
+    let keep_none = Retention {
+        keep_last: Some(0),
+        keep_ms: None,
+    };
+    store.prune(&keep_none, 0, 100).unwrap();
+    assert_eq!(rows(), 0);
 }

@@ -47,12 +47,14 @@ fn live_target(
     })
 }
 
-/// Inserts a change event's row.
+/// Inserts a change event's row; an edit keeps the index row of the text
+/// it replaced (`replaced`), so that text can be erased with the message.
 fn insert_change(
     tx: &Transaction<'_>,
     event: &NewEvent,
     seq: u64,
     target: u64,
+    replaced: Option<i64>,
 ) -> Result<(), rusqlite::Error> {
     let (kind, text, mentions, emoji, on) = match &event.change {
         Change::Edit { text, mentions, .. } => (
@@ -69,8 +71,8 @@ fn insert_change(
         Change::Message { .. } => unreachable!("messages are not changes"),
     };
     tx.prepare_cached(
-        "INSERT INTO changes (room, seq, kind, target, nick, ts, text, mentions, emoji, on_, cid)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO changes (room, seq, kind, target, nick, ts, text, mentions, emoji, on_, cid, search_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         event.room,
@@ -83,7 +85,8 @@ fn insert_change(
         mentions,
         emoji,
         on,
-        event.cid
+        event.cid,
+        replaced
     ])?;
     Ok(())
 }
@@ -112,9 +115,7 @@ fn apply(
                 },
                 None => None,
             };
-            tx.prepare_cached("INSERT INTO search (text) VALUES (?1)")?
-                .execute([text])?;
-            let search_id = tx.last_insert_rowid();
+            let search_id = index(tx, text)?;
             tx.prepare_cached(
                 "INSERT INTO messages (room, seq, nick, text, ts, cid, reply_to, quote_nick, quote_text, mentions, search_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -160,13 +161,16 @@ fn apply(
             if rules.edit_window_ms > 0 && ts.saturating_sub(t.ts) > rules.edit_window_ms {
                 return Ok(Err(Refusal::EditWindowClosed));
             }
-            tx.prepare_cached("UPDATE messages SET text = ?1, edited_ts = ?2, mentions = ?3 WHERE room = ?4 AND seq = ?5")?
-                .execute(params![text, to_sql(ts), join_nicks(mentions), room, to_sql(*seq_of)])?;
-            if let Some(id) = t.search_id {
-                tx.prepare_cached("UPDATE search SET text = ?1 WHERE rowid = ?2")?
-                    .execute(params![text, id])?;
-            }
-            insert_change(tx, event, seq, *seq_of)?;
+            // The new text gets an index row of its own, as a new message
+            // would: replacing the old row's text in place makes FTS5 find
+            // and rewrite every page that lists one of its words
+            // (`secure-delete`), 50 times the cost of a message in a large
+            // index. The old row matches no message any more (search joins
+            // on `messages.search_id`) and is erased with the message.
+            let search_id = index(tx, text)?;
+            tx.prepare_cached("UPDATE messages SET text = ?1, edited_ts = ?2, mentions = ?3, search_id = ?4 WHERE room = ?5 AND seq = ?6")?
+                .execute(params![text, to_sql(ts), join_nicks(mentions), search_id, room, to_sql(*seq_of)])?;
+            insert_change(tx, event, seq, *seq_of, t.search_id)?;
             Ok(Ok(RoomEvent::Edited(Edited {
                 room: room.clone(),
                 seq,
@@ -186,7 +190,7 @@ fn apply(
                 return Ok(Err(Refusal::NotAuthor));
             }
             erase(tx, room, *seq_of, t.search_id)?;
-            insert_change(tx, event, seq, *seq_of)?;
+            insert_change(tx, event, seq, *seq_of, None)?;
             Ok(Ok(RoomEvent::Deleted(Deleted {
                 room: room.clone(),
                 seq,
@@ -200,32 +204,32 @@ fn apply(
             emoji,
             on,
         } => {
-            if let Err(refusal) = live_target(tx, room, *seq_of)? {
-                return Ok(Err(refusal));
+            let live: Option<bool> = tx
+                .prepare_cached("SELECT deleted = 0 FROM messages WHERE room = ?1 AND seq = ?2")?
+                .query_row(params![room, to_sql(*seq_of)], |r| r.get(0))
+                .optional()?;
+            if live != Some(true) {
+                return Ok(Err(Refusal::NoSuchMessage));
             }
             if *on {
-                let given: bool = tx
-                    .prepare_cached("SELECT 1 FROM reactions WHERE room = ?1 AND target = ?2 AND emoji = ?3 AND nick = ?4")?
-                    .query_row(params![room, to_sql(*seq_of), emoji, nick], |_| Ok(()))
-                    .optional()?
-                    .is_some();
-                if !given {
-                    let (distinct, has_it): (i64, i64) = tx
-                        .prepare_cached(
-                            "SELECT COUNT(DISTINCT emoji), COALESCE(SUM(emoji = ?3), 0) FROM reactions WHERE room = ?1 AND target = ?2",
-                        )?
-                        .query_row(params![room, to_sql(*seq_of), emoji], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                    if has_it == 0 && distinct as usize >= rules.max_reactions {
-                        return Ok(Err(Refusal::TooManyReactions));
-                    }
-                    tx.prepare_cached("INSERT INTO reactions (room, target, emoji, nick, seq) VALUES (?1, ?2, ?3, ?4, ?5)")?
-                        .execute(params![room, to_sql(*seq_of), emoji, nick, to_sql(seq)])?;
+                // One look at the message's reactions: how many emoji, and
+                // whether this one is among them (then it is no new one).
+                let (distinct, has_it): (i64, i64) = tx
+                    .prepare_cached(
+                        "SELECT COUNT(DISTINCT emoji), COALESCE(SUM(emoji = ?3), 0) FROM reactions WHERE room = ?1 AND target = ?2",
+                    )?
+                    .query_row(params![room, to_sql(*seq_of), emoji], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                if has_it == 0 && distinct as usize >= rules.max_reactions {
+                    return Ok(Err(Refusal::TooManyReactions));
                 }
+                // Reacting twice with the same emoji changes nothing.
+                tx.prepare_cached("INSERT OR IGNORE INTO reactions (room, target, emoji, nick, seq) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                    .execute(params![room, to_sql(*seq_of), emoji, nick, to_sql(seq)])?;
             } else {
                 tx.prepare_cached("DELETE FROM reactions WHERE room = ?1 AND target = ?2 AND emoji = ?3 AND nick = ?4")?
                     .execute(params![room, to_sql(*seq_of), emoji, nick])?;
             }
-            insert_change(tx, event, seq, *seq_of)?;
+            insert_change(tx, event, seq, *seq_of, None)?;
             Ok(Ok(RoomEvent::Reacted(Reacted {
                 room: room.clone(),
                 seq,
@@ -239,9 +243,35 @@ fn apply(
     }
 }
 
+/// Puts `text` in the full-text index; its row id.
+fn index(tx: &Transaction<'_>, text: &str) -> Result<i64, rusqlite::Error> {
+    tx.prepare_cached("INSERT INTO search (text) VALUES (?1)")?
+        .execute([text])?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Removes rows from the full-text index (with FTS5's `secure-delete`: the
+/// words are gone from the file, not just marked).
+fn unindex(conn: &Connection, ids: &[i64]) -> Result<(), rusqlite::Error> {
+    let mut delete = conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?;
+    for id in ids {
+        delete.execute([id])?;
+    }
+    Ok(())
+}
+
+/// The index rows of the texts that edits of message `seq` replaced.
+fn replaced_rows(conn: &Connection, room: &str, seq: i64) -> Result<Vec<i64>, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT search_id FROM changes WHERE room = ?1 AND target = ?2 AND kind = 'edit' AND search_id IS NOT NULL",
+    )?
+    .query_map(params![room, seq], |r| r.get(0))?
+    .collect()
+}
+
 /// Erases a message's text everywhere it is kept: the message (now a
-/// tombstone), its edits, the quotes of its answers, the index; its
-/// reactions go too.
+/// tombstone), its edits, the quotes of its answers, the index (every
+/// version); its reactions go too.
 fn erase(
     tx: &Transaction<'_>,
     room: &str,
@@ -249,19 +279,16 @@ fn erase(
     search_id: Option<i64>,
 ) -> Result<(), rusqlite::Error> {
     let seq = to_sql(seq);
+    unindex(tx, &replaced_rows(tx, room, seq)?)?;
     tx.prepare_cached("UPDATE messages SET text = '', mentions = '', deleted = 1, search_id = NULL WHERE room = ?1 AND seq = ?2")?
         .execute(params![room, seq])?;
-    tx.prepare_cached("UPDATE changes SET text = '', mentions = '' WHERE room = ?1 AND target = ?2 AND kind = 'edit'")?
+    tx.prepare_cached("UPDATE changes SET text = '', mentions = '', search_id = NULL WHERE room = ?1 AND target = ?2 AND kind = 'edit'")?
         .execute(params![room, seq])?;
     tx.prepare_cached("UPDATE messages SET quote_text = '' WHERE room = ?1 AND reply_to = ?2")?
         .execute(params![room, seq])?;
     tx.prepare_cached("DELETE FROM reactions WHERE room = ?1 AND target = ?2")?
         .execute(params![room, seq])?;
-    if let Some(id) = search_id {
-        tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
-            .execute([id])?;
-    }
-    Ok(())
+    unindex(tx, search_id.as_slice())
 }
 
 /// Applies a batch in one transaction. Returns what became of each event,
@@ -326,12 +353,14 @@ fn delete_events(
             .execute(params![room, seq])?;
         conn.prepare_cached("DELETE FROM reactions WHERE room = ?1 AND target = ?2")?
             .execute(params![room, seq])?;
-        if let Some(id) = search_id {
-            conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
-                .execute([id])?;
-        }
+        // The texts its edits replaced go with it, even if the edits stay
+        // a while (their rows then name index rows that are gone).
+        unindex(conn, &replaced_rows(conn, room, *seq)?)?;
+        unindex(conn, search_id.as_slice())?;
     }
     let left = max - messages.len();
+    // A change is newer than its message, so its index row (if an edit)
+    // went with the message, above or in an earlier round.
     let changes = conn
         .prepare(&format!(
             "DELETE FROM changes WHERE (room, seq) IN (SELECT room, seq FROM changes WHERE {which} LIMIT {left})"
