@@ -19,7 +19,6 @@ pub mod report;
 pub mod tally;
 pub mod timeline;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,22 +95,6 @@ pub struct SoakArgs {
     pub require_clean: bool,
 }
 
-fn server_of(url: &str) -> anyhow::Result<SocketAddr> {
-    let rest = url
-        .strip_prefix("ws://")
-        .context("the URL must start with ws://")?;
-    let server: SocketAddr = rest
-        .split('/')
-        .next()
-        .unwrap_or(rest)
-        .parse()
-        .context("the URL must name an IP address and port")?;
-    if !server.ip().is_loopback() {
-        bail!("the soak only ever goes to loopback addresses, not {server}");
-    }
-    Ok(server)
-}
-
 /// Runs the soak, prints and writes its report.
 pub async fn main(args: SoakArgs) -> anyhow::Result<()> {
     let report = run(&args).await?;
@@ -138,7 +121,7 @@ pub async fn main(args: SoakArgs) -> anyhow::Result<()> {
 
 /// Runs the soak.
 pub async fn run(args: &SoakArgs) -> anyhow::Result<SoakReport> {
-    let server = server_of(&args.url)?;
+    let server = crate::loopback_server(&args.url, "the soak")?;
     let pid = args.server_pid;
     let rss_before = rss_kib(pid);
     let counters_before = counters::fetch(server).await;

@@ -109,22 +109,6 @@ pub struct StormArgs {
     pub require_clean: bool,
 }
 
-fn server_of(url: &str) -> anyhow::Result<SocketAddr> {
-    let rest = url
-        .strip_prefix("ws://")
-        .context("the URL must start with ws://")?;
-    let server: SocketAddr = rest
-        .split('/')
-        .next()
-        .unwrap_or(rest)
-        .parse()
-        .context("the URL must name an IP address and port")?;
-    if !server.ip().is_loopback() {
-        bail!("storms only ever go to loopback addresses, not {server}");
-    }
-    Ok(server)
-}
-
 /// Runs the storms, prints and writes the report.
 pub async fn main(args: StormArgs) -> anyhow::Result<()> {
     if args.resume.contains(&Resume::Restart) && args.restart_file.is_none() {
@@ -209,7 +193,7 @@ impl Run<'_> {
 
 /// Runs the storms of `args`.
 pub async fn run(args: &StormArgs) -> anyhow::Result<StormReport> {
-    let server = server_of(&args.url)?;
+    let server = crate::loopback_server(&args.url, "storms")?;
     let rooms = args.rooms.clamp(1, args.clients.max(1));
     let counts = Arc::new(Counts::new(args.fanout + 1));
     let plan = Arc::new(Plan {
