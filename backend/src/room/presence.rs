@@ -365,6 +365,9 @@ mod tests {
             Some((vec![], vec![], 11))
         );
         assert!(!pending.schedule(11), "told");
+        // Exactly `large` members is large too: not told again so soon.
+        assert!(pending.schedule(10));
+        assert_eq!(pending.flush(10, 10, EVERY, later).presence, None);
         // A small room is told at once, every time.
         assert_eq!(
             pending.flush(5, 10, EVERY, later).presence,
@@ -374,5 +377,22 @@ mod tests {
             pending.flush(4, 10, EVERY, later).presence,
             Some((vec![], vec![], 4))
         );
+    }
+
+    #[test]
+    fn a_leave_or_typing_alone_is_news_even_if_the_count_stayed() {
+        // (One left and another joined: the count is what it was.)
+        let mut pending = Pending::default();
+        pending.left("ana");
+        assert!(pending.schedule(0), "a leave");
+        assert_eq!(
+            pending.flush(0, 10, EVERY, now()).presence,
+            Some((vec![], vec!["ana".into()], 0))
+        );
+        pending.typed("bo");
+        assert!(pending.schedule(0), "typing");
+        let flush = pending.flush(0, 10, EVERY, now());
+        assert_eq!(flush.presence, None, "no presence news");
+        assert_eq!(flush.typing, Some((vec!["bo".into()], 1)));
     }
 }

@@ -245,6 +245,10 @@ fn joins_leaves_and_typing_are_told_once_per_flush_to_everyone() {
     );
     assert_eq!(state.flush(), 0, "nothing twice");
     state.typing(&who(1, "a"));
+    assert_eq!(state.flush(), 2, "a typing frame alone, to both");
+    drain(&mut a_rx);
+    drain(&mut b_rx);
+    state.typing(&who(1, "a"));
     state.stopped_typing(&who(1, "a"));
     assert!(
         !state.needs_flush(),

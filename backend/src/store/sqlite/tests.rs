@@ -176,6 +176,22 @@ fn changes_are_events_and_messages_show_their_current_state() {
         }]
     );
     assert_eq!(page.items[1].mentions, vec!["ana"]);
+    assert_eq!(
+        reply, page.items[1],
+        "what the batch answered is what was stored, field by field"
+    );
+    assert_eq!(
+        (
+            reply.room.as_str(),
+            reply.nick.as_str(),
+            reply.text.as_str()
+        ),
+        ("r", "bo", "agreed")
+    );
+    assert_eq!(
+        (reply.ts, reply.cid.as_deref(), reply.reply_to),
+        (2, Some("c2"), Some(1))
+    );
     // A catch-up after seq 1 replays the answer and every change, in order.
     let catch_up = store.events("r", 1, 7, 100).unwrap();
     assert_eq!(seqs(&catch_up, RoomEvent::seq), vec![2, 3, 4, 5, 6, 7]);
@@ -471,4 +487,35 @@ fn retention_takes_every_version_of_a_text_out_of_the_index() {
     };
     store.prune(&keep_none, 0, 100).unwrap();
     assert_eq!(rows(), 0);
+}
+
+#[test]
+fn a_prune_deletes_at_most_its_budget_messages_first() {
+    let (_dir, store) = store();
+    store
+        .append_batch(
+            &[
+                say("r", "ana", 1, "hello"),
+                event("r", "bo", 2, react(1, "👍", true)),
+                event("r", "cy", 3, react(1, "👍", true)),
+                event("r", "bo", 4, react(1, "👍", false)),
+            ],
+            &RULES,
+        )
+        .unwrap();
+    let everything = Retention {
+        keep_last: Some(0),
+        keep_ms: None,
+    };
+    assert_eq!(
+        store.prune(&everything, 0, 3).unwrap(),
+        3,
+        "the message and two of its three changes"
+    );
+    assert_eq!(
+        store.prune(&everything, 0, 3).unwrap(),
+        1,
+        "the last change"
+    );
+    assert_eq!(store.prune(&everything, 0, 3).unwrap(), 0);
 }
