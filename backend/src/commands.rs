@@ -27,6 +27,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::budget::{Budget, Kind};
 use crate::config::Rate;
+use crate::connection::Caller;
 use crate::ending::Ending;
 use crate::error::HubError;
 use crate::hub::{Claim, Hub, Joining, Welcome};
@@ -35,6 +36,7 @@ use crate::metrics;
 use crate::outbox::{encode, Outbox};
 
 mod changes;
+mod moderation;
 
 /// Messages in one `history` page when the client does not say.
 const DEFAULT_HISTORY_PAGE: usize = 50;
@@ -137,22 +139,21 @@ pub struct Client {
     budget: Budget,
     /// Bad frames since the last good one (`ping` and `typing` are neither).
     errors_in_row: u32,
-    /// The sign-in token of the browser's session cookie, if the upgrade
-    /// carried one.
-    cookie: Option<String>,
+    /// What the upgrade said of the client: its session cookie, its
+    /// address.
+    caller: Caller,
 }
 
 impl Client {
-    /// A connection that has not said `hello` yet; `cookie` is the
-    /// sign-in token its upgrade request carried, if any.
-    pub fn new(hub: Arc<Hub>, outbox: Outbox, cookie: Option<String>) -> Self {
+    /// A connection that has not said `hello` yet, from `caller`.
+    pub fn new(hub: Arc<Hub>, outbox: Outbox, caller: Caller) -> Self {
         Client {
             hub,
             outbox,
             identity: None,
             budget: Budget::new(),
             errors_in_row: 0,
-            cookie,
+            caller,
         }
     }
 
@@ -298,7 +299,7 @@ impl Client {
                 let token = token.or_else(|| {
                     nick.trim()
                         .is_empty()
-                        .then(|| self.cookie.clone())
+                        .then(|| self.caller.cookie.clone())
                         .flatten()
                 });
                 match token {
@@ -378,6 +379,29 @@ impl Client {
                     Ok(())
                 })))
             }
+            (
+                frame @ (ClientFrame::Kick { .. }
+                | ClientFrame::Ban { .. }
+                | ClientFrame::Unban { .. }
+                | ClientFrame::Mute { .. }
+                | ClientFrame::Op { .. }
+                | ClientFrame::Topic { .. }
+                | ClientFrame::Mode { .. }
+                | ClientFrame::Invite { .. }),
+                Some(who),
+            ) => {
+                self.moderate(&who, frame)?;
+                Ok(Step::Next)
+            }
+            (
+                ClientFrame::Modlog {
+                    room,
+                    before,
+                    limit,
+                },
+                Some(who),
+            ) => self.modlog(&who, &room, before, limit),
+            (ClientFrame::OpenDm { nick }, Some(who)) => self.open_dm(&who, &nick),
             (ClientFrame::Typing { room }, Some(who)) => {
                 let room = validate_room(&room)?;
                 // Over its rate a `typing` is dropped: it only ever decorates.
@@ -445,8 +469,10 @@ impl Client {
     }
 
     fn hello(&mut self, claim: Claim, resume: Option<&str>) -> Result<(), Refusal> {
-        let welcome = self.hub.hello(claim, resume, self.outbox.clone())?;
-        self.reply(&welcome_frame(&welcome, self.wire_limits()));
+        let welcome = self
+            .hub
+            .hello(claim, resume, self.outbox.clone(), self.caller.addr)?;
+        self.reply(&welcome_frame(&welcome, self.wire_limits(), Vec::new()));
         self.identity = Some(welcome.identity);
         Ok(())
     }
@@ -455,6 +481,7 @@ impl Client {
     /// hello as its account.
     fn sign_in(&self, token: String, resume: Option<String>) -> Pending {
         let (hub, outbox, limits) = (self.hub.clone(), self.outbox.clone(), self.wire_limits());
+        let addr = self.caller.addr;
         Pending::identifying(async move {
             let profile = hub
                 .accounts()
@@ -467,15 +494,21 @@ impl Client {
                         "this sign-in has expired or was ended; sign in again",
                     )
                 })?;
-            let welcome = hub.hello(Claim::Account(profile), resume.as_deref(), outbox.clone())?;
-            outbox.push(encode(&welcome_frame(&welcome, limits)));
+            let dms = hub.dms_of(&profile.nick).await?;
+            let welcome = hub.hello(
+                Claim::Account(profile),
+                resume.as_deref(),
+                outbox.clone(),
+                addr,
+            )?;
+            outbox.push(encode(&welcome_frame(&welcome, limits, dms)));
             Ok(welcome.identity)
         })
     }
 }
 
 /// The `welcome` frame for a successful `hello`.
-fn welcome_frame(welcome: &Welcome, limits: WireLimits) -> ServerFrame {
+fn welcome_frame(welcome: &Welcome, limits: WireLimits, dms: Vec<String>) -> ServerFrame {
     ServerFrame::Welcome {
         nick: welcome.identity.nick.clone(),
         session: format!("s_{}", welcome.identity.id),
@@ -484,5 +517,6 @@ fn welcome_frame(welcome: &Welcome, limits: WireLimits) -> ServerFrame {
         rooms: welcome.rooms.clone(),
         limits,
         account: welcome.account,
+        dms,
     }
 }

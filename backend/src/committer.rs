@@ -335,6 +335,23 @@ mod tests {
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             self.inner.prune(retention, now, max)
         }
+        fn control(&self, room: &str) -> Result<crate::store::RoomControl, StoreError> {
+            self.inner.control(room)
+        }
+        fn modlog(
+            &self,
+            room: &str,
+            before: u64,
+            limit: usize,
+        ) -> Result<Page<RoomEvent>, StoreError> {
+            self.inner.modlog(room, before, limit)
+        }
+        fn dm_between(&self, a: &str, b: &str) -> Result<Option<String>, StoreError> {
+            self.inner.dm_between(a, b)
+        }
+        fn dms_of(&self, key: &str) -> Result<Vec<String>, StoreError> {
+            self.inner.dms_of(key)
+        }
     }
 
     fn counting() -> Arc<Counting> {

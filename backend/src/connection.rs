@@ -34,20 +34,25 @@ use crate::hub::Hub;
 use crate::metrics;
 use crate::outbox::{outbox, OutboxReceiver};
 
+/// What the upgrade request said of the client.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller {
+    /// The sign-in token of the browser's session cookie, if any.
+    pub cookie: Option<String>,
+    /// The client's address (behind a trusted proxy, the one it names).
+    pub addr: Option<std::net::IpAddr>,
+}
+
 /// Serves one client until it leaves, fails, or `shutdown` is cancelled.
-pub async fn serve<S>(
-    mut socket: S,
-    hub: Arc<Hub>,
-    shutdown: CancellationToken,
-    cookie: Option<String>,
-) where
+pub async fn serve<S>(mut socket: S, hub: Arc<Hub>, shutdown: CancellationToken, caller: Caller)
+where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
 {
     metrics::connection_opened();
     // Borrowed: a copy would add its size to every connection's task.
     let limits = hub.limits();
     let (outbox, mut inbox) = outbox(limits.outbox_capacity, limits.outbox_bytes);
-    let mut client = Client::new(hub.clone(), outbox, cookie);
+    let mut client = Client::new(hub.clone(), outbox, caller);
 
     let heartbeat_every = limits.heartbeat;
     let mut heartbeat = tokio::time::interval_at(Instant::now() + heartbeat_every, heartbeat_every);

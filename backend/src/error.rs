@@ -50,6 +50,29 @@ pub enum HubError {
     /// The store failed.
     #[error("the message could not be stored: {0}")]
     Store(#[from] StoreError),
+    /// Banned from the room (until then, ms since the Unix epoch, if set).
+    #[error("you are banned from {room:?}{}", until.map_or(String::new(), |t| format!(" until {}", humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_millis(t)))))]
+    Banned {
+        /// The room.
+        room: String,
+        /// When the ban ends.
+        until: Option<u64>,
+    },
+    /// The room is invite-only.
+    #[error("{0:?} is invite-only; ask its owner or an op for an invite")]
+    InviteOnly(String),
+    /// The room admits accounts only.
+    #[error("{0:?} admits signed-in members only; sign in to join")]
+    AccountsOnly(String),
+    /// Muted in the room.
+    #[error("you are muted in {0:?}")]
+    Muted(String),
+    /// Not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such member or account.
+    #[error("{0}")]
+    NoSuchNick(String),
 }
 
 impl HubError {
@@ -65,6 +88,12 @@ impl HubError {
             HubError::ServerFull(_) => ErrorCode::ServerFull,
             HubError::SessionGone | HubError::Store(_) => ErrorCode::Internal,
             HubError::Busy | HubError::ShuttingDown => ErrorCode::Busy,
+            HubError::Banned { .. } => ErrorCode::Banned,
+            HubError::InviteOnly(_) => ErrorCode::InviteOnly,
+            HubError::AccountsOnly(_) => ErrorCode::AccountsOnly,
+            HubError::Muted(_) => ErrorCode::Muted,
+            HubError::Forbidden(_) => ErrorCode::Forbidden,
+            HubError::NoSuchNick(_) => ErrorCode::NoSuchNick,
         }
     }
 }

@@ -22,12 +22,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use parley_protocol::{RoomEvent, ServerFrame};
+use parley_protocol::{name_key, RoomEvent, ServerFrame};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::ids::{Identity, SessionId};
 use crate::outbox::{encode, Outbox};
-use crate::store::Page;
+use crate::store::{Action, Page, Person, RoomControl};
 
 use cache::Cache;
 pub use cache::{fit, SharedBytes};
@@ -89,6 +89,9 @@ pub struct RoomState {
     /// Numbers the joins that wait on the store, so a late answer to an
     /// older join cannot release a newer one's held-back frames.
     next_ticket: u64,
+    /// Who runs the room and who may be in it, as of the last committed
+    /// moderation event.
+    control: RoomControl,
 }
 
 /// One member of a room.
@@ -211,6 +214,7 @@ impl Room {
                 limits,
                 closed: false,
                 next_ticket: 1,
+                control: RoomControl::default(),
             }),
             name,
         }
@@ -258,7 +262,7 @@ impl RoomState {
     /// The `joined` frame: the first page of members (none in a large room:
     /// a client that shows them asks) and their count, a page of history
     /// (at most `--max-reply-bytes` of it), and where it ends.
-    pub fn joined_frame(&self, page: Page<RoomEvent>, last_seq: u64) -> ServerFrame {
+    pub fn joined_frame(&self, nick: &str, page: Page<RoomEvent>, last_seq: u64) -> ServerFrame {
         let page = fit(page, self.limits.reply_bytes);
         let (members, members_more) = if self.members.len() >= self.limits.large_room {
             (Vec::new(), true)
@@ -273,7 +277,60 @@ impl RoomState {
             history: page.items,
             more: page.more,
             last_seq,
+            settings: self.control.settings(nick),
         }
+    }
+
+    /// The room's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Who runs the room, as of the last committed moderation event.
+    pub fn control(&self) -> &RoomControl {
+        &self.control
+    }
+
+    /// Sets the control state (as the store has it, when the room loads).
+    pub fn set_control(&mut self, control: RoomControl) {
+        self.control = control;
+    }
+
+    /// Applies a committed moderation event to the room's control state;
+    /// returns the members it removes (a kick or a ban): they are no longer
+    /// members, and have been told with `removed`.
+    pub fn moderated(&mut self, actor: &Person, action: &Action, ts: u64) -> Vec<SessionId> {
+        self.control.apply(actor, action, ts);
+        let (target, banned, reason) = match action {
+            Action::Kick { target, reason } => (target, false, reason),
+            Action::Ban { target, reason, .. } => (target, true, reason),
+            _ => return Vec::new(),
+        };
+        let removed = self.members_named(&target.nick);
+        let frame = encode(&ServerFrame::Removed {
+            room: self.name.clone(),
+            by: actor.nick.clone(),
+            reason: reason.clone(),
+            banned,
+            until: action.until(ts),
+        });
+        for id in &removed {
+            if let Some(outbox) = self.members.get(id).and_then(|m| m.outbox.as_ref()) {
+                outbox.push(frame.clone());
+            }
+            self.remove(*id);
+        }
+        removed
+    }
+
+    /// The sessions in the room whose nickname has the key of `nick`.
+    pub fn members_named(&self, nick: &str) -> Vec<SessionId> {
+        let key = name_key(nick);
+        self.members
+            .iter()
+            .filter(|(_, m)| name_key(&m.nick) == key)
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Re-points a member's frames to `outbox` (`None`: its connection is
@@ -321,7 +378,7 @@ impl RoomState {
         // `last_seq`, so this join's history covers it.
         member.joining = None;
         if let Some(page) = cached {
-            outbox.push(encode(&self.joined_frame(page, last_seq)));
+            outbox.push(encode(&self.joined_frame(&who.nick, page, last_seq)));
             return Some(JoinAnswer::Answered);
         }
         member.joining = Some(Joining {
@@ -358,7 +415,8 @@ impl RoomState {
         if !self.is_current(id, &join) {
             return false;
         }
-        let frame = encode(&self.joined_frame(page, join.upto));
+        let nick = self.members[&id].nick.clone();
+        let frame = encode(&self.joined_frame(&nick, page, join.upto));
         let member = self.members.get_mut(&id).expect("checked above");
         if let Some(outbox) = &member.outbox {
             outbox.push(frame);

@@ -222,11 +222,15 @@ impl Upgrader {
                         Some(config),
                     )
                     .await;
+                    let caller = crate::connection::Caller {
+                        cookie,
+                        addr: client,
+                    };
                     crate::connection::serve(
                         socket,
                         this.hub.clone(),
                         this.shutdown.clone(),
-                        cookie,
+                        caller,
                     )
                     .await;
                 }

@@ -196,7 +196,7 @@ async fn exchange(hub: &Arc<Hub>, input: Vec<u8>) -> Result<Vec<u8>, TestCaseErr
         socket,
         hub.clone(),
         CancellationToken::new(),
-        None,
+        parley::connection::Caller::default(),
     ));
     let (mut reader, mut writer) = tokio::io::split(client_io);
     let write = async move {

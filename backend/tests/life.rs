@@ -286,6 +286,7 @@ async fn a_client_away_during_changes_catches_up_on_each_exactly_once() {
             RoomEvent::Edited(e) => ("edited", e.target),
             RoomEvent::Deleted(d) => ("deleted", d.target),
             RoomEvent::Reacted(r) => ("reacted", r.target),
+            other => panic!("no moderation here: {other:?}"),
         })
         .collect();
     assert_eq!(

@@ -303,7 +303,8 @@ async fn every_frame_gets_its_answer() {
             members_more: false,
             history: vec![],
             more: false,
-            last_seq: 0
+            last_seq: 0,
+            settings: Default::default(),
         }
     );
     let ServerFrame::Joined {

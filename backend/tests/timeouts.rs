@@ -85,7 +85,7 @@ fn start(hub: &Arc<Hub>) -> (Peer, tokio::task::JoinHandle<()>) {
         socket,
         hub.clone(),
         CancellationToken::new(),
-        None,
+        parley::connection::Caller::default(),
     ));
     (
         Peer {

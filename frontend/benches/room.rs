@@ -47,6 +47,7 @@ fn long_room() -> State {
             rooms: vec![],
             limits: Limits::DEFAULT,
             account: false,
+            dms: Vec::new(),
         }),
         Action::Frame(ServerFrame::Joined {
             room: ROOM.into(),
@@ -58,6 +59,7 @@ fn long_room() -> State {
                 .collect(),
             more: false,
             last_seq: LINES,
+            settings: Default::default(),
         }),
     ];
     for action in steps {

@@ -305,6 +305,7 @@ fn completing_a_name_in_a_large_room_asks_the_server_one_question_at_a_time() {
             history: vec![],
             more: false,
             last_seq: 0,
+            settings: Default::default(),
         }),
         T0,
     );

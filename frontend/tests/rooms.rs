@@ -236,6 +236,7 @@ fn a_large_room_pages_and_searches_its_members() {
             history: vec![],
             more: false,
             last_seq: 0,
+            settings: Default::default(),
         }),
         T0,
     );
@@ -301,6 +302,7 @@ fn a_large_room_that_lists_nobody_in_joined_is_asked_for_its_first_page() {
             history: vec![],
             more: false,
             last_seq: 0,
+            settings: Default::default(),
         })
     };
     let asked = reduce(&mut state, joined(true), T0);

@@ -65,6 +65,19 @@ pub enum ErrorCode {
     TooManyReactions,
     /// The search query is empty, too long, or has no word to look for.
     InvalidQuery,
+    /// The session may not do that in this room (not a moderator, or not
+    /// above the member it acts on; a direct message of others).
+    Forbidden,
+    /// The session is banned from the room.
+    Banned,
+    /// The session is muted in the room.
+    Muted,
+    /// The room is invite-only and the session was not invited.
+    InviteOnly,
+    /// The room admits accounts only; sign in to join.
+    AccountsOnly,
+    /// No such member in the room, or no account with that nickname.
+    NoSuchNick,
 }
 
 impl ErrorCode {
@@ -99,11 +112,17 @@ impl ErrorCode {
             ErrorCode::InvalidEmoji => "invalid_emoji",
             ErrorCode::TooManyReactions => "too_many_reactions",
             ErrorCode::InvalidQuery => "invalid_query",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::Banned => "banned",
+            ErrorCode::Muted => "muted",
+            ErrorCode::InviteOnly => "invite_only",
+            ErrorCode::AccountsOnly => "accounts_only",
+            ErrorCode::NoSuchNick => "no_such_nick",
         }
     }
 
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 34] = [
         ErrorCode::BadJson,
         ErrorCode::UnknownType,
         ErrorCode::InvalidFrame,
@@ -132,6 +151,12 @@ impl ErrorCode {
         ErrorCode::InvalidEmoji,
         ErrorCode::TooManyReactions,
         ErrorCode::InvalidQuery,
+        ErrorCode::Forbidden,
+        ErrorCode::Banned,
+        ErrorCode::Muted,
+        ErrorCode::InviteOnly,
+        ErrorCode::AccountsOnly,
+        ErrorCode::NoSuchNick,
     ];
 }
 

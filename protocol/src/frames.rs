@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::moderation::{Moderation, RoomSettings, TopicSet};
 use crate::ErrorCode;
 
 /// A frame sent by a client to the server.
@@ -136,6 +137,97 @@ pub enum ClientFrame {
         /// How many at most (the server caps it).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
+    },
+    /// Remove a member from a room (they may come back). Owner, ops and
+    /// server admins only.
+    Kick {
+        /// The room.
+        room: String,
+        /// The member to remove.
+        nick: String,
+        /// Why, shown to the member and the room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Remove a member and keep them out: an account by its nickname, a
+    /// guest by the key of its nickname and its address.
+    Ban {
+        /// The room.
+        room: String,
+        /// Who to ban (present or not).
+        nick: String,
+        /// For how long; none: until lifted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        minutes: Option<u64>,
+        /// Why.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Lift a ban.
+    Unban {
+        /// The room.
+        room: String,
+        /// Who was banned.
+        nick: String,
+    },
+    /// Stop a member from sending in a room (`on`), or let them again.
+    Mute {
+        /// The room.
+        room: String,
+        /// The member.
+        nick: String,
+        /// Muted or not.
+        on: bool,
+    },
+    /// Make an account an op of the room (`on`), or not. The owner only.
+    Op {
+        /// The room.
+        room: String,
+        /// The account.
+        nick: String,
+        /// Op or not.
+        on: bool,
+    },
+    /// Set the room's topic (empty: none).
+    Topic {
+        /// The room.
+        room: String,
+        /// The topic.
+        text: String,
+    },
+    /// Change who may join the room; a mode left out stays as it is.
+    Mode {
+        /// The room.
+        room: String,
+        /// Only accounts may join.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        accounts_only: Option<bool>,
+        /// Only invited accounts (and moderators) may join.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        invite_only: Option<bool>,
+    },
+    /// Let an account join an invite-only room.
+    Invite {
+        /// The room.
+        room: String,
+        /// The account.
+        nick: String,
+    },
+    /// Ask for the room's moderation log, newest first (moderators only).
+    Modlog {
+        /// The room.
+        room: String,
+        /// Only events with a `seq` below this one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
+        /// How many at most (the server caps it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// Open (or reopen) the direct message with another account.
+    OpenDm {
+        /// The other account's nickname.
+        nick: String,
     },
     /// Application-level liveness check, answered with `pong`.
     Ping {
@@ -269,6 +361,10 @@ pub enum RoomEvent {
     Deleted(Deleted),
     /// A reaction was given or taken back.
     Reacted(Reacted),
+    /// A moderation action.
+    Moderation(Moderation),
+    /// The topic was set.
+    Topic(TopicSet),
 }
 
 impl RoomEvent {
@@ -279,6 +375,8 @@ impl RoomEvent {
             RoomEvent::Edited(e) => e.seq,
             RoomEvent::Deleted(d) => d.seq,
             RoomEvent::Reacted(r) => r.seq,
+            RoomEvent::Moderation(m) => m.seq,
+            RoomEvent::Topic(t) => t.seq,
         }
     }
 
@@ -289,6 +387,20 @@ impl RoomEvent {
             RoomEvent::Edited(e) => &e.room,
             RoomEvent::Deleted(d) => &d.room,
             RoomEvent::Reacted(r) => &r.room,
+            RoomEvent::Moderation(m) => &m.room,
+            RoomEvent::Topic(t) => &t.room,
+        }
+    }
+
+    /// When it happened.
+    pub fn ts(&self) -> u64 {
+        match self {
+            RoomEvent::Message(m) => m.ts,
+            RoomEvent::Edited(e) => e.ts,
+            RoomEvent::Deleted(d) => d.ts,
+            RoomEvent::Reacted(r) => r.ts,
+            RoomEvent::Moderation(m) => m.ts,
+            RoomEvent::Topic(t) => t.ts,
         }
     }
 }
@@ -300,6 +412,8 @@ impl From<RoomEvent> for ServerFrame {
             RoomEvent::Edited(e) => ServerFrame::Edited(e),
             RoomEvent::Deleted(d) => ServerFrame::Deleted(d),
             RoomEvent::Reacted(r) => ServerFrame::Reacted(r),
+            RoomEvent::Moderation(m) => ServerFrame::Moderation(m),
+            RoomEvent::Topic(t) => ServerFrame::Topic(t),
         }
     }
 }
@@ -368,6 +482,9 @@ pub enum ServerFrame {
         /// Whether the session is signed in to an account (else a guest).
         #[serde(default)]
         account: bool,
+        /// The account's direct messages (room names), to join.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        dms: Vec<String>,
     },
     /// Answer to `join`: the room's members and the history the client lacks.
     Joined {
@@ -390,6 +507,10 @@ pub enum ServerFrame {
         more: bool,
         /// The room's newest `seq` (0 for a room with no messages).
         last_seq: u64,
+        /// The topic, the owner and ops, the modes, and for a direct
+        /// message the other party.
+        #[serde(default)]
+        settings: RoomSettings,
     },
     /// Answer to `leave`.
     Left {
@@ -404,6 +525,36 @@ pub enum ServerFrame {
     Deleted(Deleted),
     /// Someone reacted to a message, or took a reaction back.
     Reacted(Reacted),
+    /// A moderator acted in the room (the moderator is told too).
+    Moderation(Moderation),
+    /// The room's topic was set (everyone is told, the setter too).
+    Topic(TopicSet),
+    /// This connection's session was removed from a room by a moderator
+    /// (kicked or banned); it is no longer a member.
+    Removed {
+        /// The room.
+        room: String,
+        /// Who removed it.
+        by: String,
+        /// Why, if the moderator said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// True for a ban: joining again is refused (until `until`, if set).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        banned: bool,
+        /// When the ban ends, ms since the Unix epoch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<u64>,
+    },
+    /// Answer to `modlog`: the room's moderation events, newest first.
+    Modlog {
+        /// The room.
+        room: String,
+        /// The events (`moderation` and `topic`), newest first.
+        entries: Vec<RoomEvent>,
+        /// True when older ones exist.
+        more: bool,
+    },
     /// The server accepted (and stored) a message, edit, deletion or
     /// reaction this client sent.
     Ack {

@@ -13,6 +13,7 @@ pub mod defaults;
 mod error;
 mod events;
 mod frames;
+pub mod moderation;
 pub mod names;
 mod validate;
 
@@ -21,6 +22,10 @@ pub use error::ErrorCode;
 pub use frames::{
     ChatMessage, ClientFrame, Deleted, Edited, Limits, Quote, Reacted, Reactions, RoomEvent,
     SearchHit, ServerFrame,
+};
+pub use moderation::{
+    is_dm_room, validate_reason, validate_topic, ModAction, Moderation, Modes, RoomSettings,
+    TopicSet, MAX_BAN_MINUTES, MAX_REASON_CHARS, MAX_TOPIC_CHARS,
 };
 pub use names::{look_alike_keys, name_key, sort_key, NameError, MAX_NICK_CHARS, MAX_ROOM_CHARS};
 pub use validate::{
@@ -33,9 +38,10 @@ pub use validate::{
 pub use validate::validate_emoji;
 
 /// The frame `type`s a client may send.
-pub const CLIENT_FRAME_TYPES: [&str; 12] = [
+pub const CLIENT_FRAME_TYPES: [&str; 22] = [
     "hello", "join", "leave", "send", "edit", "delete", "react", "typing", "history", "members",
-    "search", "ping",
+    "search", "ping", "kick", "ban", "unban", "mute", "op", "topic", "mode", "invite", "modlog",
+    "open_dm",
 ];
 
 /// Why a text frame could not be read as a [`ClientFrame`].
@@ -49,7 +55,7 @@ pub enum FrameError {
     MissingType,
     /// A `type` this protocol does not have.
     #[error(
-        "unknown frame type {0:?}; expected one of hello, join, leave, send, edit, delete, react, typing, history, members, search, ping"
+        "unknown frame type {0:?}; expected one of hello, join, leave, send, edit, delete, react, typing, history, members, search, ping, kick, ban, unban, mute, op, topic, mode, invite, modlog, open_dm"
     )]
     UnknownType(String),
     /// A known `type` whose fields are wrong.

@@ -85,8 +85,12 @@ pub fn validate_nick(raw: &str) -> Result<String, ValidationError> {
     check_nick(raw).map_err(ValidationError::Nick)
 }
 
-/// Checks a room name (see [`crate::names`]) and returns it normalised.
+/// Checks a room name (see [`crate::names`]) and returns it normalised. The
+/// name of a direct message ([`crate::moderation::is_dm_room`]) is valid too.
 pub fn validate_room(raw: &str) -> Result<String, ValidationError> {
+    if crate::moderation::is_dm_room(raw) {
+        return Ok(raw.to_owned());
+    }
     check_room(raw).map_err(ValidationError::Room)
 }
 

@@ -224,6 +224,7 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                         rooms,
                         limits,
                         account,
+                        dms: Vec::new(),
                     }
                 }
             ),
@@ -245,6 +246,7 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                         history,
                         more,
                         last_seq,
+                        settings: Default::default(),
                     }
                 }
             ),

@@ -10,26 +10,74 @@
 
 use std::sync::{Arc, Weak};
 
-use parley_protocol::{ErrorCode, RoomEvent, ServerFrame};
+use parley_protocol::{ErrorCode, ServerFrame};
 
 use super::Hub;
 use crate::committer::{CommitHandler, SubmitError};
 use crate::error::HubError;
 use crate::ids::{Identity, SessionId};
 use crate::outbox::{encode, Outbox};
-use crate::store::{Applied, Change, NewEvent, Refusal, StoreError};
+use crate::store::{Action, Applied, Change, NewEvent, Person, Refusal, StoreError};
 
 /// Who to tell about an event once its batch is committed (or failed).
 #[derive(Debug)]
 pub struct Receipt {
-    /// The author's session: everyone but it hears of the event.
+    /// The author's session.
     pub author: SessionId,
-    /// The author's connection, for the `ack` or the `error`.
-    pub reply: Outbox,
-    /// The author's id for the event.
-    pub cid: String,
+    /// How the author hears of it.
+    pub reply: Reply,
     /// The room, for an error.
     pub room: String,
+    /// A moderation action: the hub applies it to its room once committed.
+    pub moderation: Option<Box<(Person, Action)>>,
+}
+
+/// How the author of an event hears of it.
+#[derive(Debug)]
+pub enum Reply {
+    /// A message or a change: everyone else hears of it, the author gets
+    /// an `ack` with its `cid` (or the `error`).
+    Ack {
+        /// The author's connection.
+        outbox: Outbox,
+        /// The author's id for the event.
+        cid: String,
+    },
+    /// A moderation action: everyone hears of it, the author too; a
+    /// refusal is an `error` to this connection.
+    Told(Outbox),
+    /// Told to everyone; a refusal is told to nobody (a room's owner
+    /// claimed on a join, when another account was quicker).
+    Quiet,
+    /// Everyone hears of it; the outcome goes to a request that waits for
+    /// it (opening a direct message).
+    Wait(tokio::sync::oneshot::Sender<Result<(), HubError>>),
+}
+
+impl Reply {
+    /// Tells the author that the event did not happen.
+    fn refused(self, code: ErrorCode, message: String, room: String) {
+        let error = |cid| {
+            encode(&ServerFrame::Error {
+                code,
+                message: message.clone(),
+                cid,
+                room: Some(room.clone()),
+            })
+        };
+        match self {
+            Reply::Ack { outbox, cid } => {
+                outbox.push(error(Some(cid)));
+            }
+            Reply::Told(outbox) => {
+                outbox.push(error(None));
+            }
+            Reply::Quiet => {}
+            Reply::Wait(waiting) => {
+                let _ = waiting.send(Err(HubError::Forbidden(message.clone())));
+            }
+        }
+    }
 }
 
 /// The protocol code for a store refusal.
@@ -39,6 +87,13 @@ fn refusal_code(refusal: Refusal) -> ErrorCode {
         Refusal::NotAuthor => ErrorCode::NotAuthor,
         Refusal::EditWindowClosed => ErrorCode::EditWindowClosed,
         Refusal::TooManyReactions => ErrorCode::TooManyReactions,
+        Refusal::NotAnAccount => ErrorCode::NoSuchNick,
+        Refusal::NotModerator
+        | Refusal::Outranked
+        | Refusal::NotOwner
+        | Refusal::OwnerTaken
+        | Refusal::DirectMessage
+        | Refusal::TooManyBans => ErrorCode::Forbidden,
     }
 }
 
@@ -56,26 +111,49 @@ impl Hub {
         reply: &Outbox,
     ) -> Result<(), HubError> {
         let change = self.with_member_room(who, room, |state| {
+            let muted = state.control().is_muted(&who.nick);
             match &mut change {
+                Change::Delete { .. } | Change::Moderate { .. } => {}
+                _ if muted => return Err(HubError::Muted(room.to_owned())),
                 Change::Message { text, mentions, .. } => {
                     state.stopped_typing(who);
                     *mentions = state.mentions(text);
                 }
                 Change::Edit { text, mentions, .. } => *mentions = state.mentions(text),
-                Change::Delete { .. } | Change::React { .. } => {}
+                Change::React { .. } => {}
             }
-            change
-        })?;
+            Ok(change)
+        })??;
+        let reply = Reply::Ack {
+            outbox: reply.clone(),
+            cid: cid.clone(),
+        };
+        self.queue(who, room, Some(cid), change, reply)
+    }
+
+    /// Queues an event by `who` for commit.
+    pub(super) fn queue(
+        &self,
+        who: &Identity,
+        room: &str,
+        cid: Option<String>,
+        change: Change,
+        reply: Reply,
+    ) -> Result<(), HubError> {
+        let moderation = match &change {
+            Change::Moderate { actor, action } => Some(Box::new((actor.clone(), action.clone()))),
+            _ => None,
+        };
         let receipt = Receipt {
             author: who.id,
-            reply: reply.clone(),
-            cid: cid.clone(),
+            reply,
             room: room.to_owned(),
+            moderation,
         };
         let event = NewEvent {
             room: room.to_owned(),
             nick: who.nick.clone(),
-            cid: Some(cid),
+            cid,
             ts: 0,
             change,
         };
@@ -92,34 +170,43 @@ impl Hub {
             let event = match applied {
                 Ok(event) => event,
                 Err(refusal) => {
-                    receipt.reply.push(encode(&ServerFrame::Error {
-                        code: refusal_code(refusal),
-                        message: refusal.to_string(),
-                        cid: Some(receipt.cid),
-                        room: Some(receipt.room),
-                    }));
+                    let (code, message) = (refusal_code(refusal), refusal.to_string());
+                    receipt.reply.refused(code, message, receipt.room);
                     continue;
                 }
             };
-            let ack = ServerFrame::Ack {
-                cid: receipt.cid,
-                room: event.room().to_owned(),
-                seq: event.seq(),
-                ts: match &event {
-                    RoomEvent::Message(m) => m.ts,
-                    RoomEvent::Edited(e) => e.ts,
-                    RoomEvent::Deleted(d) => d.ts,
-                    RoomEvent::Reacted(r) => r.ts,
-                },
-            };
+            let (seq, ts) = (event.seq(), event.ts());
+            let except = matches!(receipt.reply, Reply::Ack { .. }).then_some(receipt.author);
+            let mut removed = Vec::new();
             if let Some(room) = self.room(event.room()) {
                 let frame = encode(&ServerFrame::from(event.clone()));
                 let mut state = room.lock();
-                let delivered = state.broadcast(Some(receipt.author), &frame);
+                let delivered = state.broadcast(except, &frame);
+                if let Some(moderation) = &receipt.moderation {
+                    let (actor, action) = moderation.as_ref();
+                    removed = state.moderated(actor, action, ts);
+                    self.note_news(&room, &mut state);
+                }
                 state.record(event);
                 crate::metrics::message_relayed(delivered);
             }
-            receipt.reply.push(encode(&ack));
+            if !removed.is_empty() {
+                self.forget_room(&removed, &receipt.room);
+            }
+            match receipt.reply {
+                Reply::Ack { outbox, cid } => {
+                    outbox.push(encode(&ServerFrame::Ack {
+                        cid,
+                        room: receipt.room,
+                        seq,
+                        ts,
+                    }));
+                }
+                Reply::Wait(waiting) => {
+                    let _ = waiting.send(Ok(()));
+                }
+                Reply::Told(_) | Reply::Quiet => {}
+            }
         }
     }
 }
@@ -144,12 +231,9 @@ impl CommitHandler<Receipt> for Delivery {
     fn failed(&self, batch: Vec<(Receipt, NewEvent)>, error: &StoreError) {
         let text = format!("it could not be stored, so it did not happen: {error}");
         for (receipt, event) in batch {
-            receipt.reply.push(encode(&ServerFrame::Error {
-                code: ErrorCode::Internal,
-                message: text.clone(),
-                cid: Some(receipt.cid),
-                room: Some(event.room),
-            }));
+            receipt
+                .reply
+                .refused(ErrorCode::Internal, text.clone(), event.room);
         }
     }
 }

@@ -20,6 +20,7 @@
 //! and the registry lock is never taken while a room lock is held.
 
 mod messages;
+mod moderation;
 mod presence;
 mod reaper;
 mod rooms;
@@ -39,7 +40,8 @@ use crate::config::Limits;
 use crate::room::{Room, RoomLimits, SharedBytes};
 use crate::store::MessageStore;
 
-pub use messages::Receipt;
+pub use messages::{Receipt, Reply};
+pub use moderation::Ask;
 pub use rooms::{Joining, Reading};
 pub use search::Query;
 pub use sessions::{Claim, Welcome};
@@ -85,6 +87,9 @@ pub struct Hub {
     reaper: Reaper,
     /// The time events are stamped with (the system clock but in tests).
     clock: Clock,
+    /// Held while a direct message is looked up and opened, so two
+    /// openings of the same one make one room.
+    dm_opening: tokio::sync::Mutex<()>,
     /// The other ends of the two queues, until [`Hub::start`] takes them.
     unstarted: Mutex<Option<(Backlog<Receipt>, ReaperQueue)>>,
 }
@@ -149,6 +154,7 @@ impl Hub {
             committer,
             reaper,
             unstarted: Mutex::new(Some((backlog, queue))),
+            dm_opening: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -212,7 +218,8 @@ impl Hub {
             .cloned()
     }
 
-    /// Rooms with their member counts, busiest first.
+    /// Rooms with their member counts, busiest first; direct messages and
+    /// invite-only rooms are not listed.
     pub fn rooms_summary(&self) -> Vec<RoomSummary> {
         let rooms: Vec<Arc<Room>> = self
             .rooms
@@ -223,13 +230,15 @@ impl Hub {
             .collect();
         let mut summary: Vec<RoomSummary> = rooms
             .iter()
-            .map(|room| {
+            .filter_map(|room| {
                 let state = room.lock();
-                RoomSummary {
+                let control = state.control();
+                let hidden = control.dm.is_some() || control.modes.invite_only;
+                (!hidden).then(|| RoomSummary {
                     room: room.name.clone(),
                     members: state.member_count(),
                     last_seq: state.last_seq(),
-                }
+                })
             })
             .collect();
         summary.sort_by(|a, b| b.members.cmp(&a.members).then_with(|| a.room.cmp(&b.room)));

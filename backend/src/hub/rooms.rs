@@ -30,7 +30,7 @@ use crate::outbox::Outbox;
 use crate::room::{fit, JoinAnswer, PendingJoin, Room, RoomState, Undone, Wanted};
 use parley_protocol::RoomEvent;
 
-use crate::store::{MessageStore, Page, StoreError};
+use crate::store::{MessageStore, Page, Person, StoreError};
 
 /// A read from the store in progress; poll it to completion.
 pub type Reading<T> = Pin<Box<dyn Future<Output = Result<T, HubError>> + Send>>;
@@ -116,11 +116,11 @@ impl Hub {
             return Ok(room);
         }
         let (owned, cache_len) = (name.to_owned(), self.limits.room_cache);
-        let (last_seq, recent) = self
+        let (last_seq, recent, control) = self
             .read_store(move |store| {
                 let last_seq = store.last_seq(&owned)?;
                 let page = store.events(&owned, 0, last_seq, cache_len)?;
-                Ok((last_seq, page.items))
+                Ok((last_seq, page.items, store.control(&owned)?))
             })
             .await?;
         let mut rooms = self.rooms.write().unwrap_or_else(|p| p.into_inner());
@@ -136,6 +136,7 @@ impl Hub {
             recent,
             self.room_limits.clone(),
         ));
+        room.lock().set_control(control);
         rooms.insert(name.to_owned(), room.clone());
         crate::metrics::rooms(rooms.len());
         Ok(room)
@@ -163,12 +164,16 @@ impl Hub {
         since: Option<u64>,
     ) -> Result<Joining, HubError> {
         let max_rooms = self.limits.max_rooms_per_connection;
-        let (recorded, outbox) = self.with_session(who, |session| {
+        let (recorded, outbox, person) = self.with_session(who, |session| {
             if !session.rooms.contains(room) && session.rooms.len() >= max_rooms {
                 return Err(HubError::TooManyRooms(max_rooms));
             }
             let outbox = session.outbox.clone().ok_or(HubError::SessionGone)?;
-            Ok((session.rooms.insert(room.to_owned()), outbox))
+            Ok((
+                session.rooms.insert(room.to_owned()),
+                outbox,
+                session.person(),
+            ))
         })?;
         let mut join = JoinInProgress {
             hub: self.clone(),
@@ -184,7 +189,7 @@ impl Hub {
         };
         // The room is usually in memory: admit the member at once.
         if let Some(loaded) = self.room(room) {
-            match self.admit(&loaded, who, &outbox, wanted) {
+            match self.admit(&loaded, who, &person, &outbox, wanted)? {
                 Some(JoinAnswer::Answered) => {
                     join.finished = true;
                     return Ok(Joining::Answered);
@@ -197,22 +202,34 @@ impl Hub {
             }
         }
         Ok(Joining::Reading(Box::pin(async move {
-            join.enter(&outbox, wanted).await?;
+            join.enter(&person, &outbox, wanted).await?;
             join.read_history().await
         })))
     }
 
+    /// Admits `who` to `room` if the room's rules let `person` in (a member
+    /// already is); an account that joins a room without an owner claims it.
     fn admit(
         &self,
         room: &Arc<Room>,
         who: &Identity,
+        person: &Person,
         outbox: &Outbox,
         wanted: Wanted,
-    ) -> Option<JoinAnswer> {
+    ) -> Result<Option<JoinAnswer>, HubError> {
         let mut state = room.lock();
+        if !state.is_member(who.id) {
+            self.may_join(&state, person)?;
+        }
         let admission = state.admit(who, outbox, wanted);
+        let control = state.control();
+        let unowned = person.account && control.owner.is_none() && control.dm.is_none();
         self.note_news(room, &mut state);
-        admission
+        drop(state);
+        if admission.is_some() && unowned {
+            self.claim_if_unowned(who, &room.name, person.clone());
+        }
+        Ok(admission)
     }
 
     /// Removes `who` from `room`.
@@ -327,10 +344,15 @@ impl Hub {
 impl JoinInProgress {
     /// Loads the room and admits the member; a join answered from memory
     /// is then already finished.
-    async fn enter(&mut self, outbox: &Outbox, wanted: Wanted) -> Result<(), HubError> {
+    async fn enter(
+        &mut self,
+        person: &Person,
+        outbox: &Outbox,
+        wanted: Wanted,
+    ) -> Result<(), HubError> {
         loop {
             let room = self.hub.load_room(&self.room_name).await?;
-            match self.hub.admit(&room, &self.who, outbox, wanted) {
+            match self.hub.admit(&room, &self.who, person, outbox, wanted)? {
                 Some(JoinAnswer::Answered) => {
                     self.finished = true;
                     return Ok(());

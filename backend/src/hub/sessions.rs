@@ -8,6 +8,7 @@
 //! end nor detach the session it lost.
 
 use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use crate::accounts::Profile;
 use crate::error::HubError;
 use crate::ids::{Identity, SessionId};
 use crate::outbox::Outbox;
+use crate::store::Person;
 
 /// Who a `hello` says it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +61,21 @@ pub(super) struct Session {
     pub(super) outbox: Option<Outbox>,
     /// Bumped each time a connection attaches.
     attachment: u64,
+    /// The client's address (of its latest connection), if known: a
+    /// guest's ban holds it.
+    pub(super) addr: Option<IpAddr>,
+}
+
+impl Session {
+    /// The session as moderation sees it.
+    pub(super) fn person(&self) -> Person {
+        Person {
+            nick: self.nick.clone(),
+            account: self.account.is_some(),
+            admin: self.account.as_ref().is_some_and(|a| a.admin),
+            addr: self.addr,
+        }
+    }
 }
 
 /// All sessions, findable by id, nickname key and resume token.
@@ -83,8 +100,9 @@ fn token(prefix: &str) -> String {
 impl Registry {
     /// Attaches `outbox` to the session `id` (the connection it had, if
     /// any, is told it was replaced).
-    fn take_back(&mut self, id: SessionId, outbox: &Outbox) -> Welcome {
+    fn take_back(&mut self, id: SessionId, outbox: &Outbox, addr: Option<IpAddr>) -> Welcome {
         let session = self.by_id.get_mut(&id).expect("indexes are in step");
+        session.addr = addr.or(session.addr);
         if let Some(old) = session.outbox.replace(outbox.clone()) {
             old.replace();
         }
@@ -126,6 +144,7 @@ impl Hub {
         claim: Claim,
         resume: Option<&str>,
         outbox: Outbox,
+        addr: Option<IpAddr>,
     ) -> Result<Welcome, HubError> {
         let mut registry = self.registry();
         let resumed = resume.and_then(|t| registry.by_token.get(t).copied());
@@ -141,7 +160,7 @@ impl Hub {
                 (Claim::Guest(_), _) => true,
             };
             if same_account {
-                let welcome = registry.take_back(id, &outbox);
+                let welcome = registry.take_back(id, &outbox, addr);
                 drop(registry);
                 self.point_outboxes(id, &welcome.rooms, Some(&outbox));
                 return Ok(welcome);
@@ -157,7 +176,7 @@ impl Hub {
             // account's session over, rooms and all.
             let held = registry.by_nick.get(&name_key(&nick)).copied();
             if let Some(id) = held.filter(|id| registry.by_id[id].account.is_some()) {
-                let welcome = registry.take_back(id, &outbox);
+                let welcome = registry.take_back(id, &outbox, addr);
                 drop(registry);
                 self.point_outboxes(id, &welcome.rooms, Some(&outbox));
                 return Ok(welcome);
@@ -186,6 +205,7 @@ impl Hub {
                 rooms: BTreeSet::new(),
                 outbox: Some(outbox),
                 attachment: 1,
+                addr,
             },
         );
         Ok(Welcome {
@@ -282,6 +302,42 @@ impl Hub {
         let registry = self.registry();
         let id = registry.by_nick.get(&name_key(nick))?;
         Some(registry.by_id[id].outbox.is_some())
+    }
+
+    /// `who` as moderation sees them.
+    pub(super) fn person(&self, who: &Identity) -> Result<Person, HubError> {
+        self.with_session(who, |session| Ok(session.person()))
+    }
+
+    /// The session holding `nick` (by key), as moderation sees it, and its
+    /// id.
+    pub(super) fn person_named(&self, nick: &str) -> Option<(SessionId, Person)> {
+        let registry = self.registry();
+        let id = *registry.by_nick.get(&name_key(nick))?;
+        Some((id, registry.by_id[&id].person()))
+    }
+
+    /// The current identity of session `id`, if it has a connection.
+    pub(super) fn attached(&self, id: SessionId) -> Option<Identity> {
+        let registry = self.registry();
+        let session = registry.by_id.get(&id)?;
+        session.outbox.as_ref()?;
+        Some(Identity {
+            id,
+            nick: session.nick.clone(),
+            attachment: session.attachment,
+        })
+    }
+
+    /// Takes `room` out of the records of the sessions `ids` (a moderator
+    /// removed them).
+    pub(super) fn forget_room(&self, ids: &[SessionId], room: &str) {
+        let mut registry = self.registry();
+        for id in ids {
+            if let Some(session) = registry.by_id.get_mut(id) {
+                session.rooms.remove(room);
+            }
+        }
     }
 
     /// How many sessions exist (attached or not).

@@ -56,6 +56,10 @@ fn text_bytes(event: &RoomEvent) -> usize {
         RoomEvent::Edited(e) => e.text.len() + e.mentions.iter().map(String::len).sum::<usize>(),
         RoomEvent::Deleted(_) => 0,
         RoomEvent::Reacted(r) => r.emoji.len(),
+        RoomEvent::Moderation(m) => {
+            m.target.as_ref().map_or(0, String::len) + m.reason.as_ref().map_or(0, String::len)
+        }
+        RoomEvent::Topic(t) => t.text.len(),
     }
 }
 

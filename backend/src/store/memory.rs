@@ -9,13 +9,14 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use parley_protocol::{
-    quote_of, ChatMessage, Deleted, Edited, Quote, Reacted, Reactions, RoomEvent, SearchHit,
+    name_key, quote_of, ChatMessage, Deleted, Edited, Quote, Reacted, Reactions, RoomEvent,
+    SearchHit,
 };
 
 use super::search::word_matches;
 use super::{
-    newest_page, Applied, Change, Found, MessageStore, NewEvent, Page, Refusal, Retention, Rules,
-    Search, StoreError,
+    newest_page, Applied, Change, Found, MessageStore, NewEvent, Page, Refusal, Retention,
+    RoomControl, Rules, Search, StoreError,
 };
 
 /// Keeps the last `per_room` events of every room in memory.
@@ -36,6 +37,8 @@ struct RoomHistory {
     last_seq: u64,
     /// The retained events, oldest first.
     events: VecDeque<RoomEvent>,
+    /// Who runs the room (kept whatever retention drops).
+    control: RoomControl,
 }
 
 impl RoomHistory {
@@ -126,6 +129,11 @@ impl RoomHistory {
                     nick,
                     ts,
                 })
+            }
+            Change::Moderate { actor, action } => {
+                self.control.authorize(actor, action)?;
+                self.control.apply(actor, action, ts);
+                self.control.event(&room, seq, &nick, action, ts)
             }
             Change::React { target, emoji, on } => {
                 let message = self.live(*target)?;
@@ -327,12 +335,7 @@ impl MessageStore for MemoryStore {
                 let Some(oldest) = history.events.front() else {
                     break;
                 };
-                let ts = match oldest {
-                    RoomEvent::Message(m) => m.ts,
-                    RoomEvent::Edited(e) => e.ts,
-                    RoomEvent::Deleted(d) => d.ts,
-                    RoomEvent::Reacted(r) => r.ts,
-                };
+                let ts = oldest.ts();
                 let too_many = retention
                     .keep_last
                     .is_some_and(|n| oldest.seq() + n <= history.last_seq);
@@ -347,6 +350,57 @@ impl MessageStore for MemoryStore {
             }
         }
         Ok(deleted)
+    }
+
+    fn control(&self, room: &str) -> Result<RoomControl, StoreError> {
+        Ok(self
+            .lock()
+            .get(room)
+            .map(|h| h.control.clone())
+            .unwrap_or_default())
+    }
+
+    fn modlog(&self, room: &str, before: u64, limit: usize) -> Result<Page<RoomEvent>, StoreError> {
+        let rooms = self.lock();
+        let Some(history) = rooms.get(room) else {
+            return Ok(Page::default());
+        };
+        let mut older = history.events.iter().rev().filter(|e| {
+            e.seq() < before && matches!(e, RoomEvent::Moderation(_) | RoomEvent::Topic(_))
+        });
+        let items: Vec<RoomEvent> = older.by_ref().take(limit).cloned().collect();
+        Ok(Page {
+            items,
+            more: older.next().is_some(),
+        })
+    }
+
+    fn dm_between(&self, a: &str, b: &str) -> Result<Option<String>, StoreError> {
+        let rooms = self.lock();
+        let mut found = rooms.iter().filter_map(|(name, history)| {
+            let parties = history.control.dm.as_ref()?;
+            let keys = parties.each_ref().map(|p| name_key(p));
+            let between = (keys[0] == a && keys[1] == b) || (keys[0] == b && keys[1] == a);
+            between.then(|| name.clone())
+        });
+        Ok(found.next())
+    }
+
+    fn dms_of(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        let rooms = self.lock();
+        let mut found: Vec<String> = rooms
+            .iter()
+            .filter(|(_, history)| {
+                history
+                    .control
+                    .dm
+                    .as_ref()
+                    .is_some_and(|parties| parties.iter().any(|p| name_key(p) == key))
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        found.sort();
+        Ok(found)
     }
 }
 

@@ -24,6 +24,7 @@
 //! tests and throwaway runs). A leaf module: it imports nothing of the crate.
 
 pub mod accounts;
+pub mod control;
 #[cfg(test)]
 mod fixtures;
 mod memory;
@@ -36,6 +37,7 @@ use parley_protocol::{ChatMessage, RoomEvent, SearchHit};
 use thiserror::Error;
 
 pub use accounts::{Account, AccountError, AccountStore, TokenRecord};
+pub use control::{Action, Keep, Person, Rank, RoomControl};
 pub use memory::MemoryStore;
 pub use search::{query_words, word_matches};
 pub use sqlite::{SqliteStore, Synchronous, SCHEMA_V1};
@@ -97,6 +99,14 @@ pub enum Change {
         /// Given or taken back.
         on: bool,
     },
+    /// A moderation action (or a topic), checked against the room's
+    /// control state in the transaction.
+    Moderate {
+        /// Who acts (the event's `nick`), as the hub knows them.
+        actor: Person,
+        /// What they do.
+        action: Action,
+    },
 }
 
 /// A room event before the store gives it a `seq`.
@@ -138,6 +148,27 @@ pub enum Refusal {
     /// As many distinct emoji as allowed, and this is another.
     #[error("this message has as many different reactions as it may")]
     TooManyReactions,
+    /// Not the owner, an op or a server admin.
+    #[error("only the room's owner, its ops and server admins may do that")]
+    NotModerator,
+    /// The target's rank is the actor's or higher.
+    #[error("you may not do that to someone whose rank is the same as yours or higher")]
+    Outranked,
+    /// Only the owner makes ops.
+    #[error("only the room's owner may make or unmake ops")]
+    NotOwner,
+    /// Ops and invites are for accounts.
+    #[error("only accounts can be ops or be invited; that nickname has no account")]
+    NotAnAccount,
+    /// The room has an owner already, or a guest asked.
+    #[error("the room already has an owner")]
+    OwnerTaken,
+    /// A direct message has no moderators.
+    #[error("a direct message has no moderators")]
+    DirectMessage,
+    /// The room keeps as many bans as it may.
+    #[error("this room has as many bans as it keeps; lift some first")]
+    TooManyBans,
 }
 
 /// What became of one event of a batch.
@@ -240,6 +271,21 @@ pub trait MessageStore: Send + Sync + 'static {
     /// Deletes up to `max` events the retention policy no longer keeps, as
     /// of `now_ms`; returns how many it deleted.
     fn prune(&self, retention: &Retention, now_ms: u64, max: usize) -> Result<usize, StoreError>;
+
+    /// The room's control state (owner, ops, bans, topic, modes, …) as of
+    /// the last commit; the default for a room that has none.
+    fn control(&self, room: &str) -> Result<RoomControl, StoreError>;
+
+    /// The newest `limit` moderation and topic events with `seq < before`,
+    /// newest first; `more` says whether older ones exist.
+    fn modlog(&self, room: &str, before: u64, limit: usize) -> Result<Page<RoomEvent>, StoreError>;
+
+    /// The direct message room of the accounts with keys `a` and `b`, if
+    /// one was opened.
+    fn dm_between(&self, a: &str, b: &str) -> Result<Option<String>, StoreError>;
+
+    /// The direct message rooms of the account with key `key`.
+    fn dms_of(&self, key: &str) -> Result<Vec<String>, StoreError>;
 }
 
 /// A store, seen through both of its interfaces.

@@ -7,7 +7,8 @@ use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use parley::store::{
-    Applied, Found, MemoryStore, MessageStore, NewEvent, Page, Retention, Rules, Search, StoreError,
+    Applied, Found, MemoryStore, MessageStore, NewEvent, Page, Retention, RoomControl, Rules,
+    Search, StoreError,
 };
 use parley_protocol::{ChatMessage, RoomEvent};
 
@@ -140,5 +141,22 @@ impl MessageStore for TestStore {
     }
     fn prune(&self, retention: &Retention, now: u64, max: usize) -> Result<usize, StoreError> {
         self.inner.prune(retention, now, max)
+    }
+    fn control(&self, room: &str) -> Result<RoomControl, StoreError> {
+        self.check_reads()?;
+        self.inner.control(room)
+    }
+    fn modlog(&self, room: &str, before: u64, limit: usize) -> Result<Page<RoomEvent>, StoreError> {
+        self.reads.pass();
+        self.check_reads()?;
+        self.inner.modlog(room, before, limit)
+    }
+    fn dm_between(&self, a: &str, b: &str) -> Result<Option<String>, StoreError> {
+        self.check_reads()?;
+        self.inner.dm_between(a, b)
+    }
+    fn dms_of(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        self.check_reads()?;
+        self.inner.dms_of(key)
     }
 }

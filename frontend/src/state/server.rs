@@ -56,6 +56,7 @@ pub(super) fn on_frame(
             history,
             more,
             last_seq,
+            ..
         } => {
             let generation = state.generation;
             let me = state.nick.clone();
@@ -116,6 +117,16 @@ pub(super) fn on_frame(
         ServerFrame::Edited(edit) => on_change(state, RoomEvent::Edited(edit)),
         ServerFrame::Deleted(deletion) => on_change(state, RoomEvent::Deleted(deletion)),
         ServerFrame::Reacted(reaction) => on_change(state, RoomEvent::Reacted(reaction)),
+        // Moderation has no view in the app yet (issue 13): its events
+        // only move the room's last seq, so catch-ups start after them.
+        ServerFrame::Moderation(event) => on_change(state, RoomEvent::Moderation(event)),
+        ServerFrame::Topic(event) => on_change(state, RoomEvent::Topic(event)),
+        ServerFrame::Removed { room, .. } => {
+            if let Some(view) = state.room_mut(&room) {
+                view.joined = false;
+            }
+        }
+        ServerFrame::Modlog { .. } => {}
         ServerFrame::Ack { cid, room, seq, ts } => {
             let me = state.nick.clone();
             if let Some(view) = state.room_mut(&room) {

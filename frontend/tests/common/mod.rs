@@ -34,6 +34,7 @@ pub fn welcome(nick: &str, rooms: &[&str]) -> Action {
         rooms: rooms.iter().map(|r| r.to_string()).collect(),
         limits: limits(),
         account: false,
+        dms: Vec::new(),
     })
 }
 
@@ -68,6 +69,7 @@ pub fn joined_events(room: &str, history: Vec<RoomEvent>, more: bool) -> Action 
         history,
         more,
         last_seq,
+        settings: Default::default(),
     })
 }
 

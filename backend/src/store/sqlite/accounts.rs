@@ -195,7 +195,7 @@ impl AccountStore for SqliteStore {
             .execute("DELETE FROM accounts WHERE key = ?1", [key])
             .map_err(StoreError::from)?;
         changed(rows)?;
-        for table in ["account_looks", "tokens"] {
+        for table in ["account_looks", "tokens", "dms"] {
             tx.execute(&format!("DELETE FROM {table} WHERE key = ?1"), [key])
                 .map_err(StoreError::from)?;
         }

@@ -20,6 +20,7 @@
 //! [`write`], reading and search in [`read`].
 
 mod accounts;
+mod control;
 mod read;
 mod write;
 
@@ -30,7 +31,9 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use parley_protocol::{ChatMessage, RoomEvent};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
-use super::{Applied, Found, MessageStore, NewEvent, Page, Retention, Rules, Search, StoreError};
+use super::{
+    Applied, Found, MessageStore, NewEvent, Page, Retention, RoomControl, Rules, Search, StoreError,
+};
 
 /// The first schema: messages only. Kept verbatim so the migration test can
 /// build a version-1 database.
@@ -129,12 +132,13 @@ type Migration = (
 );
 
 /// Every schema version, in order; index + 1 is the version number.
-const MIGRATIONS: [Migration; 5] = [
+const MIGRATIONS: [Migration; 6] = [
     (SCHEMA_V1, |_| Ok(())),
     (SCHEMA_V2, |_| Ok(())),
     (SCHEMA_V3, index_existing),
     (SCHEMA_V4, |_| Ok(())),
     (accounts::SCHEMA_V5, |_| Ok(())),
+    (control::SCHEMA_V6, |_| Ok(())),
 ];
 
 /// How hard SQLite syncs a commit to disk.
@@ -393,6 +397,22 @@ impl MessageStore for SqliteStore {
 
     fn prune(&self, retention: &Retention, now_ms: u64, max: usize) -> Result<usize, StoreError> {
         write::prune(&self.writer().conn, retention, now_ms, max)
+    }
+
+    fn control(&self, room: &str) -> Result<RoomControl, StoreError> {
+        self.read(|conn| control::control(conn, room))
+    }
+
+    fn modlog(&self, room: &str, before: u64, limit: usize) -> Result<Page<RoomEvent>, StoreError> {
+        self.read(|conn| control::modlog(conn, room, before, limit))
+    }
+
+    fn dm_between(&self, a: &str, b: &str) -> Result<Option<String>, StoreError> {
+        self.read(|conn| control::dm_between(conn, a, b))
+    }
+
+    fn dms_of(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        self.read(|conn| control::dms_of(conn, key))
     }
 }
 

@@ -136,7 +136,11 @@ fn changes_between(
             column_u64(r, 4)?,
         );
         let room = room.to_owned();
-        Ok(match kind.as_str() {
+        Ok(Some(match kind.as_str() {
+            "mod" => match super::control::event_of(r.get(5)?) {
+                Some(event) => event,
+                None => return Ok(None),
+            },
             "edit" => RoomEvent::Edited(Edited {
                 room,
                 seq,
@@ -162,8 +166,9 @@ fn changes_between(
                 on: r.get::<_, Option<i64>>(8)?.unwrap_or(0) != 0,
                 ts,
             }),
-        })
+        }))
     })?
+    .filter_map(Result::transpose)
     .collect()
 }
 

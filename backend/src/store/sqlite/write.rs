@@ -68,7 +68,9 @@ fn insert_change(
         Change::React { emoji, on, .. } => {
             ("react", None, None, Some(emoji.as_str()), Some(*on as i64))
         }
-        Change::Message { .. } => unreachable!("messages are not changes"),
+        Change::Message { .. } | Change::Moderate { .. } => {
+            unreachable!("messages and moderation have rows of their own")
+        }
     };
     tx.prepare_cached(
         "INSERT INTO changes (room, seq, kind, target, nick, ts, text, mentions, emoji, on_, cid, search_id)
@@ -100,6 +102,9 @@ fn apply(
 ) -> Result<Applied, rusqlite::Error> {
     let (room, nick, ts) = (&event.room, &event.nick, event.ts);
     match &event.change {
+        Change::Moderate { actor, action } => {
+            super::control::moderate(tx, event, seq, actor, action)
+        }
         Change::Message {
             text,
             reply_to,

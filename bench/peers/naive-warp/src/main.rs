@@ -85,6 +85,7 @@ async fn connected(ws: WebSocket, state: Shared) {
                         max_reactions: 0,
                     },
                     account: false,
+                    dms: Vec::new(),
                 }
             }
             ClientFrame::Join { room, .. } => {
@@ -101,6 +102,7 @@ async fn connected(ws: WebSocket, state: Shared) {
                     history: vec![],
                     more: false,
                     last_seq,
+                    settings: Default::default(),
                 }
             }
             ClientFrame::Send {
