@@ -27,11 +27,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::budget::{Budget, Kind};
 use crate::config::Rate;
-use crate::connection::Caller;
 use crate::ending::Ending;
 use crate::error::HubError;
 use crate::hub::{Claim, Hub, Joining, Welcome};
-use crate::ids::Identity;
+use crate::ids::{Caller, Identity};
 use crate::metrics;
 use crate::outbox::{encode, Outbox};
 

@@ -34,14 +34,7 @@ use crate::hub::Hub;
 use crate::metrics;
 use crate::outbox::{outbox, OutboxReceiver};
 
-/// What the upgrade request said of the client.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Caller {
-    /// The sign-in token of the browser's session cookie, if any.
-    pub cookie: Option<String>,
-    /// The client's address (behind a trusted proxy, the one it names).
-    pub addr: Option<std::net::IpAddr>,
-}
+pub use crate::ids::Caller;
 
 /// Serves one client until it leaves, fails, or `shutdown` is cancelled.
 pub async fn serve<S>(mut socket: S, hub: Arc<Hub>, shutdown: CancellationToken, caller: Caller)

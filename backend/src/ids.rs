@@ -20,3 +20,13 @@ pub struct Identity {
     /// Which attachment of the session this connection is (1 for the first).
     pub attachment: u64,
 }
+
+/// What the upgrade request said of the client a connection serves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller {
+    /// The sign-in token of the browser's session cookie, if any.
+    pub cookie: Option<String>,
+    /// The client's address (behind a trusted proxy, the one it names): a
+    /// guest's ban holds it.
+    pub addr: Option<std::net::IpAddr>,
+}

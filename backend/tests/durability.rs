@@ -357,7 +357,7 @@ fn a_version_1_database_opens_with_the_current_schema() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 5, "the current schema");
+    assert_eq!(version, 6, "the current schema");
     // Messages from before search existed are in the index too.
     let found = store
         .search(&parley::store::Search {

@@ -536,7 +536,7 @@ async fn direct_messages_are_between_two_accounts_and_nobody_else() {
     }
     let (_, welcome) = account(&server, "mina").await;
     match welcome {
-        ServerFrame::Welcome { dms, .. } => assert_eq!(dms, [room.clone()]),
+        ServerFrame::Welcome { dms, .. } => assert_eq!(dms, [room]),
         _ => unreachable!(),
     }
 }

@@ -23,23 +23,7 @@ pub const MAX_REASON_CHARS: usize = 200;
 /// `minutes` lasts until it is lifted.
 pub const MAX_BAN_MINUTES: u64 = 525_600;
 
-/// What a room name of a direct message starts with; no other room name
-/// may hold a `:`.
-pub const DM_PREFIX: &str = "dm:";
-
-/// How many random characters follow [`DM_PREFIX`].
-pub const DM_ID_CHARS: usize = 16;
-
-/// Whether `room` names a direct message: [`DM_PREFIX`] and
-/// [`DM_ID_CHARS`] lower-case ASCII letters and digits.
-pub fn is_dm_room(room: &str) -> bool {
-    room.strip_prefix(DM_PREFIX).is_some_and(|id| {
-        id.len() == DM_ID_CHARS
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    })
-}
+pub use crate::names::{is_dm_room, DM_ID_CHARS, DM_PREFIX};
 
 /// Checks a topic with the text rules (at most [`MAX_TOPIC_CHARS`]
 /// characters); empty (or only white space) clears the topic.

@@ -142,6 +142,24 @@ fn check(raw: &str, max: usize, spaces: bool) -> Result<String, NameError> {
     Ok(name)
 }
 
+/// What a room name of a direct message starts with; no other room name
+/// may hold a `:`.
+pub const DM_PREFIX: &str = "dm:";
+
+/// How many random characters follow [`DM_PREFIX`].
+pub const DM_ID_CHARS: usize = 16;
+
+/// Whether `room` names a direct message: [`DM_PREFIX`] and
+/// [`DM_ID_CHARS`] lower-case ASCII letters and digits.
+pub fn is_dm_room(room: &str) -> bool {
+    room.strip_prefix(DM_PREFIX).is_some_and(|id| {
+        id.len() == DM_ID_CHARS
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
+}
+
 /// Checks a nickname and returns it normalised (NFC, trimmed, one space
 /// between words).
 pub fn check_nick(raw: &str) -> Result<String, NameError> {

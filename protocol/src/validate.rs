@@ -86,9 +86,9 @@ pub fn validate_nick(raw: &str) -> Result<String, ValidationError> {
 }
 
 /// Checks a room name (see [`crate::names`]) and returns it normalised. The
-/// name of a direct message ([`crate::moderation::is_dm_room`]) is valid too.
+/// name of a direct message ([`crate::names::is_dm_room`]) is valid too.
 pub fn validate_room(raw: &str) -> Result<String, ValidationError> {
-    if crate::moderation::is_dm_room(raw) {
+    if crate::names::is_dm_room(raw) {
         return Ok(raw.to_owned());
     }
     check_room(raw).map_err(ValidationError::Room)
