@@ -3,7 +3,9 @@
 //! finds no violation on any screen: the join screen, the chat window (with
 //! a reply, a reaction, an edit, a deletion, a mention and Markdown), the
 //! message menu, the emoji picker, the delete confirmation, the `@`
-//! completion, the reply bar and the search results; light and dark, wide
+//! completion, the reply bar and the search results; the sign-in and
+//! create-account forms (with the server's refusal and the browser's own
+//! hints), the chat signed in and "Continue as …"; light and dark, wide
 //! and phone-sized. And every new action works from the keyboard alone.
 //! The screenshots of message life in `docs/screenshots/` come from here.
 
@@ -261,4 +263,80 @@ async fn every_new_action_works_from_the_keyboard() {
     for client in [mina, joon] {
         client.close().await.unwrap();
     }
+}
+
+/// Opens the sign-in or create-account form (`mode-sign-in`, `mode-create`).
+async fn account_form(client: &Client, mode: &str, form: &str) {
+    click(client, &format!("[data-testid={mode}]")).await;
+    wait_until(
+        client,
+        form,
+        &format!("return !!document.querySelector('[data-testid={form}]')"),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_axe_violations_on_the_account_screens() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let stage = Stage::start().await;
+    for (width, dark, how) in [
+        (1280, false, ""),
+        (1280, true, " (dark)"),
+        (360, false, " (phone)"),
+    ] {
+        let browser = stage.browser(width, 800, dark).await;
+        browser.goto(&stage.app_url()).await.unwrap();
+        account_form(&browser, "mode-sign-in", "sign-in-form").await;
+        axe(&browser, &format!("the sign-in form{how}")).await;
+        // The server's refusal, next to the password.
+        type_into(&browser, "[data-testid=account-nick]", "nobody").await;
+        type_into(&browser, "[data-testid=account-password]", "not a password").await;
+        click(&browser, "[data-testid=account-submit]").await;
+        wait_until(
+            &browser,
+            "the refusal",
+            "return !!document.querySelector('[data-testid=account-error][data-field=password]')",
+        )
+        .await;
+        axe(&browser, &format!("the sign-in form with an error{how}")).await;
+        // The create-account form, with the browser's own hints shown.
+        account_form(&browser, "mode-create", "create-form").await;
+        axe(&browser, &format!("the create-account form{how}")).await;
+        type_into(&browser, "[data-testid=account-password]", "short").await;
+        type_into(&browser, "[data-testid=account-confirm]", "shorter").await;
+        wait_until(&browser, "the hints", "return document.querySelector('[data-testid=account-confirm]').getAttribute('aria-invalid') === 'true'").await;
+        axe(
+            &browser,
+            &format!("the create-account form with hints{how}"),
+        )
+        .await;
+        browser.close().await.unwrap();
+    }
+
+    // Signed in: the chat with its badge, then "Continue as" after a reload,
+    // worked from the keyboard.
+    let mina = stage.browser(1280, 800, false).await;
+    mina.goto(&stage.app_url()).await.unwrap();
+    account_form(&mina, "mode-create", "create-form").await;
+    let password = "correct horse battery staple";
+    type_into(&mina, "[data-testid=account-nick]", "Mina").await;
+    type_into(&mina, "[data-testid=account-password]", password).await;
+    type_into(&mina, "[data-testid=account-confirm]", password).await;
+    type_into(&mina, "[data-testid=account-confirm]", "\u{E007}").await; // Enter sends the form
+    wait_until(&mina, "the chat, signed in", "return document.querySelector('[data-testid=account-badge]')?.dataset.account === 'true' && document.querySelector('[data-testid=connection-status]')?.dataset.status === 'online'").await;
+    say(&mina, "signed in and **accessible**").await;
+    wait_for_text(&mina, "signed in and accessible").await;
+    axe(&mina, "the chat, signed in").await;
+    mina.refresh().await.unwrap();
+    wait_until(
+        &mina,
+        "Continue as Mina",
+        "return !!document.querySelector('[data-testid=continue-as]')",
+    )
+    .await;
+    axe(&mina, "the join screen, signed in").await;
+    type_into(&mina, "[data-testid=continue-as]", "\u{E007}").await; // Enter on the button
+    wait_until(&mina, "the chat again", "return document.querySelector('[data-testid=account-badge]')?.dataset.account === 'true' && document.querySelector('[data-testid=connection-status]')?.dataset.status === 'online'").await;
+    mina.close().await.unwrap();
 }

@@ -15,6 +15,7 @@
 //! `server.rs`, one room's lines in `room.rs` (and the changes to them in
 //! `changes.rs`), one line in `line.rs`, and searching in `search.rs`.
 
+pub mod account;
 mod action;
 mod changes;
 pub mod life;
@@ -29,6 +30,7 @@ use std::rc::Rc;
 
 use parley_protocol::{ClientFrame, Limits};
 
+pub use account::{Account, AuthError, AuthFailure, AuthField};
 pub use action::{Action, Command};
 pub use line::{ChangeKind, ChatLine, Delivery, ReactionView};
 pub use room::{Compose, Focus, Line, RoomView};
@@ -107,6 +109,8 @@ pub struct State {
     pub next_search: u32,
     /// Rooms whose mentions neither notify nor show a badge.
     pub muted: Vec<String>,
+    /// The account: signed in or not, the sign-in forms' requests.
+    pub account: Account,
 }
 
 impl State {
@@ -130,6 +134,7 @@ impl State {
             search: None,
             next_search: 0,
             muted: Vec::new(),
+            account: Account::default(),
         }
     }
 
@@ -197,7 +202,28 @@ impl State {
 pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
     let mut commands = Vec::new();
     match action {
-        Action::Start { nick, room } => user::start(state, nick, room, &mut commands),
+        Action::Start { nick, room } => {
+            user::start(state, nick, room, &mut commands);
+            state.account.use_cookie = false;
+        }
+        Action::Me(nick) => account::me(state, nick),
+        Action::SignIn {
+            nick,
+            password,
+            room,
+        } => account::sign_in(state, nick, password, room, &mut commands),
+        Action::Register {
+            nick,
+            password,
+            room,
+        } => account::register(state, nick, password, room, &mut commands),
+        Action::SignedIn { nick } => account::signed_in(state, nick, &mut commands),
+        Action::AuthFailed(failure) => account::failed(state, failure),
+        Action::ClearAuthError => state.account.error = None,
+        Action::ContinueSignedIn { room } => {
+            account::continue_signed_in(state, room, &mut commands)
+        }
+        Action::ForgetAccount => account::forget(state, &mut commands),
         Action::SocketOpening => {
             if state.status != Status::Idle {
                 state.status = Status::Connecting;
@@ -207,8 +233,13 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
             state.generation += 1;
             state.identified = false;
             state.status = Status::Connecting;
+            // An account says no nickname: the server uses the cookie.
             commands.push(Command::Send(ClientFrame::Hello {
-                nick: state.nick.clone(),
+                nick: if state.account.use_cookie {
+                    String::new()
+                } else {
+                    state.nick.clone()
+                },
                 resume: state.resume.clone(),
                 token: None,
             }));

@@ -174,13 +174,29 @@ pub fn app() -> Html {
 
     if state.screen == Screen::Join {
         let on_join = chat.callback(|(nick, room): (String, String)| Action::Start { nick, room });
+        let on_sign_in = chat.callback(|(nick, password, room)| Action::SignIn {
+            nick,
+            password,
+            room,
+        });
+        let on_register = chat.callback(|(nick, password, room)| Action::Register {
+            nick,
+            password,
+            room,
+        });
         let status = state.status;
         return html! {
             <JoinScreen
                 initial_room={room_from_location().unwrap_or_else(|| parley_protocol::DEFAULT_ROOM.to_owned())}
                 error={state.join_error.clone()}
                 {status}
+                account={state.account.clone()}
                 {on_join}
+                {on_sign_in}
+                {on_register}
+                on_continue={chat.callback(|room| Action::ContinueSignedIn { room })}
+                on_forget={chat.callback(|_: ()| Action::ForgetAccount)}
+                on_clear_error={chat.callback(|_: ()| Action::ClearAuthError)}
             />
         };
     }
@@ -244,7 +260,7 @@ pub fn app() -> Html {
                     <div class="room-body">
                         <MessageList room={room.clone()} me={me.clone()} edit_window_ms={state.limits.edit_window_ms}
                             {on_action} {on_load_older} />
-                        <MemberList members={room.members.clone()} me={state.nick.clone()}
+                        <MemberList members={room.members.clone()} me={state.nick.clone()} signed_in={state.account.session}
                             on_search={{ let name = room.name.clone(); chat.callback(move |prefix: String| Action::SearchMembers { room: name.clone(), prefix }) }}
                             on_more={{ let name = room.name.clone(); chat.callback(move |_: ()| Action::MoreMembers(name.clone())) }} />
                     </div>

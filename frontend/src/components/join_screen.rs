@@ -1,13 +1,16 @@
-//! The join screen: a nickname and a room, checked as they are typed with
-//! the same rules the server applies.
+//! The join screen: join as a guest (one click, the default), sign in to
+//! an account, or create one; and, when this browser is already signed in
+//! (`/api/me` said so), "Continue as …" with one click.
+//!
+//! Accounts are optional, so the guest form comes first and keeps its
+//! behaviour; the other two are a switch away (buttons with
+//! `aria-pressed`, reachable with Tab like everything else).
 
-use gloo_storage::{LocalStorage, Storage};
-use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use super::connection_status::ConnectionStatus;
-use crate::hooks::NICK_KEY;
-use crate::state::Status;
+use super::account_form::AccountForm;
+use super::guest_form::GuestForm;
+use crate::state::{Account, Status};
 
 /// Props of [`JoinScreen`].
 #[derive(Properties, PartialEq)]
@@ -18,91 +21,97 @@ pub struct JoinScreenProps {
     pub error: Option<String>,
     /// The connection (a join is under way unless it is idle).
     pub status: Status,
-    /// Called with (nickname, room) when the form is sent.
+    /// The account: signed in or not, the forms' requests.
+    pub account: Account,
+    /// Called with (nickname, room) when the guest form is sent.
     pub on_join: Callback<(String, String)>,
+    /// Called with (nickname, password, room) to sign in.
+    pub on_sign_in: Callback<(String, String, String)>,
+    /// Called with (nickname, password, room) to create an account.
+    pub on_register: Callback<(String, String, String)>,
+    /// Called with the room: continue as the signed-in account.
+    pub on_continue: Callback<String>,
+    /// Forget the signed-in account.
+    pub on_forget: Callback<()>,
+    /// The account form changed: drop its old error.
+    pub on_clear_error: Callback<()>,
+}
+
+/// Which form the card shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Guest,
+    SignIn,
+    Create,
 }
 
 /// The join screen.
 #[function_component(JoinScreen)]
 pub fn join_screen(props: &JoinScreenProps) -> Html {
-    let nick = use_state(|| LocalStorage::get::<String>(NICK_KEY).unwrap_or_default());
-    let room = use_state(|| props.initial_room.clone());
-    let touched = use_state(|| false);
-
-    let nick_error = parley_protocol::validate_nick(&nick)
-        .err()
-        .map(|e| e.to_string());
-    let room_error = parley_protocol::validate_room(&room)
-        .err()
-        .map(|e| e.to_string());
-    let valid = nick_error.is_none() && room_error.is_none();
+    let mode = use_state(|| Mode::Guest);
     let connecting = props.status != Status::Idle;
-
-    let on_nick = {
-        let (nick, touched) = (nick.clone(), touched.clone());
-        Callback::from(move |e: InputEvent| {
-            nick.set(e.target_unchecked_into::<HtmlInputElement>().value());
-            touched.set(true);
-        })
+    let switch = |to: Mode, label: &'static str, testid: &'static str| {
+        let pressed = (*mode == to).to_string();
+        let (mode, clear) = (mode.clone(), props.on_clear_error.clone());
+        let onclick = Callback::from(move |_: MouseEvent| {
+            mode.set(to);
+            clear.emit(());
+        });
+        html! {
+            <button type="button" class="mode" data-testid={testid}
+                aria-pressed={pressed} {onclick}>{ label }</button>
+        }
     };
-    let on_room = {
-        let (room, touched) = (room.clone(), touched.clone());
-        Callback::from(move |e: InputEvent| {
-            room.set(e.target_unchecked_into::<HtmlInputElement>().value());
-            touched.set(true);
-        })
-    };
-    let on_submit = {
-        let (nick, room, touched, on_join) = (
-            nick.clone(),
-            room.clone(),
-            touched.clone(),
-            props.on_join.clone(),
-        );
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            touched.set(true);
-            if parley_protocol::validate_nick(&nick).is_ok()
-                && parley_protocol::validate_room(&room).is_ok()
-            {
-                on_join.emit(((*nick).clone(), (*room).clone()));
+    let signed_in = props
+        .account
+        .signed_in_as
+        .clone()
+        .filter(|_| props.account.checked);
+    let continue_as = signed_in.map(|nick| {
+        let (room, on_continue) = (props.initial_room.clone(), props.on_continue.clone());
+        let on_click = Callback::from(move |_: MouseEvent| on_continue.emit(room.clone()));
+        let on_forget = props.on_forget.reform(|_: MouseEvent| ());
+        html! {
+            <section class="continue" aria-label="Your account">
+                <button type="button" class="continue-button" data-testid="continue-as"
+                    disabled={connecting} onclick={on_click}>
+                    { format!("Continue as {nick}") }
+                </button>
+                <button type="button" class="link-button" data-testid="forget-account" onclick={on_forget}>
+                    { "Sign out" }
+                </button>
+            </section>
+        }
+    });
+    let busy = props.account.busy || connecting;
+    let form = match *mode {
+        Mode::Guest => html! {
+            <GuestForm initial_room={props.initial_room.clone()} error={props.error.clone()}
+                status={props.status} on_join={props.on_join.clone()} />
+        },
+        Mode::SignIn | Mode::Create => {
+            let create = *mode == Mode::Create;
+            html! {
+                <AccountForm {create} initial_room={props.initial_room.clone()}
+                    error={props.account.error.clone()} {busy}
+                    on_submit={if create { props.on_register.clone() } else { props.on_sign_in.clone() }}
+                    on_edit={props.on_clear_error.clone()} />
             }
-        })
+        }
     };
-
-    let show = |error: &Option<String>| if *touched { error.clone() } else { None };
-    let nick_hint = show(&nick_error);
-    let nick_refused = props.error.is_some() && nick_hint.is_none();
-    let room_hint = show(&room_error);
     html! {
         <main class="join">
-            <form class="join-card" onsubmit={on_submit} novalidate=true>
+            <div class="join-card">
                 <h1 class="brand">{ "Parley" }</h1>
                 <p class="tagline">{ "Real-time chat. Pick a name and a room." }</p>
-                <label for="join-nick">{ "Nickname" }</label>
-                <input id="join-nick" data-testid="join-nick" type="text" autocomplete="nickname" autofocus=true
-                    maxlength="64" value={(*nick).clone()} oninput={on_nick}
-                    aria-invalid={(nick_hint.is_some() || nick_refused).to_string()}
-                    aria-describedby={if nick_refused { "join-nick-hint join-error" } else { "join-nick-hint" }} />
-                <div id="join-nick-hint" class="hint">{ nick_hint.unwrap_or_default() }</div>
-                <label for="join-room">{ "Room" }</label>
-                <input id="join-room" data-testid="join-room" type="text" autocomplete="off"
-                    maxlength="128" value={(*room).clone()} oninput={on_room}
-                    aria-invalid={room_hint.is_some().to_string()} aria-describedby="join-room-hint" />
-                <div id="join-room-hint" class="hint">{ room_hint.unwrap_or_default() }</div>
-                if let Some(error) = &props.error {
-                    <div class="error" role="alert" id="join-error" data-testid="join-error">{ error.clone() }</div>
-                }
-                <button type="submit" data-testid="join-submit" disabled={!valid || connecting}>
-                    { if connecting { "Joining…" } else { "Join" } }
-                </button>
-                if matches!(props.status, Status::Reconnecting { .. } | Status::Offline) {
-                    <p class="join-status">
-                        { "Cannot reach the server yet. " }
-                        <ConnectionStatus status={props.status} />
-                    </p>
-                }
-            </form>
+                { for continue_as }
+                <div class="join-modes" role="group" aria-label="How to join">
+                    { switch(Mode::Guest, "Guest", "mode-guest") }
+                    { switch(Mode::SignIn, "Sign in", "mode-sign-in") }
+                    { switch(Mode::Create, "Create account", "mode-create") }
+                </div>
+                { form }
+            </div>
         </main>
     }
 }

@@ -1,6 +1,8 @@
 //! Who is in the room: the member count, the members the app knows (a
 //! large room sends them a page at a time: "Show more" asks for the next),
-//! and a search by the start of a nickname, answered by the server.
+//! and a search by the start of a nickname, answered by the server. The
+//! reader's own entry says whether they are signed in or a guest (the
+//! server does not say so of the others).
 
 use yew::prelude::*;
 
@@ -13,6 +15,9 @@ pub struct MemberListProps {
     pub members: Members,
     /// This user's nickname.
     pub me: String,
+    /// Whether this user is signed in to an account (else a guest): a
+    /// badge beside their own name says which.
+    pub signed_in: bool,
     /// Search by a prefix (empty: stop searching).
     pub on_search: Callback<String>,
     /// Ask for the next page.
@@ -26,7 +31,24 @@ fn narrow_screen() -> bool {
         .is_some_and(|q| q.matches())
 }
 
-fn member(nick: &str, me: &str) -> Html {
+/// "✓ signed in" or "guest", beside the reader's own name.
+fn account_badge(signed_in: bool) -> Html {
+    if signed_in {
+        html! {
+            <span class="account-badge signed-in" data-testid="account-badge" data-account="true"
+                title="Signed in to an account">
+                <span aria-hidden="true">{ "✓ " }</span>{ "signed in" }
+            </span>
+        }
+    } else {
+        html! {
+            <span class="account-badge" data-testid="account-badge" data-account="false"
+                title="Not signed in: the nickname is free once you leave">{ "guest" }</span>
+        }
+    }
+}
+
+fn member(nick: &str, me: &str, signed_in: bool) -> Html {
     html! {
         <li data-testid="member" class={classes!((nick == me).then_some("is-me"))}>
             <span class="presence-dot" aria-hidden="true"></span>
@@ -34,6 +56,7 @@ fn member(nick: &str, me: &str) -> Html {
                 { nick.to_owned() }
                 if nick == me { <span class="you">{ " (you)" }</span> }
             </span>
+            if nick == me { { account_badge(signed_in) } }
         </li>
     }
 }
@@ -69,7 +92,7 @@ pub fn member_list(props: &MemberListProps) -> Html {
                         placeholder="Find a member" autocomplete="off" oninput={on_input} />
                 }
                 <ul data-testid="member-list">
-                    { for shown.iter().map(|nick| member(nick, &props.me)) }
+                    { for shown.iter().map(|nick| member(nick, &props.me, props.signed_in)) }
                 </ul>
                 if members.search.as_ref().is_some_and(|s| s.results.is_empty()) {
                     <p class="member-note">{ "Nobody by that name." }</p>

@@ -3,7 +3,16 @@
 //! Stable hooks for end-to-end tests (`data-testid`, and `id` where a label
 //! points at the element):
 //! - join screen: `join-nick` (id `join-nick`), `join-room` (id `join-room`),
-//!   `join-submit`, `join-error` (e.g. the nickname is taken)
+//!   `join-submit` ("Join as guest"), `join-error` (e.g. the nickname is
+//!   taken or reserved by an account); the switch `mode-guest`,
+//!   `mode-sign-in`, `mode-create` (with `aria-pressed`); `continue-as`
+//!   ("Continue as NICK", when the browser is signed in) and
+//!   `forget-account` (its "Sign out")
+//! - account forms: `sign-in-form` or `create-form`, `account-nick` (id
+//!   `account-nick`), `account-password` (id `account-password`),
+//!   `account-confirm` (create only), `account-room`, `account-submit`,
+//!   `account-error` (the server's refusal, with `data-field` =
+//!   nick|password|form: shown next to that field)
 //! - chat: `message-list` (with `aria-live="polite"`), each `message` (with
 //!   `data-seq` (empty while pending), `data-state` = pending|sent|failed,
 //!   `data-own` = true|false, `data-mention` = true|false (it names the
@@ -28,19 +37,23 @@
 //!   badge, unless muted), `open-room-input` (id `open-room`),
 //!   `open-room-submit`, `leave-room` (leaves the room shown), `mute-room`
 //!   (with `aria-pressed`), `open-search`, `enable-notifications` (until the
-//!   browser was asked), `quit` (sign out: leave every room, close 1000)
+//!   browser was asked), `quit` (sign out: leave every room, close 1000; an account also
+//!   `POST /api/logout`)
 //! - search: `search-panel`, `search-input` (id `search-input`),
 //!   `search-submit`, `search-here` (only the room shown), `search-close`,
 //!   `search-status`, `search-results`, each `search-hit` (with `data-room`,
 //!   `data-seq`; the words found in `mark`), `search-more`
-//! - `member-list`, each `member`; `connection-status` (with `data-status` =
+//! - `member-list`, each `member`; `account-badge` beside one's own name
+//!   (with `data-account` = true ("signed in") | false ("guest")); `connection-status` (with `data-status` =
 //!   idle|connecting|online|reconnecting|offline); `notice` (a passing error)
 
+mod account_form;
 mod app;
 mod composer;
 mod connection_status;
 mod dates;
 mod emoji_picker;
+mod guest_form;
 mod join_screen;
 mod line_action;
 mod markdown_view;

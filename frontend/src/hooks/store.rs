@@ -8,7 +8,9 @@
 //! state, not on the copy of an older render. It also tells the state when
 //! the page is hidden or shown (`visibilitychange`), shows the browser
 //! notifications the reducer asks for (a mention in a hidden page; a click
-//! on one goes to the message), and remembers the muted rooms. It is kept
+//! on one goes to the message), remembers the muted rooms, and asks
+//! `/api/me` on load and the other account routes when the reducer says
+//! (through `api.rs`). It is kept
 //! apart from the provider so that the component only wires it into the
 //! page.
 
@@ -21,6 +23,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use yew::Callback;
 
+use crate::api;
 use crate::connection::{now, Connection};
 use crate::state::{reduce, Action, Command, Delivery, Line, State};
 
@@ -59,7 +62,9 @@ impl Store {
                 store.handle().dispatch(action);
             }
         });
-        *store.connection.borrow_mut() = Some(Connection::new(dispatch));
+        *store.connection.borrow_mut() = Some(Connection::new(dispatch.clone()));
+        // Is this browser signed in to an account (its cookie)?
+        api::start_me(dispatch);
         let ticking = store.handle();
         Interval::new(1000, move || {
             if ticking.needs_tick() {
@@ -150,7 +155,24 @@ impl ChatHandle {
                 nick,
                 text,
             } => self.notify(room, seq, &nick, &text),
+            Command::Register { nick, password } => {
+                api::start_register(nick, password, self.dispatcher())
+            }
+            Command::Login { nick, password } => {
+                api::start_login(nick, password, self.dispatcher())
+            }
+            Command::Logout => api::start_logout(),
         }
+    }
+
+    /// Dispatches actions later (an HTTP answer), for as long as the store lives.
+    fn dispatcher(&self) -> api::Dispatch {
+        let weak = Rc::downgrade(&self.store);
+        Rc::new(move |action| {
+            if let Some(store) = weak.upgrade() {
+                store.handle().dispatch(action);
+            }
+        })
     }
 
     /// A browser notification for a mention, if the reader allowed them

@@ -4,6 +4,8 @@
 
 use parley_protocol::{ClientFrame, ServerFrame};
 
+use super::account::AuthFailure;
+
 /// Something that happened.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -14,6 +16,46 @@ pub enum Action {
         /// The room typed.
         room: String,
     },
+    /// `GET /api/me` answered on load: the account this browser is signed
+    /// in to (its cookie), or none.
+    Me(Option<String>),
+    /// The sign-in form was sent.
+    SignIn {
+        /// The nickname typed.
+        nick: String,
+        /// The password typed (it goes into [`Command::Login`], never into
+        /// the state).
+        password: String,
+        /// The room to join once signed in.
+        room: String,
+    },
+    /// The create-account form was sent.
+    Register {
+        /// The nickname wanted.
+        nick: String,
+        /// The password chosen (it goes into [`Command::Register`], never
+        /// into the state).
+        password: String,
+        /// The room to join once signed in.
+        room: String,
+    },
+    /// `POST /api/login` answered 200 (the session cookie is set): connect
+    /// as the account.
+    SignedIn {
+        /// The account's nickname, as the server spells it.
+        nick: String,
+    },
+    /// `POST /api/register` or `/api/login` failed.
+    AuthFailed(AuthFailure),
+    /// The account form was edited or switched: its error is old news.
+    ClearAuthError,
+    /// "Continue as …" on the join screen: connect with the cookie.
+    ContinueSignedIn {
+        /// The room to join.
+        room: String,
+    },
+    /// "Sign out" on the join screen: forget the account (`POST /api/logout`).
+    ForgetAccount,
     /// A new socket is being opened (a first attempt or a retry).
     SocketOpening,
     /// A socket opened.
@@ -44,7 +86,8 @@ pub enum Action {
     OpenRoom(String),
     /// Leave a room.
     LeaveRoom(String),
-    /// Leave every room and go back to the join screen (closes with 1000).
+    /// Leave every room and go back to the join screen (closes with 1000);
+    /// an account also signs out (`POST /api/logout`).
     Quit,
     /// Show a room.
     SelectRoom(String),
@@ -161,4 +204,23 @@ pub enum Command {
     },
     /// Remember the muted rooms for the next visit.
     SaveMuted(Vec<String>),
+    /// `POST /api/register`, then at once `POST /api/login` with the same
+    /// password; answer with [`Action::SignedIn`] or [`Action::AuthFailed`].
+    Register {
+        /// The nickname.
+        nick: String,
+        /// The password.
+        password: String,
+    },
+    /// `POST /api/login` (with the browser's credentials, so the session
+    /// cookie is kept); answer with [`Action::SignedIn`] or
+    /// [`Action::AuthFailed`].
+    Login {
+        /// The nickname.
+        nick: String,
+        /// The password.
+        password: String,
+    },
+    /// `POST /api/logout`: the token is revoked and the cookie cleared.
+    Logout,
 }

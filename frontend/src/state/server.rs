@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, RoomEvent, ServerFrame};
 
-use super::{life, search, ChangeKind, Command, Delivery, Line, Screen, State, Status};
+use super::{account, life, search, ChangeKind, Command, Delivery, Line, Screen, State, Status};
 
 /// Applies one frame from the server.
 pub(super) fn on_frame(
@@ -26,8 +26,14 @@ pub(super) fn on_frame(
             resume,
             rooms,
             limits,
+            account,
             ..
         } => {
+            state.account.session = account;
+            if account {
+                state.account.signed_in_as = Some(nick.clone());
+                state.account.checked = true;
+            }
             state.nick = nick.clone();
             state.resume = Some(resume);
             state.limits = limits;
@@ -254,15 +260,30 @@ fn on_error(
     room: Option<String>,
     commands: &mut Vec<Command>,
 ) {
-    if !state.identified && matches!(code, ErrorCode::NickTaken | ErrorCode::InvalidNick) {
-        state.join_error = Some(if code == ErrorCode::NickTaken {
-            format!(
+    let refused_hello = matches!(
+        code,
+        ErrorCode::NickTaken
+            | ErrorCode::InvalidNick
+            | ErrorCode::NickReserved
+            | ErrorCode::NickConfusable
+            | ErrorCode::InvalidToken
+    );
+    if !state.identified && refused_hello {
+        state.join_error = match code {
+            ErrorCode::NickTaken => Some(format!(
                 "Someone is already using the nickname “{}”. Please pick another.",
                 state.nick
-            )
-        } else {
-            message
-        });
+            )),
+            ErrorCode::NickReserved => Some(format!(
+                "The nickname “{}” is reserved by an account: sign in, or pick another.",
+                state.nick
+            )),
+            ErrorCode::InvalidToken => {
+                account::sign_in_ended(state);
+                Some("Your sign-in has ended: sign in again, or join as a guest.".into())
+            }
+            _ => Some(message),
+        };
         state.screen = Screen::Join;
         state.status = Status::Idle;
         state.resume = None;

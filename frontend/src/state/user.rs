@@ -165,10 +165,14 @@ pub(super) fn leave_room(state: &mut State, name: String, commands: &mut Vec<Com
     }
 }
 
-/// Leaves every room and goes back to the join screen.
+/// Leaves every room and goes back to the join screen; an account signs
+/// out too (the join screen then offers no "Continue").
 pub(super) fn quit(state: &mut State, commands: &mut Vec<Command>) {
     state.rooms.clear();
     state.active = None;
+    if state.account.session || state.account.use_cookie {
+        super::account::forget(state, commands);
+    }
     sign_out(state, commands);
 }
 
