@@ -3,7 +3,8 @@
 //! so), a guest asking for the same nickname is refused as reserved,
 //! signing out logs out, a wrong password is told next to the password,
 //! the right one signs in again, and a reload offers "Continue as …". The
-//! sign-in form's screenshot in `docs/screenshots/` comes from here.
+//! screenshots of the sign-in form (clean and refused) and of the chat
+//! signed in, in `docs/screenshots/`, come from here.
 
 mod common;
 #[path = "common/browser.rs"]
@@ -199,4 +200,5 @@ async fn create_an_account_sign_out_and_sign_in_again() {
     wait_badge(&mina, true).await;
     say(&mina, "back again").await;
     wait_for_text(&guest, "back again").await;
+    save_screenshot(&mina, "chat-signed-in.png").await;
 }
