@@ -517,5 +517,6 @@ fn welcome_frame(welcome: &Welcome, limits: WireLimits, dms: Vec<String>) -> Ser
         limits,
         account: welcome.account,
         dms,
+        admin: welcome.admin,
     }
 }

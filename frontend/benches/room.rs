@@ -48,6 +48,7 @@ fn long_room() -> State {
             limits: Limits::DEFAULT,
             account: false,
             dms: Vec::new(),
+            admin: false,
         }),
         Action::Frame(ServerFrame::Joined {
             room: ROOM.into(),

@@ -30,6 +30,8 @@ fn account_welcome(nick: &str) -> Action {
             rooms,
             limits,
             account: true,
+            dms: Vec::new(),
+            admin: false,
         }),
         _ => unreachable!(),
     }

@@ -485,6 +485,10 @@ pub enum ServerFrame {
         /// The account's direct messages (room names), to join.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         dms: Vec<String>,
+        /// Whether the account is a server admin (every right in every
+        /// room but direct messages).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        admin: bool,
     },
     /// Answer to `join`: the room's members and the history the client lacks.
     Joined {

@@ -210,21 +210,22 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
             text(),
             text(),
             text(),
-            (any::<bool>(), any::<bool>()),
+            (any::<bool>(), any::<bool>(), any::<bool>()),
             proptest::collection::vec(text(), 0..3),
             limits
         )
             .prop_map(
-                |(nick, session, resume, (resumed, account), rooms, limits)| {
+                |(nick, session, resume, (resumed, account, admin), rooms, limits)| {
                     ServerFrame::Welcome {
                         nick,
                         session,
+                        dms: if account { rooms.clone() } else { Vec::new() },
                         resume,
                         resumed,
                         rooms,
                         limits,
                         account,
-                        dms: Vec::new(),
+                        admin,
                     }
                 }
             ),

@@ -44,6 +44,8 @@ pub struct Welcome {
     pub rooms: Vec<String>,
     /// Whether the session is signed in to an account.
     pub account: bool,
+    /// Whether that account is a server admin.
+    pub admin: bool,
 }
 
 /// One session in the registry.
@@ -117,6 +119,7 @@ impl Registry {
             resumed: true,
             rooms: session.rooms.iter().cloned().collect(),
             account: session.account.is_some(),
+            admin: session.account.as_ref().is_some_and(|a| a.admin),
         }
     }
 
@@ -196,6 +199,7 @@ impl Hub {
         registry.by_nick.insert(name_key(&nick), id);
         registry.by_token.insert(token.clone(), id);
         let signed_in = account.is_some();
+        let admin = account.as_ref().is_some_and(|a| a.admin);
         registry.by_id.insert(
             id,
             Session {
@@ -218,6 +222,7 @@ impl Hub {
             resumed: false,
             rooms: Vec::new(),
             account: signed_in,
+            admin,
         })
     }
 

@@ -35,6 +35,7 @@ pub fn welcome(nick: &str, rooms: &[&str]) -> Action {
         limits: limits(),
         account: false,
         dms: Vec::new(),
+        admin: false,
     })
 }
 

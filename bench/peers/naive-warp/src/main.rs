@@ -86,6 +86,7 @@ async fn connected(ws: WebSocket, state: Shared) {
                     },
                     account: false,
                     dms: Vec::new(),
+                    admin: false,
                 }
             }
             ClientFrame::Join { room, .. } => {
