@@ -89,8 +89,66 @@ fn valid_frame() -> impl Strategy<Value = String> {
                 limit
             }),
         proptest::option::of(any::<u64>()).prop_map(|id| ClientFrame::Ping { id }),
+        moderation_frame(text),
     ]
     .prop_map(|frame| frame.to_json())
+}
+
+/// The frames that run a room, and `open_dm`.
+fn moderation_frame(
+    text: impl Strategy<Value = String> + Clone + 'static,
+) -> impl Strategy<Value = ClientFrame> {
+    let t = text.clone();
+    prop_oneof![
+        (t.clone(), t.clone(), proptest::option::of(t.clone()))
+            .prop_map(|(room, nick, reason)| ClientFrame::Kick { room, nick, reason }),
+        (
+            t.clone(),
+            t.clone(),
+            proptest::option::of(any::<u64>()),
+            proptest::option::of(t.clone())
+        )
+            .prop_map(|(room, nick, minutes, reason)| ClientFrame::Ban {
+                room,
+                nick,
+                minutes,
+                reason
+            }),
+        (t.clone(), t.clone()).prop_map(|(room, nick)| ClientFrame::Unban { room, nick }),
+        (t.clone(), t.clone(), any::<bool>()).prop_map(|(room, nick, on)| ClientFrame::Mute {
+            room,
+            nick,
+            on
+        }),
+        (t.clone(), t.clone(), any::<bool>()).prop_map(|(room, nick, on)| ClientFrame::Op {
+            room,
+            nick,
+            on
+        }),
+        (t.clone(), t.clone()).prop_map(|(room, text)| ClientFrame::Topic { room, text }),
+        (
+            t.clone(),
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(any::<bool>())
+        )
+            .prop_map(|(room, accounts_only, invite_only)| ClientFrame::Mode {
+                room,
+                accounts_only,
+                invite_only
+            }),
+        (t.clone(), t.clone()).prop_map(|(room, nick)| ClientFrame::Invite { room, nick }),
+        (
+            t.clone(),
+            proptest::option::of(any::<u64>()),
+            proptest::option::of(any::<u32>())
+        )
+            .prop_map(|(room, before, limit)| ClientFrame::Modlog {
+                room,
+                before,
+                limit
+            }),
+        t.prop_map(|nick| ClientFrame::OpenDm { nick }),
+    ]
 }
 
 /// One way to damage a frame.
@@ -112,7 +170,9 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         Just("text"),
         Just("since"),
         Just("limit"),
-        Just("id")
+        Just("id"),
+        Just("nick"),
+        Just("minutes")
     ]
     .prop_map(str::to_owned);
     prop_oneof![
