@@ -540,3 +540,73 @@ async fn direct_messages_are_between_two_accounts_and_nobody_else() {
         _ => unreachable!(),
     }
 }
+
+/// A guest saying hello from `addr`, as a trusted proxy on loopback says.
+async fn guest_from(server: &TestServer, nick: &str, addr: &str) -> Client {
+    let mut client = connect_from(server, addr).await;
+    client.hello(nick).await;
+    client
+}
+
+/// A connection from `addr`, as a trusted proxy on loopback says.
+async fn connect_from(server: &TestServer, addr: &str) -> Client {
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+            server.ws_url().as_str(),
+        )
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("x-forwarded-for", addr.parse().unwrap());
+    let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    Client { ws, resume: None }
+}
+
+#[tokio::test]
+async fn a_guest_ban_holds_look_alikes_of_the_nickname_and_the_address_it_came_from() {
+    let mut config = test_config();
+    config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    let server = TestServer::start(config).await;
+    let (mut mina, _) = account(&server, "mina").await;
+    mina.join("club").await;
+    let mut troll = guest_from(&server, "troll", "198.51.100.1").await;
+    troll.join("club").await;
+    mina.send(ClientFrame::Ban {
+        room: "club".into(),
+        nick: "troll".into(),
+        minutes: None,
+        reason: None,
+    })
+    .await;
+    sees(&mut mina, "club", ModAction::Ban, "troll").await;
+    // The troll leaves for good; a look-alike from elsewhere is kept out
+    // by the nickname's key.
+    troll.send_close(1000).await;
+    troll.expect_close().await;
+    let mut look_alike = connect_from(&server, "198.51.100.2").await;
+    for _ in 0..100 {
+        look_alike
+            .send(ClientFrame::Hello {
+                nick: "tr0ll".into(),
+                resume: None,
+                token: None,
+            })
+            .await;
+        match look_alike.recv().await {
+            ServerFrame::Welcome { .. } => break,
+            refusal => assert_eq!(error_code(&refusal), ErrorCode::NickTaken, "until it ends"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        refused(&mut look_alike, join_frame("club")).await,
+        ErrorCode::Banned
+    );
+    let mut same_place = guest_from(&server, "friendly", "198.51.100.1").await;
+    assert_eq!(
+        refused(&mut same_place, join_frame("club")).await,
+        ErrorCode::Banned
+    );
+    let mut elsewhere = guest_from(&server, "friendly too", "198.51.100.3").await;
+    elsewhere.join("club").await;
+}
