@@ -237,6 +237,9 @@ async fn mentions_are_highlighted_counted_notified_and_muted() {
     }
 }
 
+/// Empties the search field as a user would: the app hears an `input`.
+const CLEAR_SEARCH: &str = "const f = document.querySelector('[data-testid=search-input]'); f.value = ''; f.dispatchEvent(new Event('input', {bubbles: true})); return true";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_marks_words_pages_and_opens_an_old_message() {
     let _turn = ONE_AT_A_TIME.lock().await;
@@ -269,11 +272,7 @@ async fn search_marks_words_pages_and_opens_an_old_message() {
     assert!(hit[2].as_str().unwrap().contains("ana"), "{hit}");
 
     // Paging: 20 hits, then more.
-    js(
-        &mina,
-        "document.querySelector('[data-testid=search-input]').value = ''; return true",
-    )
-    .await;
+    js(&mina, CLEAR_SEARCH).await;
     type_into(&mina, "[data-testid=search-input]", "filler\u{E007}").await;
     wait_until(&mina, "a first page", "return document.querySelectorAll('[data-testid=search-hit]').length === 20 && !!document.querySelector('[data-testid=search-more]')").await;
     click(&mina, "[data-testid=search-more]").await;
@@ -285,11 +284,7 @@ async fn search_marks_words_pages_and_opens_an_old_message() {
     .await;
 
     // Opening a hit older than the history loads pages until it is shown.
-    js(
-        &mina,
-        "document.querySelector('[data-testid=search-input]').value = ''; return true",
-    )
-    .await;
+    js(&mina, CLEAR_SEARCH).await;
     type_into(&mina, "[data-testid=search-input]", "release\u{E007}").await;
     wait_until(
         &mina,

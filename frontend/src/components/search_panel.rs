@@ -32,6 +32,9 @@ pub struct SearchPanelProps {
 pub fn search_panel(props: &SearchPanelProps) -> Html {
     let input = use_node_ref();
     let only_here = use_state(|| props.search.room.is_some());
+    // The field's text is the panel's own: a render while the user types
+    // (a live message, a page of hits) must not put the last query back.
+    let text = use_state(|| props.search.query.clone());
     {
         let input = input.clone();
         use_effect_with((), move |_| {
@@ -54,6 +57,12 @@ pub fn search_panel(props: &SearchPanelProps) -> Html {
                 let room = if *only_here { active.clone() } else { None };
                 on_search.emit((field.value(), room));
             }
+        })
+    };
+    let on_input = {
+        let text = text.clone();
+        Callback::from(move |e: InputEvent| {
+            text.set(e.target_unchecked_into::<HtmlInputElement>().value());
         })
     };
     let on_scope = {
@@ -88,7 +97,7 @@ pub fn search_panel(props: &SearchPanelProps) -> Html {
             <form role="search" class="search-form" onsubmit={on_submit}>
                 <label for="search-input" class="visually-hidden">{ "Search messages" }</label>
                 <input id="search-input" data-testid="search-input" type="search" ref={input}
-                    placeholder="Search messages" autocomplete="off" value={search.query.clone()} />
+                    placeholder="Search messages" autocomplete="off" value={(*text).clone()} oninput={on_input} />
                 <button type="submit" data-testid="search-submit">{ "Search" }</button>
                 <button type="button" class="link-button" data-testid="search-close" onclick={close}
                     aria-label="Close the search">{ "Close" }</button>
