@@ -58,6 +58,7 @@ mod join_screen;
 mod line_action;
 mod markdown_view;
 mod member_list;
+mod member_menu;
 mod mention_list;
 mod message_line;
 mod message_list;
@@ -65,6 +66,7 @@ mod message_menu;
 mod reaction_chips;
 mod reply_quote;
 mod room_header;
+mod room_settings;
 mod room_sidebar;
 mod search_panel;
 
