@@ -129,7 +129,7 @@ fn member(props: &MemberListProps, nick: &str, open: &UseStateHandle<Option<Stri
     let offers = offers(props, nick);
     if me || !offers.any() {
         return html! {
-            <li data-testid="member" data-nick={nick.to_owned()} class={classes!(me.then_some("is-me"))}>
+            <li key={nick.to_owned()} data-testid="member" data-nick={nick.to_owned()} class={classes!(me.then_some("is-me"))}>
                 { name }
                 if me { { account_badge(props.signed_in) } }
             </li>
@@ -141,7 +141,7 @@ fn member(props: &MemberListProps, nick: &str, open: &UseStateHandle<Option<Stri
         Callback::from(move |on: bool| open.set(on.then(|| nick.clone())))
     };
     html! {
-        <li data-testid="member" data-nick={nick.to_owned()}>
+        <li key={nick.to_owned()} data-testid="member" data-nick={nick.to_owned()}>
             <MemberMenu nick={AttrValue::from(nick.to_owned())} {offers} open={is_open} {on_open}
                 on_request={props.on_request.clone()} on_message={props.on_message.clone()}>
                 { name }
