@@ -174,6 +174,13 @@ pub fn app() -> Html {
         })
     };
 
+    // A removal takes the focus to its notice (what had it may be gone).
+    use_effect_with(state.removal.is_some(), |shown| {
+        if *shown {
+            focus_id("removed-notice");
+        }
+    });
+
     if state.screen == Screen::Join {
         let on_join = chat.callback(|(nick, room): (String, String)| Action::Start { nick, room });
         let on_sign_in = chat.callback(|(nick, password, room)| Action::SignIn {
@@ -238,12 +245,6 @@ pub fn app() -> Html {
                 <span>{ text }</span>
                 <button type="button" class="link-button" onclick={dismiss} aria-label="Dismiss">{ "✕" }</button>
             </div>
-        }
-    });
-    // A removal takes the focus to its notice (what had it may be gone).
-    use_effect_with(state.removal.is_some(), |shown| {
-        if *shown {
-            focus_id("removed-notice");
         }
     });
     let search = state.search.clone().map(|search| {
