@@ -21,6 +21,7 @@ mod changes;
 pub mod life;
 pub mod line;
 pub mod members;
+mod moderate;
 pub mod room;
 pub mod run;
 pub mod search;
@@ -34,8 +35,9 @@ use parley_protocol::{ClientFrame, Limits};
 pub use account::{Account, AuthError, AuthFailure, AuthField};
 pub use action::{Action, Command};
 pub use line::{ChangeKind, ChatLine, Delivery, ReactionView};
+pub use moderate::ModRequest;
 pub use room::{Compose, Focus, Line, RoomView};
-pub use run::{ModRequest, ModlogEntry, Rank};
+pub use run::{ModlogEntry, Rank};
 pub use search::SearchView;
 
 /// How long a sent message may wait for its `ack` before it counts as failed.
@@ -313,15 +315,17 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
         Action::CompleteMembers { room, prefix } => {
             life::complete_members(state, room, prefix, &mut commands)
         }
-        Action::Moderate { room, request } => run::request(state, room, request, &mut commands),
-        Action::LoadModlog(room) => run::ask_modlog(state, room, &mut commands),
+        Action::Moderate { room, request } => {
+            moderate::request(state, room, request, &mut commands)
+        }
+        Action::LoadModlog(room) => moderate::ask_modlog(state, room, &mut commands),
         Action::ShowSettings(room) => {
             if let Some(view) = room.as_deref().and_then(|r| state.room_mut(r)) {
                 view.mod_error = None;
             }
             state.settings_open = room;
         }
-        Action::OpenDm(nick) => run::open_dm(state, nick, &mut commands),
+        Action::OpenDm(nick) => moderate::open_dm(state, nick, &mut commands),
         Action::DismissRemoval => state.removal = None,
     }
     commands

@@ -2,65 +2,16 @@
 //! A room's settings come with `joined` and follow its `moderation` and
 //! `topic` events (live or replayed), which show as system lines once; the
 //! reader's rank decides what the page offers; a removal takes the room
-//! out of the sidebar with a notice; refusals are told; direct messages
-//! are joined from `welcome`, accepted when the other party opens one, and
-//! named by the other party; and a muted reader is told so.
+//! out of the sidebar with a notice; refusals are told; and a muted reader
+//! is told so. Direct messages are in `direct_messages.rs`.
 
 mod common;
 
 use common::*;
 use parley_frontend::state::{ModRequest, Rank};
-use parley_protocol::{ModAction, Moderation, Modes, RoomSettings, TopicSet};
+use parley_protocol::{ModAction, Moderation, Modes, TopicSet};
 
 const DM: &str = "dm:abcdefgh01234567";
-
-/// An app signed in to an account as "me" (admin or not), online in `room`
-/// whose `joined` carries `settings`.
-fn account_in(
-    room: &str,
-    settings: RoomSettings,
-    admin: bool,
-    dms: &[&str],
-) -> (State, Vec<Command>) {
-    let mut state = State::new("p".into());
-    reduce(
-        &mut state,
-        Action::Start {
-            nick: "me".into(),
-            room: room.into(),
-        },
-        T0,
-    );
-    reduce(&mut state, Action::SocketOpened, T0);
-    let welcome = Action::Frame(ServerFrame::Welcome {
-        nick: "me".into(),
-        session: "s_1".into(),
-        resume: "r_1".into(),
-        resumed: false,
-        rooms: vec![],
-        limits: limits(),
-        account: true,
-        dms: dms.iter().map(|d| d.to_string()).collect(),
-        admin,
-    });
-    let commands = reduce(&mut state, welcome, T0);
-    reduce(&mut state, joined_with(room, vec![], settings), T0);
-    (state, commands)
-}
-
-fn joined_with(room: &str, history: Vec<RoomEvent>, settings: RoomSettings) -> Action {
-    let last_seq = history.last().map_or(0, |e| e.seq());
-    Action::Frame(ServerFrame::Joined {
-        room: room.into(),
-        members: vec!["bob".into(), "me".into()],
-        member_count: 2,
-        members_more: false,
-        history,
-        more: false,
-        last_seq,
-        settings,
-    })
-}
 
 fn moderation(
     room: &str,
@@ -449,74 +400,4 @@ fn requests_go_out_checked_and_refusals_are_told_in_the_panel() {
     let log = state.room("rust").unwrap().modlog.clone().unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].text, "me invited zoe");
-}
-
-#[test]
-fn direct_messages_are_joined_from_welcome_and_named_by_the_other_party() {
-    let (mut state, commands) = account_in("rust", RoomSettings::default(), false, &[DM]);
-    assert!(commands.contains(&Command::Send(ClientFrame::Join {
-        room: DM.into(),
-        since: None
-    })));
-    assert_eq!(state.room(DM).unwrap().title(), "Direct message");
-    let dm = RoomSettings {
-        dm: Some("bob".into()),
-        ..RoomSettings::default()
-    };
-    reduce(&mut state, joined_with(DM, vec![], dm), T0);
-    let view = state.room(DM).unwrap();
-    assert!(view.is_dm());
-    assert_eq!(view.title(), "@bob");
-    assert_eq!(state.active.as_deref(), Some("rust"), "not shown unasked");
-}
-
-#[test]
-fn a_direct_message_opened_by_the_other_party_or_by_the_reader_appears() {
-    let (mut state, _) = account_in("rust", RoomSettings::default(), false, &[]);
-    // bob opened it: its `joined` comes unasked, and is kept.
-    let dm = |nick: &str| RoomSettings {
-        dm: Some(nick.into()),
-        ..RoomSettings::default()
-    };
-    let commands = reduce(&mut state, joined_with(DM, vec![], dm("bob")), T0);
-    assert!(commands.is_empty(), "not left again: {commands:?}");
-    assert_eq!(state.room(DM).unwrap().title(), "@bob");
-    assert_eq!(state.active.as_deref(), Some("rust"));
-
-    // "Message" on bob again shows it; on ana asks the server, and its
-    // `joined` shows it.
-    reduce(&mut state, Action::OpenDm("Bob".into()), T0);
-    assert_eq!(state.active.as_deref(), Some(DM));
-    let commands = reduce(&mut state, Action::OpenDm("ana".into()), T0);
-    assert_eq!(
-        commands,
-        vec![Command::Send(ClientFrame::OpenDm { nick: "ana".into() })]
-    );
-    let other = "dm:0123456789abcdef";
-    reduce(&mut state, joined_with(other, vec![], dm("ana")), T0);
-    assert_eq!(state.active.as_deref(), Some(other));
-
-    // A `joined` of an ordinary room the reader left is still left again.
-    let commands = reduce(
-        &mut state,
-        joined_with("gone", vec![], RoomSettings::default()),
-        T0,
-    );
-    assert_eq!(
-        commands,
-        vec![Command::Send(ClientFrame::Leave {
-            room: "gone".into()
-        })]
-    );
-}
-
-#[test]
-fn a_guest_is_told_to_sign_in_for_direct_messages() {
-    let mut state = online_in("rust");
-    let commands = reduce(&mut state, Action::OpenDm("bob".into()), T0);
-    assert!(commands.is_empty());
-    assert_eq!(
-        state.notice.as_deref(),
-        Some("Sign in to send direct messages.")
-    );
 }

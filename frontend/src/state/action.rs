@@ -5,7 +5,7 @@
 use parley_protocol::{ClientFrame, ServerFrame};
 
 use super::account::AuthFailure;
-use super::run::ModRequest;
+use super::moderate::ModRequest;
 
 /// Something that happened.
 #[derive(Debug, Clone, PartialEq)]

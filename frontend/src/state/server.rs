@@ -12,7 +12,7 @@ use std::rc::Rc;
 use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, RoomEvent, ServerFrame};
 
 use super::{
-    account, life, run, search, ChangeKind, Command, Delivery, Line, Screen, State, Status,
+    account, life, moderate, search, ChangeKind, Command, Delivery, Line, Screen, State, Status,
 };
 
 /// Applies one frame from the server.
@@ -74,7 +74,7 @@ pub(super) fn on_frame(
             let generation = state.generation;
             let me = state.nick.clone();
             // The other party opened a direct message: show it.
-            run::accept_dm(state, &room);
+            moderate::accept_dm(state, &room);
             let Some(view) = state.room_mut(&room) else {
                 // Joined a room the user has left meanwhile: leave it again.
                 commands.push(Command::Send(ClientFrame::Leave { room }));
@@ -123,7 +123,7 @@ pub(super) fn on_frame(
             for (target, change) in view.unsent_changes(generation, now) {
                 commands.push(Command::Send(life::frame(&room, target, &change)));
             }
-            run::joined_dm(state, &room);
+            moderate::joined_dm(state, &room);
             life::continue_jump(state, &room, now, commands);
         }
         ServerFrame::Left { room } => {
@@ -144,12 +144,12 @@ pub(super) fn on_frame(
             reason,
             banned,
             ..
-        } => run::removed(state, &room, &by, reason.as_deref(), banned),
+        } => moderate::removed(state, &room, &by, reason.as_deref(), banned),
         ServerFrame::Modlog {
             room,
             entries,
             more,
-        } => run::modlog(state, &room, entries, more),
+        } => moderate::modlog(state, &room, entries, more),
         ServerFrame::Ack { cid, room, seq, ts } => {
             let me = state.nick.clone();
             if let Some(view) = state.room_mut(&room) {
@@ -312,7 +312,7 @@ fn on_error(
         return;
     }
     if code == ErrorCode::Muted {
-        run::muted(state, room.as_deref());
+        moderate::muted(state, room.as_deref());
     }
     if let Some(cid) = &cid {
         // A refused change: rolled back, and the reader told why.
@@ -343,7 +343,7 @@ fn on_error(
             return;
         }
     }
-    if run::refused(state, code, &message, room.as_deref()) {
+    if moderate::refused(state, code, &message, room.as_deref()) {
         return;
     }
     if matches!(code, ErrorCode::Forbidden | ErrorCode::NoSuchNick) {
