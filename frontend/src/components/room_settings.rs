@@ -42,8 +42,14 @@ fn value_of(input: &NodeRef) -> String {
         .unwrap_or_default()
 }
 
-/// Gives the focus back to the header's "Room settings" button.
+/// Gives the focus back to the header's "Room settings" button, now and
+/// once the dialog is gone.
 fn refocus_opener() {
+    focus_opener();
+    gloo_timers::callback::Timeout::new(0, focus_opener).forget();
+}
+
+fn focus_opener() {
     let button = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| {
@@ -67,13 +73,12 @@ pub fn room_settings(props: &RoomSettingsProps) -> Html {
             if let Some(field) = topic.cast::<HtmlElement>() {
                 let _ = field.focus();
             }
-            // Closing (by any way) gives the focus back to the opener.
-            refocus_opener
         });
     }
     let room = &props.room;
     let settings = &room.settings;
-    let close = props.on_close.reform(|_: MouseEvent| ());
+    // Closing gives the focus back to the opener.
+    let close = props.on_close.reform(|_: MouseEvent| refocus_opener());
     let on_keydown = {
         let on_close = props.on_close.clone();
         Callback::from(move |e: KeyboardEvent| {
@@ -81,6 +86,7 @@ pub fn room_settings(props: &RoomSettingsProps) -> Html {
                 e.prevent_default();
                 e.stop_propagation();
                 on_close.emit(());
+                refocus_opener();
             }
         })
     };

@@ -106,7 +106,7 @@ pub fn room_sidebar(props: &RoomSidebarProps) -> Html {
             <div class="sidebar-head">
                 <span class="brand small">{ "Parley" }</span>
             </div>
-            <ul class="room-tabs" aria-label="Rooms">
+            <ul class={classes!("room-tabs", props.rooms.iter().any(|r| r.dm.is_some()).then_some("with-dms"))} aria-label="Rooms">
                 { for props.rooms.iter().filter(|r| r.dm.is_none()).map(|room| {
                     tab(room, props.active.as_deref() == Some(room.name.as_str()), &props.on_select)
                 }) }
