@@ -1,7 +1,8 @@
 //! Rooms people run and direct messages, end to end in headless Chromium
 //! (see `browser.rs`): the owner (the first signed-in joiner) kicks a
 //! guest from the member menu (the guest is told who and why, the room no
-//! longer lists them), sets the topic in the settings dialog (another
+//! longer lists them), mutes and unmutes him (his composer is disabled,
+//! with the reason), sets the topic in the settings dialog (another
 //! member's header shows it), and makes the room "Signed-in members only"
 //! (a guest trying to join is told so); one account opens "Message" on
 //! another (both see it under "Direct messages" by the other's nickname,
@@ -164,6 +165,49 @@ async fn owner_runs_a_room() {
         "return document.querySelector('[data-testid=room-tab][data-active=true]')?.dataset.room === 'run'",
     )
     .await;
+    // Mute from the member menu: bob's composer is disabled, with the
+    // reason beside it; Unmute gives it back.
+    wait_until(
+        &ana,
+        "bob back in the member list",
+        "return !!document.querySelector('[data-testid=member-button][data-nick=bob]')",
+    )
+    .await;
+    open_member_menu(&ana, "bob").await;
+    click(&ana, "[data-testid=menu-mute]").await;
+    wait_text(&bob, "[data-testid=muted-note]", "You are muted in #run").await;
+    assert_eq!(
+        js(
+            &bob,
+            "return document.querySelector('[data-testid=composer]').disabled"
+        )
+        .await,
+        json!(true)
+    );
+    wait_until(
+        &ana,
+        "bob marked muted",
+        "return !!document.querySelector('[data-testid=member][data-nick=bob] [data-testid=muted-badge]')",
+    )
+    .await;
+    open_member_menu(&ana, "bob").await;
+    assert_eq!(
+        js(
+            &ana,
+            "return document.querySelector('[data-testid=menu-mute]').textContent"
+        )
+        .await,
+        json!("Unmute")
+    );
+    click(&ana, "[data-testid=menu-mute]").await;
+    wait_until(
+        &bob,
+        "the composer back",
+        "return !document.querySelector('[data-testid=muted-note]') \
+         && !document.querySelector('[data-testid=composer]').disabled",
+    )
+    .await;
+
     click(&ana, "[data-testid=room-settings]").await;
     wait_until(
         &ana,

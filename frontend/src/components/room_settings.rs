@@ -63,14 +63,46 @@ fn focus_opener() {
     }
 }
 
+/// Tab from the dialog's last control goes to its first, Shift+Tab from
+/// the first to the last: the focus stays in the (modal) dialog.
+fn keep_focus_in(dialog: &NodeRef, e: &KeyboardEvent) {
+    let Some(dialog) = dialog.cast::<web_sys::Element>() else {
+        return;
+    };
+    let Ok(list) = dialog.query_selector_all("input, button:not([disabled])") else {
+        return;
+    };
+    let controls: Vec<HtmlElement> = (0..list.length())
+        .filter_map(|i| list.item(i))
+        .filter_map(|n| n.dyn_into::<HtmlElement>().ok())
+        .collect();
+    let (Some(first), Some(last)) = (controls.first(), controls.last()) else {
+        return;
+    };
+    let active = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element());
+    let at = |el: &HtmlElement| active.as_ref() == Some(el.unchecked_ref::<web_sys::Element>());
+    let wrap_to = match (e.shift_key(), at(first), at(last)) {
+        (true, true, _) => last,
+        (false, _, true) => first,
+        _ => return,
+    };
+    e.prevent_default();
+    let _ = wrap_to.focus();
+}
+
 /// The settings dialog.
 #[function_component(RoomSettings)]
 pub fn room_settings(props: &RoomSettingsProps) -> Html {
     let (topic, invite) = (use_node_ref(), use_node_ref());
     {
-        let topic = topic.clone();
+        // The topic field is filled once, not bound: yew 0.23 would put a
+        // bound value back on every render, over what the user types.
+        let (topic, now) = (topic.clone(), props.room.settings.topic.clone());
         use_effect_with((), move |_| {
-            if let Some(field) = topic.cast::<HtmlElement>() {
+            if let Some(field) = topic.cast::<HtmlInputElement>() {
+                field.set_value(&now.unwrap_or_default());
                 let _ = field.focus();
             }
         });
@@ -79,14 +111,17 @@ pub fn room_settings(props: &RoomSettingsProps) -> Html {
     let settings = &room.settings;
     // Closing gives the focus back to the opener.
     let close = props.on_close.reform(|_: MouseEvent| refocus_opener());
+    let dialog = use_node_ref();
     let on_keydown = {
-        let on_close = props.on_close.clone();
+        let (on_close, dialog) = (props.on_close.clone(), dialog.clone());
         Callback::from(move |e: KeyboardEvent| {
             if e.key() == "Escape" {
                 e.prevent_default();
                 e.stop_propagation();
                 on_close.emit(());
                 refocus_opener();
+            } else if e.key() == "Tab" {
+                keep_focus_in(&dialog, &e);
             }
         })
     };
@@ -160,7 +195,7 @@ pub fn room_settings(props: &RoomSettingsProps) -> Html {
     html! {
         <div class="dialog-backdrop">
             <div class="settings-dialog" role="dialog" aria-modal="true" aria-labelledby="settings-title"
-                data-testid="settings-dialog" onkeydown={on_keydown}>
+                data-testid="settings-dialog" onkeydown={on_keydown} ref={dialog}>
                 <div class="dialog-head">
                     <h2 id="settings-title">{ format!("Settings of {title}") }</h2>
                     <button type="button" class="link-button" data-testid="settings-close" onclick={close}>{ "Close" }</button>
@@ -171,7 +206,7 @@ pub fn room_settings(props: &RoomSettingsProps) -> Html {
                 <form class="settings-row" onsubmit={save_topic}>
                     <label for="settings-topic">{ "Topic" }</label>
                     <input id="settings-topic" type="text" data-testid="settings-topic" ref={topic.clone()}
-                        value={settings.topic.clone().unwrap_or_default()} maxlength="300" autocomplete="off" />
+                        maxlength="300" autocomplete="off" />
                     <button type="submit" data-testid="settings-topic-save">{ "Save topic" }</button>
                 </form>
                 <fieldset class="settings-modes">
