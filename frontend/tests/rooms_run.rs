@@ -281,6 +281,9 @@ fn a_removal_takes_the_room_out_of_the_sidebar_with_a_notice() {
         state.removal.as_deref(),
         Some("You were banned from #rust by ana")
     );
+    // Signing out forgets it.
+    reduce(&mut state, Action::Quit, T0);
+    assert_eq!((state.screen, state.removal.clone()), (Screen::Join, None));
 }
 
 #[test]
