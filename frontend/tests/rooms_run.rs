@@ -347,6 +347,25 @@ fn requests_go_out_checked_and_refusals_are_told_in_the_panel() {
             invite_only: Some(false)
         })]
     );
+    let commands = reduce(
+        &mut state,
+        ask(ModRequest::Ban {
+            nick: "eve".into(),
+            reason: " ads ".into(),
+        }),
+        T0,
+    );
+    assert_eq!(
+        commands,
+        vec![Command::Send(ClientFrame::Ban {
+            room: "rust".into(),
+            nick: "eve".into(),
+            minutes: None,
+            reason: Some("ads".into())
+        })]
+    );
+    // A nickname the rules refuse is not invited.
+    assert!(reduce(&mut state, ask(ModRequest::Invite("x\u{202E}y".into())), T0).is_empty());
     // A topic the text rules refuse is not sent.
     let commands = reduce(&mut state, ask(ModRequest::Topic("x".repeat(301))), T0);
     assert!(commands.is_empty());
