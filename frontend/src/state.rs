@@ -21,7 +21,9 @@ mod changes;
 pub mod life;
 pub mod line;
 pub mod members;
+mod moderate;
 pub mod room;
+pub mod run;
 pub mod search;
 mod server;
 mod user;
@@ -33,7 +35,9 @@ use parley_protocol::{ClientFrame, Limits};
 pub use account::{Account, AuthError, AuthFailure, AuthField};
 pub use action::{Action, Command};
 pub use line::{ChangeKind, ChatLine, Delivery, ReactionView};
+pub use moderate::ModRequest;
 pub use room::{Compose, Focus, Line, RoomView};
+pub use run::{ModlogEntry, Rank};
 pub use search::SearchView;
 
 /// How long a sent message may wait for its `ack` before it counts as failed.
@@ -111,6 +115,15 @@ pub struct State {
     pub muted: Vec<String>,
     /// The account: signed in or not, the sign-in forms' requests.
     pub account: Account,
+    /// Whether the account is a server admin (`welcome`).
+    pub admin: bool,
+    /// "You were removed from #rust by joon: spam", until dismissed.
+    pub removal: Option<String>,
+    /// The nickname of a direct message asked for with `open_dm`: its
+    /// `joined` shows it.
+    pub opening_dm: Option<String>,
+    /// The room whose settings panel is open.
+    pub settings_open: Option<String>,
 }
 
 impl State {
@@ -135,6 +148,10 @@ impl State {
             next_search: 0,
             muted: Vec::new(),
             account: Account::default(),
+            admin: false,
+            removal: None,
+            opening_dm: None,
+            settings_open: None,
         }
     }
 
@@ -298,6 +315,18 @@ pub fn reduce(state: &mut State, action: Action, now: f64) -> Vec<Command> {
         Action::CompleteMembers { room, prefix } => {
             life::complete_members(state, room, prefix, &mut commands)
         }
+        Action::Moderate { room, request } => {
+            moderate::request(state, room, request, &mut commands)
+        }
+        Action::LoadModlog(room) => moderate::ask_modlog(state, room, &mut commands),
+        Action::ShowSettings(room) => {
+            if let Some(view) = room.as_deref().and_then(|r| state.room_mut(r)) {
+                view.mod_error = None;
+            }
+            state.settings_open = room;
+        }
+        Action::OpenDm(nick) => moderate::open_dm(state, nick, &mut commands),
+        Action::DismissRemoval => state.removal = None,
     }
     commands
 }

@@ -1,6 +1,7 @@
-//! The app: the join screen or the chat, wired to the store: the rooms,
-//! the shown room (header, messages, members, composer) and the search
-//! panel, with the page's shortcuts.
+//! The app: the join screen or the chat, wired to the store: the rooms and
+//! direct messages, the shown room (header, messages, members, composer,
+//! and for its moderators the settings panel) and the search panel, with
+//! the page's shortcuts.
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -12,10 +13,11 @@ use super::line_action::LineAction;
 use super::member_list::MemberList;
 use super::message_list::MessageList;
 use super::room_header::RoomHeader;
+use super::room_settings::RoomSettings;
 use super::room_sidebar::{RoomSidebar, RoomTab};
 use super::search_panel::SearchPanel;
 use crate::hooks::{use_chat, use_notifications, use_shortcuts};
-use crate::state::{Action, Compose, RoomView, Screen};
+use crate::state::{Action, Compose, ModRequest, RoomView, Screen};
 
 /// The room named in the address (`#/room/rust`), if any.
 fn room_from_location() -> Option<String> {
@@ -172,6 +174,13 @@ pub fn app() -> Html {
         })
     };
 
+    // A removal takes the focus to its notice (what had it may be gone).
+    use_effect_with(state.removal.is_some(), |shown| {
+        if *shown {
+            focus_id("removed-notice");
+        }
+    });
+
     if state.screen == Screen::Join {
         let on_join = chat.callback(|(nick, room): (String, String)| Action::Start { nick, room });
         let on_sign_in = chat.callback(|(nick, password, room)| Action::SignIn {
@@ -209,6 +218,9 @@ pub fn app() -> Html {
             unread: r.unread,
             mentions: r.mentions,
             muted: state.is_muted(&r.name),
+            dm: r
+                .is_dm()
+                .then(|| r.settings.dm.clone().unwrap_or_else(|| "…".into())),
         })
         .collect();
     // Shared, not copied: the state keeps the room behind an `Rc`.
@@ -226,6 +238,15 @@ pub fn app() -> Html {
             </div>
         }
     });
+    let removal = state.removal.clone().map(|text| {
+        let dismiss = chat.callback(|_: MouseEvent| Action::DismissRemoval);
+        html! {
+            <div class="notice removal" role="alert" data-testid="removed-notice" id="removed-notice" tabindex="-1">
+                <span>{ text }</span>
+                <button type="button" class="link-button" onclick={dismiss} aria-label="Dismiss">{ "✕" }</button>
+            </div>
+        }
+    });
     let search = state.search.clone().map(|search| {
         html! {
             <SearchPanel {search} active={state.active.clone()}
@@ -236,6 +257,22 @@ pub fn app() -> Html {
         }
     });
     let me = AttrValue::from(state.nick.clone());
+    let rank = room
+        .as_ref()
+        .map(|r| state.rank(&r.name))
+        .unwrap_or(crate::state::Rank::Member);
+    let settings = room
+        .clone()
+        .filter(|r| rank.moderates() && state.settings_open.as_deref() == Some(r.name.as_str()))
+        .map(|room| {
+            let name = room.name.clone();
+            html! {
+                <RoomSettings {room} me={me.clone()} {rank}
+                    on_request={chat.callback(move |request: ModRequest| Action::Moderate { room: name.clone(), request })}
+                    on_modlog={{ let name = state.active.clone().unwrap_or_default(); chat.callback(move |_: ()| Action::LoadModlog(name.clone())) }}
+                    on_close={chat.callback(|_: ()| Action::ShowSettings(None))} />
+            }
+        });
 
     html! {
         <div class="chat">
@@ -250,8 +287,11 @@ pub fn app() -> Html {
                 {on_notify}
             />
             <main class="room">
+                { for removal }
                 if let Some(room) = room {
-                    <RoomHeader room={room.name.clone()} members={room.members.count} status={state.status}
+                    <RoomHeader title={room.title()} topic={room.settings.topic.clone()} members={room.members.count} status={state.status}
+                        can_moderate={rank.moderates()}
+                        on_settings={{ let name = room.name.clone(); chat.callback(move |_: ()| Action::ShowSettings(Some(name.clone()))) }}
                         muted={state.is_muted(&room.name)}
                         on_search={open_search.clone()}
                         on_mute={{ let name = room.name.clone(); chat.callback(move |_: ()| Action::ToggleMute(name.clone())) }}
@@ -262,13 +302,19 @@ pub fn app() -> Html {
                             {on_action} {on_load_older} />
                         <MemberList members={room.members.clone()} me={state.nick.clone()} signed_in={state.account.session}
                             on_search={{ let name = room.name.clone(); chat.callback(move |prefix: String| Action::SearchMembers { room: name.clone(), prefix }) }}
-                            on_more={{ let name = room.name.clone(); chat.callback(move |_: ()| Action::MoreMembers(name.clone())) }} />
+                            on_more={{ let name = room.name.clone(); chat.callback(move |_: ()| Action::MoreMembers(name.clone())) }}
+                        owner={room.settings.owner.clone()} ops={room.settings.ops.clone()} muted={room.muted_nicks.clone()}
+                        {rank} can_message={state.account.session && !room.is_dm()}
+                        on_request={{ let name = room.name.clone(); chat.callback(move |request: ModRequest| Action::Moderate { room: name.clone(), request }) }}
+                        on_message={chat.callback(Action::OpenDm)} />
                     </div>
                     <div class="typing" data-testid="typing-indicator" aria-live="polite">
                         { typing_line(&room.typing_nicks(), room.typing_crowd()).unwrap_or_default() }
                     </div>
                     <Composer
                         room={room.name.clone()}
+                        title={room.title()}
+                        muted={room.settings.muted}
                         max_chars={state.limits.max_text_chars}
                         compose={compose_view(&room)}
                         members={room.members.clone()}
@@ -278,7 +324,9 @@ pub fn app() -> Html {
                         on_cancel={{ let name = room.name.clone(); chat.callback(move |_: ()| Action::CancelCompose(name.clone())) }}
                         on_complete={{ let name = room.name.clone(); chat.callback(move |prefix: String| Action::CompleteMembers { room: name.clone(), prefix }) }}
                     />
+                    { for settings }
                 } else {
+                    { for notice }
                     <div class="empty">{ "Open a room to start chatting." }</div>
                 }
                 { for search }

@@ -3,6 +3,7 @@
 //! input) never sends half a word. Up-arrow in an empty composer edits
 //! one's last message; Escape cancels an edit or a reply. `@` opens a list
 //! of the room's members to complete (the server is asked in a large room).
+//! A reader muted in the room finds it disabled, with the reason beside it.
 
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
@@ -44,6 +45,11 @@ pub enum ComposeView {
 pub struct ComposerProps {
     /// The room being written to (the draft is cleared when it changes).
     pub room: String,
+    /// What the page calls it ("#rust", "@mina").
+    pub title: String,
+    /// Whether the reader is muted there: nothing can be sent.
+    #[prop_or_default]
+    pub muted: bool,
     /// The longest message, in characters.
     pub max_chars: u32,
     /// A new message, a reply or an edit.
@@ -285,10 +291,16 @@ pub fn composer(props: &ComposerProps) -> Html {
             if listing {
                 <MentionList options={options.clone()} {selected} on_pick={pick.clone()} />
             }
+            if props.muted {
+                <p class="muted-note" id="muted-note" data-testid="muted-note">
+                    { format!("You are muted in {}: you can read, but not send.", props.title) }
+                </p>
+            }
             <div class="compose-row">
-                <label for="composer" class="visually-hidden">{ format!("Message #{}", props.room) }</label>
+                <label for="composer" class="visually-hidden">{ format!("Message {}", props.title) }</label>
                 <textarea id="composer" data-testid="composer" rows="1" ref={area}
-                    placeholder={format!("Message #{}", props.room)}
+                    placeholder={format!("Message {}", props.title)}
+                    disabled={props.muted} aria-describedby={props.muted.then_some("muted-note")}
                     value={(*draft).clone()} oninput={on_input} onkeydown={on_keydown}
                     aria-autocomplete="list"
                     aria-controls={listing.then_some("mention-list")}
@@ -299,7 +311,7 @@ pub fn composer(props: &ComposerProps) -> Html {
                         { remaining.to_string() }
                     </span>
                 }
-                <button type="submit" data-testid="send-button" disabled={!sendable}>
+                <button type="submit" data-testid="send-button" disabled={!sendable || props.muted}>
                     { if editing { "Save" } else { "Send" } }
                 </button>
             </div>

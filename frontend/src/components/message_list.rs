@@ -302,7 +302,7 @@ pub fn message_list(props: &MessageListProps) -> Html {
                 if room.loading_older {
                     <li class="loading">{ "Loading older messages…" }</li>
                 } else if !room.more_before && !room.lines.is_empty() {
-                    <li class="beginning">{ format!("This is the beginning of #{}.", room.name) }</li>
+                    <li class="beginning">{ if room.is_dm() { format!("This is the beginning of your conversation with {}.", room.title()) } else { format!("This is the beginning of {}.", room.title()) } }</li>
                 }
                 { lines }
             </ol>

@@ -43,6 +43,26 @@
 //!   `search-submit`, `search-here` (only the room shown), `search-close`,
 //!   `search-status`, `search-results`, each `search-hit` (with `data-room`,
 //!   `data-seq`; the words found in `mark`), `search-more`
+//! - rooms people run: `room-title` (the header's "#rust" or "@mina"),
+//!   `room-topic` (as text), `room-settings` (owner, ops, server admins);
+//!   the dialog `settings-dialog` (`role=dialog`, labelled by
+//!   `settings-title`), `settings-error`, `settings-topic` (id
+//!   `settings-topic`), `settings-topic-save`, `mode-accounts-only`,
+//!   `mode-invite-only` (checkboxes), `settings-invite` (id
+//!   `settings-invite`), `settings-invite-submit`, `settings-members`,
+//!   each `settings-member` (with `data-nick`), `settings-modlog-load`,
+//!   `settings-modlog`, each `modlog-entry`, `settings-modlog-empty`,
+//!   `settings-close`; `removed-notice` ("You were removed from #rust by
+//!   ana: spam", `role=alert`); `muted-note` (beside a disabled composer)
+//! - member menu: each `member` has `data-nick`; `member-button` (with
+//!   `data-nick`, `aria-haspopup=menu`, `aria-expanded`), `member-menu`
+//!   (`role=menu`), `menu-message`, `menu-kick`, `menu-ban`, `menu-mute`
+//!   and `menu-op` (with `data-on` = what a click asks); `reason-form`,
+//!   `reason-input`, `reason-submit`, `reason-cancel` (kick or ban);
+//!   `role-badge` (with `data-role` = owner|op), `muted-badge`
+//! - direct messages: `dm-list` (under "Direct messages"), each `dm-tab`
+//!   (with `data-room` = the `dm:…` name, `data-title` = "@mina", and the
+//!   same `data-active`, `data-unread` and badges as `room-tab`)
 //! - `member-list`, each `member`; `account-badge` beside one's own name
 //!   (with `data-account` = true ("signed in") | false ("guest")); `connection-status` (with `data-status` =
 //!   idle|connecting|online|reconnecting|offline); `notice` (a passing error)
@@ -58,6 +78,7 @@ mod join_screen;
 mod line_action;
 mod markdown_view;
 mod member_list;
+mod member_menu;
 mod mention_list;
 mod message_line;
 mod message_list;
@@ -65,6 +86,7 @@ mod message_menu;
 mod reaction_chips;
 mod reply_quote;
 mod room_header;
+mod room_settings;
 mod room_sidebar;
 mod search_panel;
 

@@ -1,7 +1,8 @@
 //! The rooms this user has open, with unread counts (and, apart, how many
 //! messages name the reader, unless the room is muted), a way to open
 //! more, who the user is (with a way to sign out), and a way to turn on
-//! notifications of mentions.
+//! notifications of mentions. Direct messages are listed apart, under
+//! "Direct messages", by the other party's nickname.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -20,6 +21,46 @@ pub struct RoomTab {
     pub mentions: u32,
     /// Whether it is muted.
     pub muted: bool,
+    /// For a direct message, what it is called ("@mina").
+    pub dm: Option<String>,
+}
+
+/// One room's (or direct message's) button.
+fn tab(room: &RoomTab, active: bool, on_select: &Callback<String>) -> Html {
+    let onclick = {
+        let (name, cb) = (room.name.clone(), on_select.clone());
+        Callback::from(move |_: MouseEvent| cb.emit(name.clone()))
+    };
+    let (sigil, name) = match &room.dm {
+        Some(title) => ("@", title.trim_start_matches('@').to_owned()),
+        None => ("#", room.name.clone()),
+    };
+    html! {
+        <li>
+            <button type="button" class={classes!("room-tab", active.then_some("active"))}
+                data-testid={if room.dm.is_some() { "dm-tab" } else { "room-tab" }}
+                data-room={room.name.clone()} data-title={format!("{sigil}{name}")} data-active={active.to_string()}
+                data-unread={room.unread.to_string()} data-mentions={room.mentions.to_string()}
+                data-muted={room.muted.to_string()}
+                aria-current={active.then_some("page")} {onclick}>
+                <span class="hash">{ sigil }</span><span class="room-tab-name">{ name }</span>
+                if room.muted {
+                    <span class="muted-icon" aria-label="muted" title="Muted">{ "🔕" }</span>
+                }
+                if room.mentions > 0 && !room.muted {
+                    <span class="badge mention-badge" data-testid="room-mentions"
+                        aria-label={format!("{} mentioning you", room.mentions)}>
+                        { format!("@{}", room.mentions.min(99)) }
+                    </span>
+                }
+                if room.unread > 0 {
+                    <span class="badge" data-testid="room-unread" aria-label={format!("{} unread", room.unread)}>
+                        { if room.unread > 99 { "99+".to_owned() } else { room.unread.to_string() } }
+                    </span>
+                }
+            </button>
+        </li>
+    }
 }
 
 /// Props of [`RoomSidebar`].
@@ -65,37 +106,19 @@ pub fn room_sidebar(props: &RoomSidebarProps) -> Html {
             <div class="sidebar-head">
                 <span class="brand small">{ "Parley" }</span>
             </div>
-            <ul class="room-tabs">
-                { for props.rooms.iter().map(|room| {
-                    let active = props.active.as_deref() == Some(room.name.as_str());
-                    let onclick = { let (name, cb) = (room.name.clone(), props.on_select.clone()); Callback::from(move |_: MouseEvent| cb.emit(name.clone())) };
-                    html! {
-                        <li>
-                            <button type="button" class={classes!("room-tab", active.then_some("active"))}
-                                data-testid="room-tab" data-room={room.name.clone()} data-active={active.to_string()}
-                                data-unread={room.unread.to_string()} data-mentions={room.mentions.to_string()}
-                                data-muted={room.muted.to_string()}
-                                aria-current={active.then_some("page")} {onclick}>
-                                <span class="hash">{ "#" }</span><span class="room-tab-name">{ room.name.clone() }</span>
-                                if room.muted {
-                                    <span class="muted-icon" aria-label="muted" title="Muted">{ "🔕" }</span>
-                                }
-                                if room.mentions > 0 && !room.muted {
-                                    <span class="badge mention-badge" data-testid="room-mentions"
-                                        aria-label={format!("{} mentioning you", room.mentions)}>
-                                        { format!("@{}", room.mentions.min(99)) }
-                                    </span>
-                                }
-                                if room.unread > 0 {
-                                    <span class="badge" data-testid="room-unread" aria-label={format!("{} unread", room.unread)}>
-                                        { if room.unread > 99 { "99+".to_owned() } else { room.unread.to_string() } }
-                                    </span>
-                                }
-                            </button>
-                        </li>
-                    }
+            <ul class={classes!("room-tabs", props.rooms.iter().any(|r| r.dm.is_some()).then_some("with-dms"))} aria-label="Rooms">
+                { for props.rooms.iter().filter(|r| r.dm.is_none()).map(|room| {
+                    tab(room, props.active.as_deref() == Some(room.name.as_str()), &props.on_select)
                 }) }
             </ul>
+            if props.rooms.iter().any(|r| r.dm.is_some()) {
+                <h2 class="sidebar-title" id="dm-title">{ "Direct messages" }</h2>
+                <ul class="room-tabs dm-tabs" aria-labelledby="dm-title" data-testid="dm-list">
+                    { for props.rooms.iter().filter(|r| r.dm.is_some()).map(|room| {
+                        tab(room, props.active.as_deref() == Some(room.name.as_str()), &props.on_select)
+                    }) }
+                </ul>
+            }
             <form class="open-room" onsubmit={on_submit}>
                 <label for="open-room" class="visually-hidden">{ "Join another room" }</label>
                 <input id="open-room" data-testid="open-room-input" type="text" placeholder="Join a room…" ref={input} autocomplete="off" />

@@ -5,6 +5,7 @@
 use parley_protocol::{ClientFrame, ServerFrame};
 
 use super::account::AuthFailure;
+use super::moderate::ModRequest;
 
 /// Something that happened.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,6 +177,22 @@ pub enum Action {
         /// What follows the `@`.
         prefix: String,
     },
+    /// A moderator acts on a room (kick, ban, mute, op, topic, modes,
+    /// invite).
+    Moderate {
+        /// The room.
+        room: String,
+        /// What is asked.
+        request: ModRequest,
+    },
+    /// Ask for a room's modlog.
+    LoadModlog(String),
+    /// Open a room's settings panel, or close it (`None`).
+    ShowSettings(Option<String>),
+    /// "Message" in a member's menu: open the direct message with them.
+    OpenDm(String),
+    /// The removal notice was read.
+    DismissRemoval,
 }
 
 /// Something for the browser glue to do.

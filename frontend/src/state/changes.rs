@@ -20,7 +20,10 @@ impl RoomView {
         self.last_seq = self.last_seq.max(event.seq());
         match event {
             RoomEvent::Message(message) => self.insert(message, me),
-            RoomEvent::Moderation(_) | RoomEvent::Topic(_) => false,
+            RoomEvent::Moderation(_) | RoomEvent::Topic(_) => {
+                self.run_event(&event, me);
+                false
+            }
             RoomEvent::Edited(edit) => {
                 let (ts, mentions_me) = (edit.ts as f64, names(&edit.mentions, me));
                 if self

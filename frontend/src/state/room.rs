@@ -15,10 +15,11 @@
 
 use std::rc::Rc;
 
-use parley_protocol::ChatMessage;
+use parley_protocol::{ChatMessage, RoomSettings};
 
 use super::line::{ChatLine, Delivery};
 use super::members::Members;
+use super::run::ModlogEntry;
 
 /// A line in a room.
 #[derive(Debug, Clone)]
@@ -60,7 +61,7 @@ impl PartialEq for Line {
 }
 
 impl Line {
-    fn sort_key(&self) -> (u64, u8) {
+    pub(super) fn sort_key(&self) -> (u64, u8) {
         match self {
             Line::Chat(chat) => (chat.seq.unwrap_or(u64::MAX), 0),
             Line::System { after_seq, .. } => (*after_seq, 1),
@@ -133,6 +134,19 @@ pub struct RoomView {
     pub focus: Option<Focus>,
     /// The message flashed, until when.
     pub flash: Option<(u64, f64)>,
+    /// The topic, owner, ops, modes, the other party of a direct message,
+    /// and whether the reader is muted (`joined`, then the room's events).
+    pub settings: RoomSettings,
+    /// Members seen muted (the server tells only of the reader).
+    pub muted_nicks: Vec<String>,
+    /// A moderator's request (or the modlog) is on its way.
+    pub mod_pending: bool,
+    /// Why the last one was refused.
+    pub mod_error: Option<String>,
+    /// The modlog, newest first, once asked for.
+    pub modlog: Option<Vec<ModlogEntry>>,
+    /// Whether older modlog entries exist.
+    pub modlog_more: bool,
 }
 
 impl RoomView {

@@ -11,7 +11,9 @@ use std::rc::Rc;
 
 use parley_protocol::{ChatMessage, ClientFrame, ErrorCode, RoomEvent, ServerFrame};
 
-use super::{account, life, search, ChangeKind, Command, Delivery, Line, Screen, State, Status};
+use super::{
+    account, life, moderate, search, ChangeKind, Command, Delivery, Line, Screen, State, Status,
+};
 
 /// Applies one frame from the server.
 pub(super) fn on_frame(
@@ -27,9 +29,12 @@ pub(super) fn on_frame(
             rooms,
             limits,
             account,
+            dms,
+            admin,
             ..
         } => {
             state.account.session = account;
+            state.admin = admin;
             if account {
                 state.account.signed_in_as = Some(nick.clone());
                 state.account.checked = true;
@@ -42,7 +47,9 @@ pub(super) fn on_frame(
             state.screen = Screen::Chat;
             state.join_error = None;
             commands.push(Command::SaveNick(nick));
-            for name in rooms {
+            // The account's direct messages are joined like rooms (the
+            // sidebar lists them apart).
+            for name in rooms.into_iter().chain(dms) {
                 state.open_room(&name);
             }
             if state.active.is_none() {
@@ -62,10 +69,12 @@ pub(super) fn on_frame(
             history,
             more,
             last_seq,
-            ..
+            settings,
         } => {
             let generation = state.generation;
             let me = state.nick.clone();
+            // The other party opened a direct message: show it.
+            moderate::accept_dm(state, &room);
             let Some(view) = state.room_mut(&room) else {
                 // Joined a room the user has left meanwhile: leave it again.
                 commands.push(Command::Send(ClientFrame::Leave { room }));
@@ -85,6 +94,8 @@ pub(super) fn on_frame(
                 }
             }
             view.merge_joined(history, more, last_seq, &me);
+            // The settings are the room's now: they win over the history's.
+            view.settings = settings;
             // Messages typed while offline, or unanswered on the old socket:
             // send them now (the history above already settled any that the
             // server had stored).
@@ -112,6 +123,7 @@ pub(super) fn on_frame(
             for (target, change) in view.unsent_changes(generation, now) {
                 commands.push(Command::Send(life::frame(&room, target, &change)));
             }
+            moderate::joined_dm(state, &room);
             life::continue_jump(state, &room, now, commands);
         }
         ServerFrame::Left { room } => {
@@ -123,16 +135,21 @@ pub(super) fn on_frame(
         ServerFrame::Edited(edit) => on_change(state, RoomEvent::Edited(edit)),
         ServerFrame::Deleted(deletion) => on_change(state, RoomEvent::Deleted(deletion)),
         ServerFrame::Reacted(reaction) => on_change(state, RoomEvent::Reacted(reaction)),
-        // Moderation has no view in the app yet (issue 13): its events
-        // only move the room's last seq, so catch-ups start after them.
+        // The settings follow, and a system line tells (`run.rs`).
         ServerFrame::Moderation(event) => on_change(state, RoomEvent::Moderation(event)),
         ServerFrame::Topic(event) => on_change(state, RoomEvent::Topic(event)),
-        ServerFrame::Removed { room, .. } => {
-            if let Some(view) = state.room_mut(&room) {
-                view.joined = false;
-            }
-        }
-        ServerFrame::Modlog { .. } => {}
+        ServerFrame::Removed {
+            room,
+            by,
+            reason,
+            banned,
+            ..
+        } => moderate::removed(state, &room, &by, reason.as_deref(), banned),
+        ServerFrame::Modlog {
+            room,
+            entries,
+            more,
+        } => moderate::modlog(state, &room, entries, more),
         ServerFrame::Ack { cid, room, seq, ts } => {
             let me = state.nick.clone();
             if let Some(view) = state.room_mut(&room) {
@@ -294,6 +311,9 @@ fn on_error(
         search::failed(state, message);
         return;
     }
+    if code == ErrorCode::Muted {
+        moderate::muted(state, room.as_deref());
+    }
     if let Some(cid) = &cid {
         // A refused change: rolled back, and the reader told why.
         let found = state.rooms.iter().position(|v| {
@@ -322,6 +342,13 @@ fn on_error(
             }
             return;
         }
+    }
+    if moderate::refused(state, code, &message, room.as_deref()) {
+        return;
+    }
+    if matches!(code, ErrorCode::Forbidden | ErrorCode::NoSuchNick) {
+        // Perhaps an `open_dm` refused: the notice below says why.
+        state.opening_dm = None;
     }
     if matches!(
         code,

@@ -255,5 +255,8 @@ fn sign_out(state: &mut State, commands: &mut Vec<Command>) {
     state.identified = false;
     state.status = Status::Idle;
     state.notice = None;
+    state.removal = None;
+    state.settings_open = None;
+    state.opening_dm = None;
     commands.push(Command::Disconnect);
 }

@@ -7,7 +7,7 @@ pub use parley_frontend::state::{
 };
 pub use parley_protocol::{
     ChatMessage, ClientFrame, Deleted, Edited, ErrorCode, Limits, Reacted, Reactions, RoomEvent,
-    ServerFrame,
+    RoomSettings, ServerFrame,
 };
 
 pub const T0: f64 = 1_764_000_000_000.0;
@@ -204,4 +204,52 @@ pub fn frames(commands: &[Command]) -> Vec<ClientFrame> {
             _ => None,
         })
         .collect()
+}
+
+/// An app signed in to an account as "me" (admin or not), online in `room`
+/// whose `joined` carries `settings`.
+pub fn account_in(
+    room: &str,
+    settings: RoomSettings,
+    admin: bool,
+    dms: &[&str],
+) -> (State, Vec<Command>) {
+    let mut state = State::new("p".into());
+    reduce(
+        &mut state,
+        Action::Start {
+            nick: "me".into(),
+            room: room.into(),
+        },
+        T0,
+    );
+    reduce(&mut state, Action::SocketOpened, T0);
+    let welcome = Action::Frame(ServerFrame::Welcome {
+        nick: "me".into(),
+        session: "s_1".into(),
+        resume: "r_1".into(),
+        resumed: false,
+        rooms: vec![],
+        limits: limits(),
+        account: true,
+        dms: dms.iter().map(|d| d.to_string()).collect(),
+        admin,
+    });
+    let commands = reduce(&mut state, welcome, T0);
+    reduce(&mut state, joined_with(room, vec![], settings), T0);
+    (state, commands)
+}
+
+pub fn joined_with(room: &str, history: Vec<RoomEvent>, settings: RoomSettings) -> Action {
+    let last_seq = history.last().map_or(0, |e| e.seq());
+    Action::Frame(ServerFrame::Joined {
+        room: room.into(),
+        members: vec!["bob".into(), "me".into()],
+        member_count: 2,
+        members_more: false,
+        history,
+        more: false,
+        last_seq,
+        settings,
+    })
 }
