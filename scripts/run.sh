@@ -9,4 +9,5 @@ bash scripts/setup.sh
 echo "[run] building the browser app (trunk build --release)" >&2
 trunk build --release
 echo "[run] building and starting the server" >&2
-exec cargo run --release -p parley-backend -- --static-dir dist "$@"
+# The release binary carries the app it was built with (dist/).
+exec cargo run --release -p parley-backend -- "$@"

@@ -17,6 +17,7 @@ use std::time::Duration;
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser};
 
+use crate::assets::AppFiles;
 use crate::store::Synchronous;
 
 mod accounts;
@@ -104,9 +105,10 @@ pub struct Config {
     #[arg(long, env = "PARLEY_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
 
-    /// Folder with the built browser app (`trunk build` output).
-    #[arg(long, env = "PARLEY_STATIC_DIR", default_value = "dist")]
-    pub static_dir: PathBuf,
+    /// Serve the browser app from this folder (`trunk build --release`
+    /// output) instead of the copy built into the binary; for development.
+    #[arg(long, env = "PARLEY_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
 
     /// The address people open in their browser, e.g.
     /// `https://chat.example.com` (comma-separated if several; default: the
@@ -444,6 +446,14 @@ impl Default for Limits {
 pub const RESERVED_FILES: u64 = 64;
 
 impl Config {
+    /// Where the browser app's files come from.
+    pub fn app_files(&self) -> AppFiles {
+        match &self.static_dir {
+            Some(dir) => AppFiles::Folder(dir.clone()),
+            None => AppFiles::BuiltIn,
+        }
+    }
+
     /// Fits `--max-connections` into `open_files` (the process's limit on
     /// open files): every WebSocket and every HTTP connection is a file, and
     /// a server that runs out of them stops accepting anything, `/healthz`

@@ -9,7 +9,7 @@
 //! the [`store`] and hands them back to the hub to relay into each client's
 //! [`outbox`]. Limits come from [`config`].
 //!
-//! Leaf modules, which import nothing of the crate: [`ids`], [`ending`],
+//! Leaf modules, which import nothing of the crate: [`assets`], [`ids`], [`ending`],
 //! [`store`], [`metrics`], [`time`]. The module graph has no cycle (a test
 //! checks it).
 
@@ -17,6 +17,7 @@ pub mod accounts;
 pub mod admin;
 pub mod admission;
 pub mod api;
+pub mod assets;
 pub mod budget;
 pub mod commands;
 pub mod committer;

@@ -1,35 +1,25 @@
 //! Every HTTP route the server answers, as one warp filter.
 //!
 //! `/ws` (see [`crate::upgrade`]), the account API ([`crate::api`]),
-//! health, the room list, metrics, and the
-//! built browser app with a fallback to `index.html` so client-side routes
-//! such as `/room/rust` load the app. Trunk names the wasm and JS bundles
-//! after their content hash, so those are cached for a year; `index.html` is
-//! revalidated on every load so a new release is picked up at once.
+//! health, the room list, metrics, and the browser app ([`crate::assets`]).
 //!
 //! Every `GET` route answers `HEAD` too (uptime monitors and proxies use
 //! it); hyper sends the same headers without the body. Every request must
 //! name a host this server serves ([`crate::origin`]): 400 without a
 //! `Host`, 403 for a host name it does not answer for (DNS rebinding).
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
-use warp::filters::fs::File;
 use warp::http::{header, StatusCode};
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
 use crate::api::Api;
+use crate::assets::AppFiles;
 use crate::hub::Hub;
 use crate::origin::{SiteError, SitePolicy};
 use crate::upgrade::{self, Upgrader};
-
-/// Cache policy for content-hashed assets.
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-/// Cache policy for everything else: always revalidate.
-const REVALIDATE: &str = "no-cache";
 
 /// `GET`, or `HEAD` (answered alike; hyper leaves the body out).
 fn get_or_head() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
@@ -41,7 +31,7 @@ pub fn routes(
     upgrader: Upgrader,
     api: Api,
     metrics: PrometheusHandle,
-    static_dir: PathBuf,
+    app_files: AppFiles,
 ) -> impl Filter<Extract = (Response,), Error = std::convert::Infallible> + Clone {
     let hub = upgrader.hub.clone();
     let host = served_host(upgrader.sites.clone());
@@ -74,7 +64,7 @@ pub fn routes(
         .unify()
         .or(api_not_found)
         .unify()
-        .or(app(static_dir))
+        .or(crate::assets::routes(app_files))
         .unify();
     host.and(any_route)
         .recover(|rejection: warp::Rejection| async move {
@@ -85,41 +75,6 @@ pub fn routes(
 
 fn rooms_reply(hub: &Arc<Hub>) -> Response {
     warp::reply::json(&hub.rooms_summary()).into_response()
-}
-
-/// The browser app: files from `dist/`, else `index.html`.
-fn app(dir: PathBuf) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    let index = dir.join("index.html");
-    // `fs::dir` and `fs::file` answer GET and HEAD themselves.
-    let files = warp::fs::dir(dir).map(|file: File| {
-        let policy = if is_hashed_asset(file.path()) {
-            IMMUTABLE
-        } else {
-            REVALIDATE
-        };
-        warp::reply::with_header(file, header::CACHE_CONTROL, policy).into_response()
-    });
-    let fallback = get_or_head().and(warp::fs::file(index)).map(|file: File| {
-        warp::reply::with_header(file, header::CACHE_CONTROL, REVALIDATE).into_response()
-    });
-    let not_built = get_or_head().and(warp::path::end()).map(|| {
-        warp::reply::with_status(
-            "The browser app is not built. Run `make run` (or `trunk build --release`) and reload.\n",
-            StatusCode::SERVICE_UNAVAILABLE,
-        )
-        .into_response()
-    });
-    files.or(fallback).unify().or(not_built).unify()
-}
-
-/// Whether a file name carries trunk's content hash, e.g.
-/// `parley-frontend-1a2b3c4d5e6f7a8b_bg.wasm`.
-fn is_hashed_asset(path: &Path) -> bool {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-        return false;
-    };
-    name.split(['-', '_', '.'])
-        .any(|part| (12..=20).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// A request whose `Host` this server does not serve.
@@ -157,19 +112,4 @@ fn rejected(rejection: warp::Rejection) -> Response {
         (StatusCode::BAD_REQUEST, "bad request\n")
     };
     warp::reply::with_status(text, status).into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recognises_trunk_hashes() {
-        assert!(is_hashed_asset(Path::new(
-            "parley-frontend-1a2b3c4d5e6f7a8b_bg.wasm"
-        )));
-        assert!(is_hashed_asset(Path::new("style-0123456789abcdef.css")));
-        assert!(!is_hashed_asset(Path::new("index.html")));
-        assert!(!is_hashed_asset(Path::new("favicon.ico")));
-    }
 }

@@ -15,6 +15,7 @@ use tokio_util::task::TaskTracker;
 use crate::accounts::Accounts;
 use crate::admission::{Admission, AdmissionRules};
 use crate::api::Api;
+use crate::assets::Readiness;
 use crate::config::Config;
 use crate::http::HttpLimits;
 use crate::hub::Hub;
@@ -128,7 +129,7 @@ pub fn app(
         upgrader,
         api,
         crate::metrics::prometheus(),
-        config.static_dir.clone(),
+        config.app_files(),
     );
     Ok(App {
         routes,
@@ -156,6 +157,15 @@ pub async fn run(
     } = app(&config, hub.clone()).map_err(std::io::Error::other)?;
     let workers = hub.start()?;
     tracing::info!(addr = %config.addr, "Parley is listening");
+    match config.app_files().readiness() {
+        Readiness::Ready => {}
+        Readiness::Missing => tracing::warn!(
+            "the browser app is not built (no index.html): `/` answers 503; run `make run` or `trunk build --release`"
+        ),
+        Readiness::DevelopmentBuild => tracing::warn!(
+            "dist/ holds a `trunk serve` development build: `/` answers 503; run `trunk build --release`"
+        ),
+    }
 
     let limits = &config.limits;
     let http_limits = HttpLimits {

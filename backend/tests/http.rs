@@ -50,7 +50,7 @@ async fn head_answers_like_get_without_a_body() {
     )
     .unwrap();
     let mut config = test_config();
-    config.static_dir = dist.path().to_owned();
+    config.static_dir = Some(dist.path().to_owned());
     let server = TestServer::start(config).await;
     for path in [
         "/",

@@ -247,7 +247,7 @@ async fn serves_the_app_with_spa_fallback_and_cache_headers() {
     std::fs::write(dir.join("index.html"), "<html>app</html>").unwrap();
     std::fs::write(dir.join("parley-frontend-0123456789abcdef_bg.wasm"), "wasm").unwrap();
     let mut config = test_config();
-    config.static_dir = dir.clone();
+    config.static_dir = Some(dir.clone());
     let (routes, _workers) = routes(config);
     for path in ["/", "/room/rust"] {
         let res = request().path(path).reply(&routes).await;
@@ -265,6 +265,87 @@ async fn serves_the_app_with_spa_fallback_and_cache_headers() {
         .unwrap()
         .contains("immutable"));
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_development_build_in_the_folder_is_refused_with_how_to_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<script>const address = '{{__TRUNK_ADDRESS__}}';</script>",
+    )
+    .unwrap();
+    let mut config = test_config();
+    config.static_dir = Some(dir.path().to_owned());
+    let (routes, _workers) = routes(config);
+    for path in ["/", "/index.html", "/room/rust"] {
+        let res = request().path(path).reply(&routes).await;
+        assert_eq!(res.status(), 503, "{path}");
+        let body = String::from_utf8_lossy(res.body()).into_owned();
+        assert!(body.contains("trunk build --release"), "{path}: {body}");
+    }
+}
+
+/// The app built into the binary (a debug build reads `dist/` from disk).
+#[tokio::test]
+async fn the_built_in_app_answers_with_types_cache_policies_and_etags() {
+    let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist");
+    let index = std::fs::read(dist.join("index.html"))
+        .expect("no built app in dist/: run `trunk build --release` (or `make test`) first");
+    let wasm = std::fs::read_dir(&dist)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .find(|name| name.ends_with("_bg.wasm"))
+        .expect("a wasm bundle in dist/");
+    let mut config = test_config();
+    config.static_dir = None;
+    let (routes, _workers) = routes(config);
+    for path in ["/", "/index.html", "/room/rust"] {
+        let res = request().path(path).reply(&routes).await;
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(res.body().as_ref(), index.as_slice(), "{path}");
+        assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8");
+        assert_eq!(res.headers()["cache-control"], "no-cache");
+        let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+        let again = request()
+            .path(path)
+            .header("if-none-match", format!("\"other\", {etag}"))
+            .reply(&routes)
+            .await;
+        assert_eq!(again.status(), 304, "{path}");
+        assert!(again.body().is_empty());
+        let changed = request()
+            .path(path)
+            .header("if-none-match", "\"other\"")
+            .reply(&routes)
+            .await;
+        assert_eq!(changed.status(), 200, "{path}");
+    }
+    let res = request()
+        .path(&format!("/{wasm}"))
+        .reply(&routes)
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/wasm");
+    assert!(res.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    assert_eq!(res.body().as_ref(), std::fs::read(dist.join(&wasm)).unwrap());
+    let head = request()
+        .method("HEAD")
+        .path(&format!("/{wasm}"))
+        .reply(&routes)
+        .await;
+    assert_eq!(head.status(), 200);
+    // Nothing outside the build is reachable.
+    for path in ["/../Cargo.toml", "/%2e%2e/Cargo.toml", "/..%2fCargo.toml"] {
+        let res = request().path(path).reply(&routes).await;
+        assert!(
+            !String::from_utf8_lossy(res.body()).contains("[workspace"),
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]

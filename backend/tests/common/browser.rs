@@ -201,13 +201,10 @@ pub fn start_server(db_dir: &Path, addr: Option<&str>) -> ServerProcess {
 /// The server with these flags too.
 pub fn start_server_with(db_dir: &Path, addr: Option<&str>, flags: &[&str]) -> ServerProcess {
     let url = format!("sqlite://{}", db_dir.join("parley.db").display());
-    let dist = dist();
-    let mut args = vec![
-        "--database-url",
-        &url,
-        "--static-dir",
-        dist.to_str().unwrap(),
-    ];
+    // The app built into the binary, as `make run` serves it (a debug
+    // build reads `dist/` from disk).
+    dist();
+    let mut args = vec!["--database-url", &url];
     if let Some(addr) = addr {
         args.extend(["--addr", addr]);
     }

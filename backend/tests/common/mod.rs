@@ -30,7 +30,7 @@ pub const WAIT: Duration = Duration::from_secs(10);
 pub fn test_config() -> Config {
     Config {
         addr: "127.0.0.1:0".parse().unwrap(),
-        static_dir: std::env::temp_dir().join("parley-test-no-dist"),
+        static_dir: Some(std::env::temp_dir().join("parley-test-no-dist")),
         ..Config::default()
     }
 }
