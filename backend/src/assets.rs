@@ -23,10 +23,10 @@ use std::path::{Path, PathBuf};
 
 use rust_embed::RustEmbed;
 use warp::filters::fs::File;
-use warp::http::{header, StatusCode};
-use warp::path::Tail;
-use warp::reply::{Reply, Response};
 use warp::filters::BoxedFilter;
+use warp::http::{header, StatusCode};
+use warp::path::{Peek, Tail};
+use warp::reply::{Reply, Response};
 use warp::Filter;
 
 /// Cache policy for content-hashed assets.
@@ -38,7 +38,8 @@ const DEV_BUILD_MARK: &[u8] = b"{{__TRUNK_ADDRESS__}}";
 
 /// The release build of the browser app, built into the binary.
 #[derive(RustEmbed)]
-#[folder = "$CARGO_MANIFEST_DIR/../dist/"]
+// Relative to this crate (backend/).
+#[folder = "../dist/"]
 #[allow_missing = true]
 struct BuiltIn;
 
@@ -131,9 +132,11 @@ fn built_in_file(path: &str, seen: Option<&str>) -> Response {
 fn folder(dir: PathBuf) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let index = dir.join("index.html");
     // `index.html` itself goes through the check for a development build.
-    let not_index = warp::path::tail()
-        .and_then(|tail: Tail| async move {
-            if tail.as_str() == "index.html" {
+    // (`peek` leaves the path for `fs::dir`, which would answer `/` with
+    // `index.html` too.)
+    let not_index = warp::path::peek()
+        .and_then(|path: Peek| async move {
+            if matches!(path.as_str(), "" | "index.html") {
                 Err(warp::reject::not_found())
             } else {
                 Ok(())
@@ -188,7 +191,9 @@ fn answer(
         reply = reply.header(header::ETAG, etag);
     }
     let reply = if unchanged {
-        reply.status(StatusCode::NOT_MODIFIED).body(Vec::new().into())
+        reply
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Vec::new().into())
     } else {
         reply.body(bytes.into())
     };

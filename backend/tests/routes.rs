@@ -321,17 +321,17 @@ async fn the_built_in_app_answers_with_types_cache_policies_and_etags() {
             .await;
         assert_eq!(changed.status(), 200, "{path}");
     }
-    let res = request()
-        .path(&format!("/{wasm}"))
-        .reply(&routes)
-        .await;
+    let res = request().path(&format!("/{wasm}")).reply(&routes).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "application/wasm");
     assert!(res.headers()["cache-control"]
         .to_str()
         .unwrap()
         .contains("immutable"));
-    assert_eq!(res.body().as_ref(), std::fs::read(dist.join(&wasm)).unwrap());
+    assert_eq!(
+        res.body().as_ref(),
+        std::fs::read(dist.join(&wasm)).unwrap()
+    );
     let head = request()
         .method("HEAD")
         .path(&format!("/{wasm}"))
