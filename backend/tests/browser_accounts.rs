@@ -201,4 +201,7 @@ async fn create_an_account_sign_out_and_sign_in_again() {
     say(&mina, "back again").await;
     wait_for_text(&guest, "back again").await;
     save_screenshot(&mina, "chat-signed-in.png").await;
+    for client in [mina, guest] {
+        client.close().await.unwrap();
+    }
 }

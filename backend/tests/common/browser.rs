@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::LazyLock;
@@ -96,6 +97,9 @@ pub async fn start_driver() -> (Child, u16) {
             // `--allowed-ips` it listens on every interface, and exits when
             // the IPv6 one is taken, which happens here for some ports.
             .arg(format!("--port={port}"))
+            // Its own process group, which the browsers it starts join:
+            // a stage stops them all at once, closed sessions or not.
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -189,6 +193,15 @@ impl Stage {
 
 impl Drop for Stage {
     fn drop(&mut self) {
+        // The driver's whole group: a browser whose session a test did not
+        // close (or a test that panicked) would otherwise outlive it.
+        if let Ok(group) = i32::try_from(self.driver.id()) {
+            // SAFETY: kill(2) with a negative pid signals that process
+            // group; it touches no memory of ours.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
