@@ -32,9 +32,14 @@ enum Command {
 async fn main() {
     let cli = Cli::parse();
     let done = match cli.command {
-        Some(Command::Admin(args)) => parley::admin::run(&args)
-            .map(|said| println!("{said}"))
-            .map_err(anyhow::Error::from),
+        // Off the async threads: the PostgreSQL client blocks.
+        Some(Command::Admin(args)) => {
+            tokio::task::spawn_blocking(move || parley::admin::run(&args))
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|done| done.map_err(anyhow::Error::from))
+                .map(|said| println!("{said}"))
+        }
         None => serve(cli.config).await,
     };
     if let Err(err) = done {
