@@ -25,10 +25,15 @@
 //! throwaway runs). A leaf module: it imports nothing of the crate.
 
 pub mod accounts;
+#[cfg(test)]
+mod contract;
 pub mod control;
 #[cfg(test)]
 mod fixtures;
 mod memory;
+#[cfg(test)]
+#[path = "../../tests/common/postgres.rs"]
+pub(crate) mod pg_harness;
 mod postgres;
 mod search;
 mod sqlite;
