@@ -72,9 +72,12 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     parley::server::site_policy(&config).map_err(anyhow::Error::msg)?;
     let listener = parley::server::bind(config.addr, config.listen_backlog)
         .with_context(|| format!("cannot listen on {}", config.addr))?;
-    let hub = parley::server::hub(&config)
-        .await
-        .with_context(|| format!("cannot start with the database {}", config.database_url))?;
+    let hub = parley::server::hub(&config).await.with_context(|| {
+        format!(
+            "cannot start with the database {}",
+            parley::store::redact_url(&config.database_url)
+        )
+    })?;
     println!("Parley is running: open http://{}", listener.local_addr()?);
     parley::server::run(listener, config, hub, shutdown_signal())
         .await

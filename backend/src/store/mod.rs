@@ -43,7 +43,7 @@ use std::sync::Arc;
 use parley_protocol::{ChatMessage, RoomEvent, SearchHit};
 use thiserror::Error;
 
-pub use self::postgres::PostgresStore;
+pub use self::postgres::{redact as redact_url, PostgresStore};
 pub use accounts::{Account, AccountError, AccountStore, TokenRecord};
 pub use control::{Action, Keep, Person, Rank, RoomControl};
 pub use memory::MemoryStore;

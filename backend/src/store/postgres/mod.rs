@@ -129,7 +129,7 @@ const MIGRATION_LOCK: i64 = 0x7061_726c_6579;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `url` with its password (if any) replaced by `***`, for messages.
-pub(crate) fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -186,49 +186,80 @@ impl Pool {
         self.returned.notify_one();
     }
 
-    /// Runs `f` on a connection of the pool, opening one if needed.
+    /// Runs `f` on a connection of the pool, opening one if needed. If `f`
+    /// fails on an idle connection that turns out to be broken (the
+    /// database restarted meanwhile) and `may_retry` says nothing was done,
+    /// it runs once more on a new connection.
     fn run<T, E: From<postgres::Error>>(
         &self,
-        f: impl FnOnce(&mut Client) -> Result<T, E>,
+        mut f: impl FnMut(&mut Client) -> Result<T, E>,
         broken: impl Fn(&E) -> bool,
+        may_retry: impl Fn() -> bool,
     ) -> Result<T, E> {
-        let idle = {
-            let mut pool = self.lock();
-            loop {
-                if let Some(client) = pool.0.pop() {
-                    break Some(client);
+        let mut reused = self.take();
+        loop {
+            let mut client = match reused.take() {
+                Some(client) if !client.is_closed() => (client, true),
+                _ => match self.config.connect(NoTls) {
+                    Ok(client) => (client, false),
+                    Err(err) => {
+                        self.forget();
+                        return Err(err.into());
+                    }
+                },
+            };
+            let result = f(&mut client.0);
+            let failed = result.as_ref().is_err_and(&broken);
+            if client.0.is_closed() || failed {
+                // Dropped off the lock: closing blocks for a moment.
+                drop(client.0);
+                if failed && client.1 && may_retry() {
+                    continue;
                 }
-                if pool.1 < self.max {
-                    pool.1 += 1;
-                    break None;
-                }
-                pool = self.returned.wait(pool).unwrap_or_else(|p| p.into_inner());
+                self.forget();
+            } else {
+                self.lock().0.push(client.0);
+                self.returned.notify_one();
             }
-        };
-        let mut client = match idle {
-            Some(client) if !client.is_closed() => client,
-            _ => match self.config.connect(NoTls) {
-                Ok(client) => client,
-                Err(err) => {
-                    self.forget();
-                    return Err(err.into());
-                }
-            },
-        };
-        let result = f(&mut client);
-        if client.is_closed() || result.as_ref().is_err_and(&broken) {
-            drop(client);
-            self.forget();
-        } else {
-            self.lock().0.push(client);
-            self.returned.notify_one();
+            return result;
         }
-        result
+    }
+
+    /// An idle connection, or `None` and a slot to open one in (waiting
+    /// while all `max` are busy).
+    fn take(&self) -> Option<Client> {
+        let mut pool = self.lock();
+        loop {
+            if let Some(client) = pool.0.pop() {
+                return Some(client);
+            }
+            if pool.1 < self.max {
+                pool.1 += 1;
+                return None;
+            }
+            pool = self.returned.wait(pool).unwrap_or_else(|p| p.into_inner());
+        }
     }
 
     /// How many connections are open.
     fn open(&self) -> usize {
         self.lock().1
+    }
+}
+
+impl Drop for Pool {
+    /// Closes the idle connections on a thread of their own: closing one
+    /// blocks on its runtime, which must not happen on an async thread
+    /// (where the server drops its store at shutdown).
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut self.lock().0);
+        if idle.is_empty() {
+            return;
+        }
+        let closing = std::thread::spawn(move || drop(idle));
+        if closing.join().is_err() {
+            tracing::debug!("closing the database connections failed");
+        }
     }
 }
 
@@ -297,7 +328,7 @@ impl PostgresStore {
         config.application_name("parley");
         let writer = Pool::new(config.clone(), 1);
         writer
-            .run(migrate, connection_failed)
+            .run(migrate, connection_failed, || false)
             .map_err(|e| open_error(e.to_string().replace('\n', " ")))?;
         Ok(PostgresStore {
             writer,
@@ -305,14 +336,23 @@ impl PostgresStore {
         })
     }
 
-    /// Runs `f` in a write transaction, committed if it returns `Ok`.
+    /// Runs `f` in a write transaction, committed if it returns `Ok`. A
+    /// failure before the transaction began (a connection broken while
+    /// idle) is retried on a new connection; after that, never: a commit
+    /// whose answer was lost may have happened.
     fn write<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
+        let began = std::cell::Cell::new(false);
+        let mut f = Some(f);
         let result = self.writer.run(
             |client| -> Result<Result<T, E>, StoreError> {
                 let mut tx = client.transaction()?;
+                began.set(true);
+                let Some(f) = f.take() else {
+                    return Err(StoreError::Backend("a write ran twice".into()));
+                };
                 match f(&mut tx) {
                     Ok(value) => {
                         tx.commit()?;
@@ -326,14 +366,17 @@ impl PostgresStore {
                 }
             },
             store_error_broken,
+            || !began.get(),
         );
         result?
     }
 
     /// Runs `f` in a read-only transaction that sees one state throughout.
+    /// Reads change nothing, so one that fails on a connection broken
+    /// while idle is retried on a new one.
     fn read<T>(
         &self,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, postgres::Error>,
+        f: impl Fn(&mut Transaction<'_>) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
         self.readers.run(
             |client| -> Result<T, StoreError> {
@@ -347,6 +390,7 @@ impl PostgresStore {
                 Ok(value)
             },
             store_error_broken,
+            || true,
         )
     }
 
