@@ -1,8 +1,10 @@
 //! The server process on PostgreSQL (`--database-url postgres://…`): two
 //! servers sharing one database acknowledge and number one room's messages
-//! without gap (each relays what its own clients send); history outlives a restart; a database outage
-//! refuses sends (nothing acknowledged that was not stored) and the server
-//! recovers by itself. Needs PostgreSQL installed (scripts/setup.sh).
+//! without gap (each relays what its own clients send); history outlives a
+//! restart; a database outage refuses sends as `busy` (nothing acknowledged
+//! that was not stored) and the server recovers by itself; an unreachable
+//! database is a one-line start-up error. Needs PostgreSQL installed
+//! (scripts/setup.sh); fails, saying so, without it.
 
 mod common;
 
@@ -11,7 +13,7 @@ mod pg;
 
 use std::time::Duration;
 
-use parley_protocol::{ClientFrame, ServerFrame};
+use parley_protocol::{ClientFrame, ErrorCode, ServerFrame};
 
 use common::{Client, ServerProcess};
 
@@ -37,7 +39,10 @@ async fn try_say(client: &mut Client, room: &str, text: &str, cid: &str) -> Opti
         .await
     {
         ServerFrame::Ack { seq, .. } => Some(seq),
-        _ => None,
+        refused => {
+            assert_eq!(common::error_code(&refused), ErrorCode::Busy, "{refused:?}");
+            None
+        }
     }
 }
 

@@ -77,6 +77,18 @@ pub enum StoreError {
     Backend(String),
 }
 
+impl StoreError {
+    /// Whether the database is out of reach for now (a connection failed,
+    /// the server is restarting, a transaction lost a race) rather than the
+    /// request being wrong: trying again shortly may work.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Postgres(err) => self::postgres::unavailable(err),
+            _ => false,
+        }
+    }
+}
+
 /// What a client asked to happen in a room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {

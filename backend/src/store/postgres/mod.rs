@@ -267,6 +267,19 @@ impl Drop for Pool {
 /// the connection is dropped and the next call opens another.
 fn connection_failed(err: &postgres::Error) -> bool {
     err.as_db_error().is_none()
+        || err
+            .code()
+            .is_some_and(|c| c.code().starts_with("08") || c.code().starts_with("57"))
+}
+
+/// Whether an error is the database being out of reach for now: the
+/// connection failed, the server is shutting down or short of resources,
+/// or the transaction lost a race (serialization failure, deadlock).
+pub(crate) fn unavailable(err: &postgres::Error) -> bool {
+    connection_failed(err)
+        || err
+            .code()
+            .is_some_and(|c| c.code().starts_with("53") || c.code().starts_with("40"))
 }
 
 /// Whether a store error came from a failed connection.
