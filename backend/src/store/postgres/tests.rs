@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::store::fixtures::message;
 use crate::store::pg_harness::{wait_for, Postgres};
-use crate::store::{Change, NewEvent};
+use crate::store::NewEvent;
 
 const RULES: Rules = Rules {
     edit_window_ms: 0,
@@ -200,5 +200,50 @@ fn reads_share_a_fixed_number_of_connections() {
     // Opening again finds the schema in place.
     let again = PostgresStore::open(&pg.url(), 1).unwrap();
     assert_eq!(again.last_seq("r").unwrap(), 1);
-    let _ = Change::Delete { target: 1 };
+}
+
+#[test]
+fn a_failed_batch_leaves_no_gap_and_holds_no_lock() {
+    let pg = Postgres::start();
+    let store = PostgresStore::open(&pg.url(), 2).unwrap();
+    store
+        .append_batch(&[say("r", "n", 1, "one")], &RULES)
+        .unwrap();
+    // Sabotage the table so the next batch fails half-way, then repair it.
+    let mut admin = postgres::Client::connect(&pg.url(), postgres::NoTls).unwrap();
+    admin
+        .batch_execute(
+            "CREATE FUNCTION boom() RETURNS trigger AS $$
+             BEGIN IF NEW.text = 'three' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END
+             $$ LANGUAGE plpgsql;
+             CREATE TRIGGER boom BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION boom();",
+        )
+        .unwrap();
+    let failed = store.append_batch(
+        &[say("r", "n", 2, "two"), say("r", "n", 3, "three")],
+        &RULES,
+    );
+    assert!(matches!(failed, Err(StoreError::Postgres(_))), "{failed:?}");
+    assert!(
+        !failed.unwrap_err().is_unavailable(),
+        "a failed statement is no outage"
+    );
+    admin
+        .batch_execute("DROP TRIGGER boom ON messages;")
+        .unwrap();
+    let applied = store
+        .append_batch(&[say("r", "n", 4, "four")], &RULES)
+        .unwrap();
+    assert_eq!(
+        applied[0].as_ref().unwrap().seq(),
+        2,
+        "the failed batch consumed no seq"
+    );
+    // The room's row is not held: another server writes it at once.
+    let other = PostgresStore::open(&pg.url(), 1).unwrap();
+    let applied = other
+        .append_batch(&[say("r", "m", 5, "five")], &RULES)
+        .unwrap();
+    assert_eq!(applied[0].as_ref().unwrap().seq(), 3);
+    drop(admin);
 }
