@@ -18,7 +18,14 @@ use parley_protocol::{ClientFrame, ErrorCode, ServerFrame};
 use common::{Client, ServerProcess};
 
 fn start_server(url: &str) -> ServerProcess {
-    let mut args = vec!["--static-dir", "/nonexistent", "--database-url", url];
+    let mut args = vec![
+        "--static-dir",
+        "/nonexistent",
+        "--database-url",
+        url,
+        "--catch-up-cap",
+        "1000000",
+    ];
     args.extend(common::UNLIMITED_FLAGS);
     ServerProcess::spawn(&args)
 }
@@ -150,4 +157,71 @@ fn an_unreachable_postgres_is_a_one_line_start_up_error() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("cannot open the database"), "{stderr}");
     assert!(!stderr.contains("s3cret"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_acknowledged_is_lost_when_a_server_on_postgres_is_killed() {
+    let db = pg::Postgres::start();
+    let url = db.create_db("parley");
+    let mut server = start_server(&url);
+    let mut senders = Vec::new();
+    for n in 0..3 {
+        let ws = server.url();
+        senders.push(tokio::spawn(async move {
+            let mut client = Client::connect(&ws).await;
+            client.hello(&format!("sender{n}")).await;
+            client.join("r").await;
+            let mut acked = Vec::new();
+            for i in 0u64.. {
+                let frame = ClientFrame::Send {
+                    room: "r".into(),
+                    text: format!("{n}-{i}"),
+                    cid: format!("{n}-{i}"),
+                    reply_to: None,
+                };
+                if client.try_send(frame).await.is_err() {
+                    return acked;
+                }
+                // Read what came meanwhile; every ack counts.
+                loop {
+                    match tokio::time::timeout(Duration::from_millis(2), client.next_frame()).await
+                    {
+                        Ok(Some(ServerFrame::Ack { seq, cid, .. })) => acked.push((seq, cid)),
+                        Ok(Some(_)) => {}
+                        Ok(None) => return acked,
+                        Err(_) => break,
+                    }
+                }
+            }
+            acked
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    server.kill_9();
+    let mut acked = Vec::new();
+    for sender in senders {
+        acked.extend(
+            tokio::time::timeout(Duration::from_secs(20), sender)
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    assert!(!acked.is_empty(), "some messages were acknowledged");
+    let server = start_server(&url);
+    let stored = history(&server.url(), "r").await;
+    let seqs: Vec<u64> = stored.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "gap-free"
+    );
+    for (seq, cid) in &acked {
+        assert_eq!(
+            &stored[*seq as usize - 1].1,
+            cid,
+            "acked {cid} is stored at {seq}"
+        );
+    }
+    eprintln!("{} acknowledged, {} stored", acked.len(), stored.len());
 }
