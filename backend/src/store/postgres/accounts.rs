@@ -4,14 +4,13 @@
 //! token digests. Writes use the writing connection between batches.
 
 use postgres::error::SqlState;
-use postgres::Transaction;
 
-use super::{from_sql, to_sql, PostgresStore};
+use super::{from_sql, to_sql, PostgresStore, Tx};
 use crate::store::accounts::{Account, AccountError, AccountStore, TokenRecord};
 use crate::store::StoreError;
 
 /// The looks of the account `key`, in byte order (as SQLite sorts them).
-fn looks_of(tx: &mut Transaction<'_>, key: &str) -> Result<Vec<String>, postgres::Error> {
+fn looks_of(tx: &mut Tx<'_>, key: &str) -> Result<Vec<String>, postgres::Error> {
     Ok(tx
         .query(
             "SELECT look FROM account_looks WHERE key = $1 ORDER BY look COLLATE \"C\"",
@@ -22,7 +21,7 @@ fn looks_of(tx: &mut Transaction<'_>, key: &str) -> Result<Vec<String>, postgres
         .collect())
 }
 
-fn account_by_key(tx: &mut Transaction<'_>, key: &str) -> Result<Option<Account>, postgres::Error> {
+fn account_by_key(tx: &mut Tx<'_>, key: &str) -> Result<Option<Account>, postgres::Error> {
     let Some(row) = tx.query_opt(
         "SELECT nick, hash, admin, created_ms FROM accounts WHERE key = $1",
         &[&key],

@@ -5,17 +5,13 @@
 //! account has. Moderation events are rows of `changes` (kind `mod`).
 
 use parley_protocol::{name_key, RoomEvent};
-use postgres::Transaction;
 
-use super::to_sql;
+use super::{to_sql, Tx};
 use crate::store::{Action, Applied, NewEvent, Page, Person, RoomControl};
 
 /// The room's control state; the default if it has none (or if it does
 /// not parse, loudly).
-pub(super) fn control(
-    tx: &mut Transaction<'_>,
-    room: &str,
-) -> Result<RoomControl, postgres::Error> {
+pub(super) fn control(tx: &mut Tx<'_>, room: &str) -> Result<RoomControl, postgres::Error> {
     let state: Option<String> = tx
         .query_opt("SELECT state FROM room_control WHERE room = $1", &[&room])?
         .map(|r| r.get(0));
@@ -29,7 +25,7 @@ pub(super) fn control(
 
 /// Checks and applies a moderation action as `seq`.
 pub(super) fn moderate(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     event: &NewEvent,
     seq: u64,
     actor: &Person,
@@ -78,7 +74,7 @@ pub(super) fn event_of(stored: Option<String>) -> Option<RoomEvent> {
 
 /// The newest `limit` moderation events with `seq < before`, newest first.
 pub(super) fn modlog(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     room: &str,
     before: u64,
     limit: usize,
@@ -99,7 +95,7 @@ pub(super) fn modlog(
 
 /// The direct message of the accounts `a` and `b` (keys), if opened.
 pub(super) fn dm_between(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     a: &str,
     b: &str,
 ) -> Result<Option<String>, postgres::Error> {
@@ -113,7 +109,7 @@ pub(super) fn dm_between(
 }
 
 /// The direct messages of the account `key`.
-pub(super) fn dms_of(tx: &mut Transaction<'_>, key: &str) -> Result<Vec<String>, postgres::Error> {
+pub(super) fn dms_of(tx: &mut Tx<'_>, key: &str) -> Result<Vec<String>, postgres::Error> {
     Ok(tx
         .query(
             "SELECT room FROM dms WHERE key = $1 ORDER BY room COLLATE \"C\"",

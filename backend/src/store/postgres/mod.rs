@@ -31,7 +31,10 @@ mod write;
 use std::time::Duration;
 
 use parley_protocol::{ChatMessage, RoomEvent};
-use postgres::{IsolationLevel, Transaction};
+use std::collections::HashMap;
+
+use postgres::types::ToSql;
+use postgres::{IsolationLevel, Row, Statement, Transaction};
 
 pub(crate) use pool::unavailable;
 use pool::{connection_failed, store_error_broken, Pool};
@@ -97,7 +100,11 @@ impl PostgresStore {
         config.application_name("parley");
         let writer = Pool::new(config.clone(), 1);
         writer
-            .run(migrate, connection_failed, || false)
+            .run(
+                |conn| migrate(&mut conn.client),
+                connection_failed,
+                || false,
+            )
             .map_err(|e| open_error(e.to_string().replace('\n', " ")))?;
         Ok(PostgresStore {
             writer,
@@ -111,25 +118,28 @@ impl PostgresStore {
     /// whose answer was lost may have happened.
     fn write<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, E>,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let began = std::cell::Cell::new(false);
         let mut f = Some(f);
         let result = self.writer.run(
-            |client| -> Result<Result<T, E>, StoreError> {
-                let mut tx = client.transaction()?;
+            |conn| -> Result<Result<T, E>, StoreError> {
+                let mut tx = Tx {
+                    tx: conn.client.transaction()?,
+                    statements: &mut conn.statements,
+                };
                 began.set(true);
                 let Some(f) = f.take() else {
                     return Err(StoreError::Backend("a write ran twice".into()));
                 };
                 match f(&mut tx) {
                     Ok(value) => {
-                        tx.commit()?;
+                        tx.tx.commit()?;
                         Ok(Ok(value))
                     }
                     Err(err) => {
                         // Fails (and so drops the connection) if it broke.
-                        tx.rollback()?;
+                        tx.tx.rollback()?;
                         Ok(Err(err))
                     }
                 }
@@ -145,17 +155,22 @@ impl PostgresStore {
     /// while idle is retried on a new one.
     fn read<T>(
         &self,
-        f: impl Fn(&mut Transaction<'_>) -> Result<T, postgres::Error>,
+        f: impl Fn(&mut Tx<'_>) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
         self.readers.run(
-            |client| -> Result<T, StoreError> {
-                let mut tx = client
+            |conn| -> Result<T, StoreError> {
+                let tx = conn
+                    .client
                     .build_transaction()
                     .isolation_level(IsolationLevel::RepeatableRead)
                     .read_only(true)
                     .start()?;
+                let mut tx = Tx {
+                    tx,
+                    statements: &mut conn.statements,
+                };
                 let value = f(&mut tx)?;
-                tx.commit()?;
+                tx.tx.commit()?;
                 Ok(value)
             },
             store_error_broken,
@@ -169,6 +184,69 @@ impl PostgresStore {
     }
 }
 
+/// Statements kept per connection at most; more (SQL built with varying
+/// limits) empties the cache.
+const MAX_STATEMENTS: usize = 128;
+
+/// A transaction that prepares each statement once per connection.
+pub(super) struct Tx<'a> {
+    tx: Transaction<'a>,
+    statements: &'a mut HashMap<String, Statement>,
+}
+
+/// Query parameters.
+type Params<'p> = [&'p (dyn ToSql + Sync)];
+
+impl Tx<'_> {
+    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.tx.prepare(sql)?;
+        if self.statements.len() >= MAX_STATEMENTS {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
+    pub(super) fn query(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Vec<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.query(&statement, params)
+    }
+
+    pub(super) fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Option<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.query_opt(&statement, params)
+    }
+
+    pub(super) fn query_one(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Row, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.query_one(&statement, params)
+    }
+
+    pub(super) fn execute(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<u64, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.execute(&statement, params)
+    }
+}
+
 /// PostgreSQL integers are `i64`; seqs and times fit easily.
 fn to_sql(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -179,7 +257,7 @@ fn from_sql(n: i64) -> u64 {
     n.max(0) as u64
 }
 
-fn room_last_seq(tx: &mut Transaction<'_>, room: &str) -> Result<u64, postgres::Error> {
+fn room_last_seq(tx: &mut Tx<'_>, room: &str) -> Result<u64, postgres::Error> {
     Ok(tx
         .query_opt("SELECT last_seq FROM rooms WHERE name = $1", &[&room])?
         .map_or(0, |r| from_sql(r.get(0))))

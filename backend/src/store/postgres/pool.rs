@@ -4,9 +4,27 @@
 
 use std::sync::{Condvar, Mutex};
 
-use postgres::{Client, NoTls};
+use std::collections::HashMap;
+
+use postgres::{Client, NoTls, Statement};
 
 use crate::store::StoreError;
+
+/// A connection and the statements prepared on it (by SQL text), so a
+/// statement costs one round trip after its first use.
+pub(super) struct Conn {
+    pub(super) client: Client,
+    pub(super) statements: HashMap<String, Statement>,
+}
+
+impl Conn {
+    fn new(client: Client) -> Conn {
+        Conn {
+            client,
+            statements: HashMap::new(),
+        }
+    }
+}
 
 /// A fixed-size pool of connections: at most `max` are ever open, a call
 /// that finds none idle waits for one, and a connection that failed is
@@ -15,7 +33,7 @@ pub(super) struct Pool {
     config: postgres::Config,
     max: usize,
     /// Idle connections, and how many are open (or being opened) in all.
-    idle: Mutex<(Vec<Client>, usize)>,
+    idle: Mutex<(Vec<Conn>, usize)>,
     returned: Condvar,
 }
 
@@ -29,7 +47,7 @@ impl Pool {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (Vec<Client>, usize)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Vec<Conn>, usize)> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -45,16 +63,16 @@ impl Pool {
     /// it runs once more on a new connection.
     pub(super) fn run<T, E: From<postgres::Error>>(
         &self,
-        mut f: impl FnMut(&mut Client) -> Result<T, E>,
+        mut f: impl FnMut(&mut Conn) -> Result<T, E>,
         broken: impl Fn(&E) -> bool,
         may_retry: impl Fn() -> bool,
     ) -> Result<T, E> {
         let mut reused = self.take();
         loop {
             let mut client = match reused.take() {
-                Some(client) if !client.is_closed() => (client, true),
+                Some(conn) if !conn.client.is_closed() => (conn, true),
                 _ => match self.config.connect(NoTls) {
-                    Ok(client) => (client, false),
+                    Ok(client) => (Conn::new(client), false),
                     Err(err) => {
                         self.forget();
                         return Err(err.into());
@@ -63,7 +81,7 @@ impl Pool {
             };
             let result = f(&mut client.0);
             let failed = result.as_ref().is_err_and(&broken);
-            if client.0.is_closed() || failed {
+            if client.0.client.is_closed() || failed {
                 // Dropped off the lock: closing blocks for a moment.
                 drop(client.0);
                 if failed && client.1 && may_retry() {
@@ -80,7 +98,7 @@ impl Pool {
 
     /// An idle connection, or `None` and a slot to open one in (waiting
     /// while all `max` are busy).
-    fn take(&self) -> Option<Client> {
+    fn take(&self) -> Option<Conn> {
         let mut pool = self.lock();
         loop {
             if let Some(client) = pool.0.pop() {

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use parley_protocol::{
     ChatMessage, Deleted, Edited, Quote, Reacted, Reactions, RoomEvent, SearchHit,
 };
-use postgres::{Row, Transaction};
+use postgres::Row;
 
-use super::{from_sql, to_sql};
+use super::{from_sql, to_sql, Tx};
 use crate::store::search::word_matches;
 use crate::store::{Found, Page, Search};
 
@@ -54,7 +54,7 @@ fn message_row(room: &str, r: &Row) -> ChatMessage {
 /// Fills in the reactions of `messages` (all of one room, in order): emoji
 /// in the order first given, nicks likewise.
 fn add_reactions(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     room: &str,
     messages: &mut [ChatMessage],
 ) -> Result<(), postgres::Error> {
@@ -105,7 +105,7 @@ fn add_reactions(
 
 /// Messages of `room` with `from <= seq <= to`, in order, current state.
 fn messages_between(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     room: &str,
     from: u64,
     to: u64,
@@ -126,7 +126,7 @@ fn messages_between(
 
 /// Changes of `room` with `from <= seq <= to`, in order, as events.
 fn changes_between(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     room: &str,
     from: u64,
     to: u64,
@@ -181,7 +181,7 @@ fn changes_between(
 
 /// The newest `limit` events with `after < seq <= upto`, oldest first.
 pub(super) fn events(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     room: &str,
     after: u64,
     upto: u64,
@@ -217,7 +217,7 @@ pub(super) fn events(
 
 /// The newest `limit` messages with `seq < before`, oldest first.
 pub(super) fn messages(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     room: &str,
     before: u64,
     limit: usize,
@@ -250,7 +250,7 @@ fn contains_pattern(word: &str) -> String {
 
 /// Messages matching `search`, newest first (by search id: an edit makes
 /// a message new again, as in the SQLite store).
-pub(super) fn search(tx: &mut Transaction<'_>, search: &Search) -> Result<Found, postgres::Error> {
+pub(super) fn search(tx: &mut Tx<'_>, search: &Search) -> Result<Found, postgres::Error> {
     if search.words.is_empty() || search.rooms.is_empty() {
         return Ok(Found::default());
     }

@@ -7,9 +7,8 @@
 use std::collections::BTreeMap;
 
 use parley_protocol::{quote_of, ChatMessage, Deleted, Edited, Quote, Reacted, RoomEvent};
-use postgres::Transaction;
 
-use super::{from_sql, to_sql};
+use super::{from_sql, to_sql, Tx};
 use crate::store::search::fold;
 use crate::store::{Applied, Change, NewEvent, Refusal, Retention, Rules};
 
@@ -21,11 +20,7 @@ struct Target {
     deleted: bool,
 }
 
-fn target(
-    tx: &mut Transaction<'_>,
-    room: &str,
-    seq: u64,
-) -> Result<Option<Target>, postgres::Error> {
+fn target(tx: &mut Tx<'_>, room: &str, seq: u64) -> Result<Option<Target>, postgres::Error> {
     Ok(tx
         .query_opt(
             "SELECT nick, text, ts, deleted FROM messages WHERE room = $1 AND seq = $2",
@@ -41,7 +36,7 @@ fn target(
 
 /// The message `seq` if it exists and is not deleted.
 fn live_target(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     room: &str,
     seq: u64,
 ) -> Result<Result<Target, Refusal>, postgres::Error> {
@@ -53,7 +48,7 @@ fn live_target(
 
 /// Inserts a change event's row.
 fn insert_change(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     event: &NewEvent,
     seq: u64,
     target: u64,
@@ -100,7 +95,7 @@ fn insert_change(
 
 /// Checks and applies one event as `seq`; what it became, or why not.
 fn apply(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     event: &NewEvent,
     seq: u64,
     rules: &Rules,
@@ -259,7 +254,7 @@ fn apply(
 /// Erases a message's text everywhere it is kept: the message (now a
 /// tombstone), its edits, the quotes of its answers; its reactions go too.
 /// (PostgreSQL keeps the old row versions until `VACUUM` reclaims them.)
-fn erase(tx: &mut Transaction<'_>, room: &str, seq: u64) -> Result<(), postgres::Error> {
+fn erase(tx: &mut Tx<'_>, room: &str, seq: u64) -> Result<(), postgres::Error> {
     let seq = to_sql(seq);
     tx.execute(
         "UPDATE messages SET text = '', mentions = '', deleted = TRUE, search_id = NULL, folded = ''
@@ -285,7 +280,7 @@ fn erase(tx: &mut Transaction<'_>, room: &str, seq: u64) -> Result<(), postgres:
 /// row locked first, in name order, so another server's batch for the same
 /// room waits for this one to commit (and two batches never deadlock).
 pub(super) fn append(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     batch: &[NewEvent],
     rules: &Rules,
 ) -> Result<Vec<Applied>, postgres::Error> {
@@ -331,7 +326,7 @@ pub(super) fn append(
 /// Deletes the messages (with their reactions) and the changes chosen by
 /// `which` (over `args`, from `$1`), at most `max`; returns how many.
 fn delete_events(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     which: &str,
     args: &[&(dyn postgres::types::ToSql + Sync)],
     max: usize,
@@ -364,7 +359,7 @@ fn delete_events(
 
 /// Deletes up to `max` events the retention policy no longer keeps.
 pub(super) fn prune(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     retention: &Retention,
     now_ms: u64,
     max: usize,
