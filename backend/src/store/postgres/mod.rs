@@ -44,6 +44,10 @@ use super::{
     Applied, Found, MessageStore, NewEvent, Page, Retention, RoomControl, Rules, Search, StoreError,
 };
 
+/// How long sent data may go unacknowledged before the connection counts as
+/// dead, unless the URL says otherwise.
+const DEAD_CONNECTION: Duration = Duration::from_secs(20);
+
 /// How long opening a connection may take unless the URL says otherwise.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -97,6 +101,18 @@ impl PostgresStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
+        // A database that vanishes without closing the connection (a
+        // network partition) fails calls within seconds instead of hanging
+        // the committer: unacknowledged data times out, idle connections
+        // are probed.
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(DEAD_CONNECTION);
+        }
+        config
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
+            .keepalives_interval(Duration::from_secs(5))
+            .keepalives_retries(3);
         config.application_name("parley");
         let writer = Pool::new(config.clone(), 1);
         writer
