@@ -131,6 +131,17 @@ async fn two_servers_on_postgres_relay_ack_and_keep_history_across_restarts_and_
     assert_eq!(seq, Some(4), "recovered by itself, no gap");
     let mut expected = expected;
     expected.push((4, "back".to_owned()));
+    // The admin command works on the same database (its client blocks, so
+    // it runs off the async threads).
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_parley-backend"))
+        .args(["admin", "list", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
     // What a server that starts now reads is what was acknowledged. (A
     // running server's room cache knows only what it relayed itself:
     // relaying between servers is not part of the store.)
