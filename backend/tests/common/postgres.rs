@@ -103,6 +103,13 @@ impl Postgres {
                 "--no-sync",
             ],
         );
+        // Another process may take the free port first: then another port.
+        for _ in 0..3 {
+            if pg.try_start_server().is_ok() {
+                return pg;
+            }
+            pg.port = free_port();
+        }
         pg.start_server();
         pg
     }
@@ -143,6 +150,12 @@ impl Postgres {
 
     /// Starts the server (again) on the same port.
     pub fn start_server(&mut self) {
+        if let Err(why) = self.try_start_server() {
+            panic!("{why}");
+        }
+    }
+
+    fn try_start_server(&mut self) -> Result<(), String> {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
             self.port,
@@ -150,22 +163,34 @@ impl Postgres {
         );
         let log = self.dir.path().join("log").display().to_string();
         let data = self.data();
-        self.run_pg(
-            "pg_ctl",
-            &[
-                "-D",
-                &data,
-                "-o",
-                &options,
-                "-l",
-                &log,
-                "-w",
-                "-t",
-                PG_CTL_WAIT,
-                "start",
-            ],
-        );
+        let args = [
+            "-D",
+            &data,
+            "-o",
+            &options,
+            "-l",
+            &log,
+            "-w",
+            "-t",
+            PG_CTL_WAIT,
+            "start",
+        ];
+        let output = self
+            .command("pg_ctl")
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .map_err(|e| format!("cannot run pg_ctl: {e}"))?;
+        if !output.status.success() {
+            let log = std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default();
+            return Err(format!(
+                "pg_ctl start failed: {}\n{}\nserver log:\n{log}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
         self.running = true;
+        Ok(())
     }
 
     /// Stops the server at once (connections are cut), as an outage would.
