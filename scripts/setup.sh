@@ -5,6 +5,9 @@
 #   scripts/setup.sh            # build tools: wasm target, trunk, wasm-bindgen-cli, wasm-opt
 #   scripts/setup.sh --browser  # also Chromium + ChromeDriver (and axe-core, from npm) for the end-to-end tests
 #
+# Always: Debian's PostgreSQL (binaries only: the store tests start their own
+# server in a temp dir; the package's service and cluster are not started).
+#
 # Versions are the ones ../shared/TOOLCHAIN.md lists as working with rustc 1.95.
 set -euo pipefail
 
@@ -36,11 +39,25 @@ if [ "$want_browser" = 1 ]; then
   need_pkg fonts-noto-cjk
   need_pkg fonts-noto-color-emoji
 fi
+# PostgreSQL for the PostgreSQL store's tests (backend/tests/common/postgres.rs).
+need_pkg postgresql
 if [ "${#apt_missing[@]}" -gt 0 ]; then
   say "installing Debian packages: ${apt_missing[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  # Only PostgreSQL's binaries are wanted: no "main" cluster, no service.
+  $SUDO mkdir -p /etc/postgresql-common/createcluster.d
+  echo 'create_main_cluster = false' | $SUDO tee /etc/postgresql-common/createcluster.d/parley.conf >/dev/null
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null
+  policy_added=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    policy_added=1
+  fi
+  installed=0
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null && installed=1
+  if [ "$policy_added" = 1 ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi
+  [ "$installed" = 1 ] || { echo "setup.sh: apt-get install failed" >&2; exit 1; }
 fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then

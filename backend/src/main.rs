@@ -32,9 +32,14 @@ enum Command {
 async fn main() {
     let cli = Cli::parse();
     let done = match cli.command {
-        Some(Command::Admin(args)) => parley::admin::run(&args)
-            .map(|said| println!("{said}"))
-            .map_err(anyhow::Error::from),
+        // Off the async threads: the PostgreSQL client blocks.
+        Some(Command::Admin(args)) => {
+            tokio::task::spawn_blocking(move || parley::admin::run(&args))
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|done| done.map_err(anyhow::Error::from))
+                .map(|said| println!("{said}"))
+        }
         None => serve(cli.config).await,
     };
     if let Err(err) = done {
@@ -67,9 +72,12 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     parley::server::site_policy(&config).map_err(anyhow::Error::msg)?;
     let listener = parley::server::bind(config.addr, config.listen_backlog)
         .with_context(|| format!("cannot listen on {}", config.addr))?;
-    let hub = parley::server::hub(&config)
-        .await
-        .with_context(|| format!("cannot start with the database {}", config.database_url))?;
+    let hub = parley::server::hub(&config).await.with_context(|| {
+        format!(
+            "cannot start with the database {}",
+            parley::store::redact_url(&config.database_url)
+        )
+    })?;
     println!("Parley is running: open http://{}", listener.local_addr()?);
     parley::server::run(listener, config, hub, shutdown_signal())
         .await

@@ -229,11 +229,21 @@ impl CommitHandler<Receipt> for Delivery {
     }
 
     fn failed(&self, batch: Vec<(Receipt, NewEvent)>, error: &StoreError) {
-        let text = format!("it could not be stored, so it did not happen: {error}");
+        // A database out of reach for now (PostgreSQL restarting) is
+        // `busy`: the client may send it again shortly.
+        let (code, text) = if error.is_unavailable() {
+            (
+                ErrorCode::Busy,
+                "the database cannot be reached just now, so it did not happen; send it again shortly".to_owned(),
+            )
+        } else {
+            (
+                ErrorCode::Internal,
+                format!("it could not be stored, so it did not happen: {error}"),
+            )
+        };
         for (receipt, event) in batch {
-            receipt
-                .reply
-                .refused(ErrorCode::Internal, text.clone(), event.room);
+            receipt.reply.refused(code, text.clone(), event.room);
         }
     }
 }

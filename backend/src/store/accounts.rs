@@ -210,4 +210,40 @@ mod tests {
         let reopened = SqliteStore::open(&dir.path().join("a.db"), Synchronous::Normal, 2).unwrap();
         assert_eq!(reopened.admins().unwrap(), ["Joon"], "kept on disk");
     }
+
+    #[test]
+    fn the_postgres_store_keeps_accounts_and_tokens() {
+        let pg = crate::store::pg_harness::Postgres::start();
+        let store = crate::store::PostgresStore::open(&pg.url(), 2).unwrap();
+        keeps_accounts_and_tokens(&store);
+        drop(store);
+        let reopened = crate::store::PostgresStore::open(&pg.url(), 2).unwrap();
+        assert_eq!(reopened.admins().unwrap(), ["Joon"], "kept in the database");
+    }
+
+    #[test]
+    fn two_postgres_servers_racing_register_one_look_alike() {
+        let pg = crate::store::pg_harness::Postgres::start();
+        let url = pg.url();
+        let tries: Vec<_> = (0..4)
+            .map(|n| {
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    let store = crate::store::PostgresStore::open(&url, 1).unwrap();
+                    let mut a = account(&format!("Twin{n}"), &["twin"]);
+                    a.key = format!("twin{n}");
+                    store.create_account(&a)
+                })
+            })
+            .collect();
+        let results: Vec<_> = tries.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{results:?}"
+        );
+        assert!(results
+            .iter()
+            .all(|r| matches!(r, Ok(()) | Err(AccountError::Taken(_)))));
+    }
 }

@@ -19,15 +19,22 @@
 //! Accounts and sign-in tokens are kept by the same store behind a second
 //! interface, [`AccountStore`]; [`Stores`] holds one store as both.
 //!
-//! Two implementations: [`SqliteStore`] (the default, durable, with a
-//! full-text index) and [`MemoryStore`] (forgets everything on exit; for
-//! tests and throwaway runs). A leaf module: it imports nothing of the crate.
+//! Three implementations: [`SqliteStore`] (the default, durable, with a
+//! full-text index), [`PostgresStore`] (one database shared by several
+//! servers) and [`MemoryStore`] (forgets everything on exit; for tests and
+//! throwaway runs). A leaf module: it imports nothing of the crate.
 
 pub mod accounts;
+#[cfg(test)]
+mod contract;
 pub mod control;
 #[cfg(test)]
 mod fixtures;
 mod memory;
+#[cfg(test)]
+#[path = "../../tests/common/postgres.rs"]
+pub(crate) mod pg_harness;
+mod postgres;
 mod search;
 mod sqlite;
 
@@ -36,6 +43,7 @@ use std::sync::Arc;
 use parley_protocol::{ChatMessage, RoomEvent, SearchHit};
 use thiserror::Error;
 
+pub use self::postgres::{redact as redact_url, PostgresStore};
 pub use accounts::{Account, AccountError, AccountStore, TokenRecord};
 pub use control::{Action, Keep, Person, Rank, RoomControl};
 pub use memory::MemoryStore;
@@ -48,6 +56,9 @@ pub enum StoreError {
     /// SQLite reported an error.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL reported an error, or the connection to it failed.
+    #[error("database error: {0}")]
+    Postgres(#[from] ::postgres::Error),
     /// The database could not be opened or prepared.
     #[error("cannot open the database {path}: {reason}")]
     Open {
@@ -57,11 +68,25 @@ pub enum StoreError {
         reason: String,
     },
     /// The database URL is not one this server understands.
-    #[error("unsupported database URL {0:?}: use sqlite://PATH, a file path, or memory")]
+    #[error(
+        "unsupported database URL {0:?}: use postgres://…, sqlite://PATH, a file path, or memory"
+    )]
     BadUrl(String),
     /// Any other backend failure.
     #[error("storage failed: {0}")]
     Backend(String),
+}
+
+impl StoreError {
+    /// Whether the database is out of reach for now (a connection failed,
+    /// the server is restarting, a transaction lost a race) rather than the
+    /// request being wrong: trying again shortly may work.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Postgres(err) => self::postgres::unavailable(err),
+            _ => false,
+        }
+    }
 }
 
 /// What a client asked to happen in a room.
@@ -318,9 +343,10 @@ impl Stores {
     }
 }
 
-/// Opens the store a `--database-url` names: `memory`, `sqlite://PATH`,
-/// `sqlite:PATH` or a plain file path. `memory_per_room` bounds the
-/// in-memory store, `max_readers` the SQLite store's read connections.
+/// Opens the store a `--database-url` names: `memory`, `postgres://…` or
+/// `postgresql://…` (PostgreSQL), `sqlite://PATH`, `sqlite:PATH` or a
+/// plain file path. `memory_per_room` bounds the in-memory store,
+/// `max_readers` the read connections of SQLite or PostgreSQL.
 pub fn open(
     url: &str,
     synchronous: Synchronous,
@@ -331,12 +357,15 @@ pub fn open(
     if url == "memory" || url == "memory:" {
         return Ok(Stores::memory(memory_per_room));
     }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Stores::of(Arc::new(PostgresStore::open(url, max_readers)?)));
+    }
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
         .unwrap_or(url);
     if path.is_empty() || path.contains("://") {
-        return Err(StoreError::BadUrl(url.to_owned()));
+        return Err(StoreError::BadUrl(self::postgres::redact(url)));
     }
     Ok(Stores::of(Arc::new(SqliteStore::open(
         std::path::Path::new(path),

@@ -12,7 +12,7 @@ use unicode_normalization::UnicodeNormalization;
 
 /// `s` lower-cased, without accents: decomposed, combining marks dropped,
 /// and composed again (so Hangul syllables stay syllables).
-fn fold(s: &str) -> String {
+pub(crate) fn fold(s: &str) -> String {
     let bare: String = s.nfd().filter(|c| !is_combining_mark(*c)).collect();
     bare.nfc().flat_map(char::to_lowercase).collect()
 }
