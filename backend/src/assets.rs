@@ -244,6 +244,9 @@ mod tests {
         assert!(is_hashed_asset(Path::new("style-0123456789abcdef.css")));
         assert!(!is_hashed_asset(Path::new("index.html")));
         assert!(!is_hashed_asset(Path::new("favicon.ico")));
+        // A hash is long enough and hexadecimal, both.
+        assert!(!is_hashed_asset(Path::new("badcafe.css")));
+        assert!(!is_hashed_asset(Path::new("parley-documentation.js")));
     }
 
     #[test]

@@ -283,6 +283,15 @@ async fn a_development_build_in_the_folder_is_refused_with_how_to_rebuild() {
         assert_eq!(res.status(), 503, "{path}");
         let body = String::from_utf8_lossy(res.body()).into_owned();
         assert!(body.contains("trunk build --release"), "{path}: {body}");
+    } // A folder without the app says how to build it.
+    let mut config = test_config();
+    config.static_dir = Some(dir.path().join("nothing-here"));
+    let (empty, _workers) = self::routes(config);
+    for path in ["/", "/room/rust"] {
+        let res = request().path(path).reply(&empty).await;
+        assert_eq!(res.status(), 503, "{path}");
+        let body = String::from_utf8_lossy(res.body()).into_owned();
+        assert!(body.contains("make run"), "{path}: {body}");
     }
 }
 
