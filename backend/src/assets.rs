@@ -9,7 +9,8 @@
 //! Trunk names the wasm and JS bundles after their content hash, so those
 //! are cached for a year; `index.html` is revalidated on every load so a
 //! new release is picked up at once. Built-in files carry an `ETag` (their
-//! SHA-256), answered with 304 when the browser already has them.
+//! SHA-256), answered with 304 when the browser already has them, and go
+//! gzipped to browsers that take it ([`gzip`]).
 //!
 //! Only a release build is ever served: `trunk serve` writes its
 //! development build into the same `dist/`, with a live-reload script whose
@@ -18,6 +19,8 @@
 //! 503 that says how to rebuild.
 //!
 //! A leaf module: it imports nothing of the crate.
+
+mod gzip;
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +36,8 @@ use warp::Filter;
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Cache policy for everything else: always revalidate.
 const REVALIDATE: &str = "no-cache";
+/// `index.html`'s type.
+const HTML: &str = "text/html; charset=utf-8";
 /// What only a `trunk serve` development build's page contains.
 const DEV_BUILD_MARK: &[u8] = b"{{__TRUNK_ADDRESS__}}";
 
@@ -99,33 +104,62 @@ pub fn routes(files: AppFiles) -> BoxedFilter<(Response,)> {
         AppFiles::BuiltIn => get_or_head()
             .and(warp::path::tail())
             .and(warp::header::optional::<String>("if-none-match"))
-            .map(|tail: Tail, seen: Option<String>| built_in_file(tail.as_str(), seen.as_deref()))
+            .and(warp::header::optional::<String>("accept-encoding"))
+            .then(
+                |tail: Tail, seen: Option<String>, encodings: Option<String>| async move {
+                    let gzip = gzip::accepts_gzip(encodings.as_deref());
+                    built_in_file(tail.as_str(), seen.as_deref(), gzip).await
+                },
+            )
             .boxed(),
         AppFiles::Folder(dir) => folder(dir).boxed(),
     }
 }
 
-/// A built-in file, or `index.html` for any other path.
-fn built_in_file(path: &str, seen: Option<&str>) -> Response {
+/// A built-in file, or `index.html` for any other path; gzipped when the
+/// browser takes it and it is worth it.
+async fn built_in_file(path: &str, seen: Option<&str>, gzip: bool) -> Response {
     let file = match path {
         "" | "index.html" => None,
         path => BuiltIn::get(path),
     };
-    if let Some(file) = file {
-        let policy = if is_hashed_asset(Path::new(path)) {
-            IMMUTABLE
-        } else {
-            REVALIDATE
-        };
-        let mime = file.metadata.mimetype().to_owned();
-        let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()));
-        return answer(file.data.into_owned(), &mime, policy, Some(etag), seen);
-    }
-    let Some(index) = BuiltIn::get("index.html") else {
-        return not_built();
+    let (file, mime, policy) = match file {
+        Some(file) => {
+            let mime = file.metadata.mimetype().to_owned();
+            let policy = if is_hashed_asset(Path::new(path)) {
+                IMMUTABLE
+            } else {
+                REVALIDATE
+            };
+            (file, mime, policy)
+        }
+        None => {
+            let Some(index) = BuiltIn::get("index.html") else {
+                return not_built();
+            };
+            if readiness_of(&index.data) == Readiness::DevelopmentBuild {
+                return development_build();
+            }
+            (index, HTML.to_owned(), REVALIDATE)
+        }
     };
-    let etag = format!("\"{}\"", hex(&index.metadata.sha256_hash()));
-    page(index.data.into_owned(), Some(etag), seen)
+    let hash = file.metadata.sha256_hash();
+    let data = file.data.into_owned();
+    let mut variant = Variant {
+        mime: &mime,
+        policy,
+        etag: Some(format!("\"{}\"", hex(&hash))),
+        gzipped: false,
+        varies: gzip::worth_it(&mime, data.len()),
+    };
+    if gzip && variant.varies {
+        if let Some(copy) = gzip::gzipped(hash, data.clone()).await {
+            variant.etag = Some(format!("\"{}-gz\"", hex(&hash)));
+            variant.gzipped = true;
+            return answer(copy.as_ref().clone(), variant, seen);
+        }
+    }
+    answer(data, variant, seen)
 }
 
 /// The files of `dir`, else its `index.html`.
@@ -156,7 +190,7 @@ fn folder(dir: PathBuf) -> impl Filter<Extract = (Response,), Error = warp::Reje
         let index = index.clone();
         async move {
             match tokio::fs::read(&index).await {
-                Ok(bytes) => page(bytes, None, None),
+                Ok(bytes) => page(bytes),
                 Err(_) => not_built(),
             }
         }
@@ -164,31 +198,50 @@ fn folder(dir: PathBuf) -> impl Filter<Extract = (Response,), Error = warp::Reje
     files.or(fallback).unify()
 }
 
-/// `index.html`, unless it is a development build.
-fn page(bytes: Vec<u8>, etag: Option<String>, seen: Option<&str>) -> Response {
+/// `index.html` from a folder, unless it is a development build.
+fn page(bytes: Vec<u8>) -> Response {
     if readiness_of(&bytes) == Readiness::DevelopmentBuild {
         return development_build();
     }
-    answer(bytes, "text/html; charset=utf-8", REVALIDATE, etag, seen)
+    let variant = Variant {
+        mime: HTML,
+        policy: REVALIDATE,
+        etag: None,
+        gzipped: false,
+        varies: false,
+    };
+    answer(bytes, variant, None)
+}
+
+/// How a file is sent.
+struct Variant<'a> {
+    mime: &'a str,
+    policy: &'static str,
+    /// The `ETag` of these bytes (one per encoding).
+    etag: Option<String>,
+    /// The bytes are gzipped (`Content-Encoding: gzip`).
+    gzipped: bool,
+    /// The answer depends on `Accept-Encoding`.
+    varies: bool,
 }
 
 /// A file's answer: 304 when the browser's copy (`seen`) is this one.
-fn answer(
-    bytes: Vec<u8>,
-    mime: &str,
-    policy: &str,
-    etag: Option<String>,
-    seen: Option<&str>,
-) -> Response {
-    let unchanged = match (&etag, seen) {
+fn answer(bytes: Vec<u8>, variant: Variant<'_>, seen: Option<&str>) -> Response {
+    let unchanged = match (&variant.etag, seen) {
         (Some(etag), Some(seen)) => seen.split(',').any(|tag| tag.trim() == etag),
         _ => false,
     };
     let mut reply = warp::http::Response::builder()
-        .header(header::CACHE_CONTROL, policy)
-        .header(header::CONTENT_TYPE, mime);
-    if let Some(etag) = etag {
+        .header(header::CACHE_CONTROL, variant.policy)
+        .header(header::CONTENT_TYPE, variant.mime);
+    if let Some(etag) = variant.etag {
         reply = reply.header(header::ETAG, etag);
+    }
+    if variant.gzipped {
+        reply = reply.header(header::CONTENT_ENCODING, "gzip");
+    }
+    if variant.varies {
+        reply = reply.header(header::VARY, "accept-encoding");
     }
     let reply = if unchanged {
         reply

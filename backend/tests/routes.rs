@@ -341,6 +341,43 @@ async fn the_built_in_app_answers_with_types_cache_policies_and_etags() {
         res.body().as_ref(),
         std::fs::read(dist.join(&wasm)).unwrap()
     );
+    assert_eq!(res.headers()["vary"], "accept-encoding");
+    assert!(res.headers().get("content-encoding").is_none());
+    // Gzipped for a browser that takes it, with its own ETag.
+    let wasm_bytes = std::fs::read(dist.join(&wasm)).unwrap();
+    let zipped = request()
+        .path(&format!("/{wasm}"))
+        .header("accept-encoding", "gzip, deflate, br")
+        .reply(&routes)
+        .await;
+    assert_eq!(zipped.status(), 200);
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()["vary"], "accept-encoding");
+    assert_eq!(zipped.headers()["content-type"], "application/wasm");
+    assert!(zipped.body().len() < wasm_bytes.len() / 2);
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(zipped.body().as_ref()),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert_eq!(unzipped, wasm_bytes);
+    let gz_etag = zipped.headers()["etag"].to_str().unwrap().to_owned();
+    assert_ne!(gz_etag, res.headers()["etag"].to_str().unwrap());
+    let again = request()
+        .path(&format!("/{wasm}"))
+        .header("accept-encoding", "gzip")
+        .header("if-none-match", &gz_etag)
+        .reply(&routes)
+        .await;
+    assert_eq!(again.status(), 304);
+    let refused = request()
+        .path(&format!("/{wasm}"))
+        .header("accept-encoding", "gzip;q=0")
+        .reply(&routes)
+        .await;
+    assert!(refused.headers().get("content-encoding").is_none());
+    assert_eq!(refused.body().len(), wasm_bytes.len());
     let head = request()
         .method("HEAD")
         .path(&format!("/{wasm}"))
