@@ -3,10 +3,10 @@
 # and skips whatever is already there, so a second run takes a second.
 #
 #   scripts/setup.sh            # build tools: wasm target, trunk, wasm-bindgen-cli, wasm-opt
-#   scripts/setup.sh --browser  # also Chromium + ChromeDriver (and axe-core, from npm) for the end-to-end tests
-#
-# Always: Debian's PostgreSQL (binaries only: the store tests start their own
-# server in a temp dir; the package's service and cluster are not started).
+#   scripts/setup.sh --browser  # also what the tests need: Chromium + ChromeDriver (and axe-core,
+#                               # from npm) for the end-to-end tests, and Debian's PostgreSQL
+#                               # (binaries only: the store tests start their own server in a
+#                               # temp dir; the package's service and cluster are not started)
 #
 # Versions are the ones ../shared/TOOLCHAIN.md lists as working with rustc 1.95.
 set -euo pipefail
@@ -38,9 +38,9 @@ if [ "$want_browser" = 1 ]; then
   # So Hangul, Kana, Han and emoji render in the end-to-end screenshots.
   need_pkg fonts-noto-cjk
   need_pkg fonts-noto-color-emoji
+  # PostgreSQL for the PostgreSQL store's tests (backend/tests/common/postgres.rs).
+  need_pkg postgresql
 fi
-# PostgreSQL for the PostgreSQL store's tests (backend/tests/common/postgres.rs).
-need_pkg postgresql
 if [ "${#apt_missing[@]}" -gt 0 ]; then
   say "installing Debian packages: ${apt_missing[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
