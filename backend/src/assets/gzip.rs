@@ -126,8 +126,21 @@ mod tests {
             .read_to_end(&mut back)
             .unwrap();
         assert_eq!(back, data);
-        // The same hash is the same copy, whatever is passed the second time.
+        // The same hash is the same copy, whatever is passed the second time,
+        // also after other files were gzipped; the cache stays bounded.
         let again = gzipped(hash, Vec::new()).await.unwrap();
         assert!(Arc::ptr_eq(&copy, &again));
+        let other = gzipped([8u8; 32], b"other ".repeat(500)).await.unwrap();
+        assert!(!Arc::ptr_eq(&copy, &other));
+        assert!(Arc::ptr_eq(
+            &copy,
+            &gzipped(hash, Vec::new()).await.unwrap()
+        ));
+        for i in 0..2 * MAX_COPIES {
+            let mut key = [9u8; 32];
+            key[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            gzipped(key, b"x".repeat(10)).await.unwrap();
+            assert!(lock().len() <= MAX_COPIES);
+        }
     }
 }
