@@ -92,13 +92,7 @@ impl RoomHistory {
                 mentions,
             } => {
                 let message = self.live(*target)?;
-                if message.nick != nick {
-                    return Err(Refusal::NotAuthor);
-                }
-                if rules.edit_window_ms > 0 && ts.saturating_sub(message.ts) > rules.edit_window_ms
-                {
-                    return Err(Refusal::EditWindowClosed);
-                }
+                rules.may_edit(&nick, &message.nick, message.ts, ts)?;
                 message.text = text.clone();
                 message.mentions = mentions.clone();
                 message.edited_ts = Some(ts);
@@ -114,9 +108,7 @@ impl RoomHistory {
             }
             Change::Delete { target } => {
                 let message = self.live(*target)?;
-                if message.nick != nick {
-                    return Err(Refusal::NotAuthor);
-                }
+                rules.may_delete(&nick, &message.nick)?;
                 message.text.clear();
                 message.mentions.clear();
                 message.reactions.clear();
@@ -137,7 +129,7 @@ impl RoomHistory {
             }
             Change::React { target, emoji, on } => {
                 let message = self.live(*target)?;
-                react(message, &nick, emoji, *on, rules.max_reactions)?;
+                react(message, &nick, emoji, *on, rules)?;
                 RoomEvent::Reacted(Reacted {
                     room,
                     seq,
@@ -177,7 +169,7 @@ fn react(
     nick: &str,
     emoji: &str,
     on: bool,
-    max: usize,
+    rules: &Rules,
 ) -> Result<(), Refusal> {
     let at = message.reactions.iter().position(|r| r.emoji == emoji);
     match (at, on) {
@@ -188,12 +180,14 @@ fn react(
                 r.count += 1;
             }
         }
-        (None, true) if message.reactions.len() >= max => return Err(Refusal::TooManyReactions),
-        (None, true) => message.reactions.push(Reactions {
-            emoji: emoji.to_owned(),
-            count: 1,
-            nicks: vec![nick.to_owned()],
-        }),
+        (None, true) => {
+            rules.may_react(message.reactions.len(), false)?;
+            message.reactions.push(Reactions {
+                emoji: emoji.to_owned(),
+                count: 1,
+                nicks: vec![nick.to_owned()],
+            });
+        }
         (Some(at), false) => {
             let r = &mut message.reactions[at];
             r.nicks.retain(|n| n != nick);

@@ -158,6 +158,39 @@ pub struct Rules {
     pub max_reactions: usize,
 }
 
+/// The rules themselves, one place for every engine: each store looks up
+/// what they need (the message's author and time, its reactions) its own
+/// way, in its transaction, and asks here.
+impl Rules {
+    /// Whether `nick` may edit, at `now`, a message `author` sent at
+    /// `sent`: only its author, and within the edit window.
+    pub fn may_edit(&self, nick: &str, author: &str, sent: u64, now: u64) -> Result<(), Refusal> {
+        self.may_delete(nick, author)?;
+        if self.edit_window_ms > 0 && now.saturating_sub(sent) > self.edit_window_ms {
+            return Err(Refusal::EditWindowClosed);
+        }
+        Ok(())
+    }
+
+    /// Whether `nick` may delete a message by `author`: only its author.
+    pub fn may_delete(&self, nick: &str, author: &str) -> Result<(), Refusal> {
+        if nick == author {
+            Ok(())
+        } else {
+            Err(Refusal::NotAuthor)
+        }
+    }
+
+    /// Whether `emoji` may go on a message that has `distinct` different
+    /// ones (`has_it`: this one among them, then it is no new one).
+    pub fn may_react(&self, distinct: usize, has_it: bool) -> Result<(), Refusal> {
+        if !has_it && distinct >= self.max_reactions {
+            return Err(Refusal::TooManyReactions);
+        }
+        Ok(())
+    }
+}
+
 /// Why the store refused one event of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum Refusal {
@@ -384,4 +417,36 @@ pub(crate) fn newest_page<T: Clone>(
     items.truncate(limit);
     items.reverse();
     Page { items, more }
+}
+
+#[cfg(test)]
+mod rules_tests {
+    use super::{Refusal, Rules};
+
+    #[test]
+    fn only_authors_change_their_messages_edits_within_the_window() {
+        let rules = Rules {
+            edit_window_ms: 1_000,
+            max_reactions: 2,
+        };
+        assert_eq!(rules.may_delete("ana", "ana"), Ok(()));
+        assert_eq!(rules.may_delete("bob", "ana"), Err(Refusal::NotAuthor));
+        assert_eq!(rules.may_edit("ana", "ana", 5_000, 6_000), Ok(()));
+        assert_eq!(
+            rules.may_edit("ana", "ana", 5_000, 6_001),
+            Err(Refusal::EditWindowClosed)
+        );
+        assert_eq!(
+            rules.may_edit("bob", "ana", 5_000, 5_000),
+            Err(Refusal::NotAuthor)
+        );
+        let always = Rules {
+            edit_window_ms: 0,
+            ..rules
+        };
+        assert_eq!(always.may_edit("ana", "ana", 0, u64::MAX), Ok(()));
+        assert_eq!(rules.may_react(1, false), Ok(()));
+        assert_eq!(rules.may_react(2, true), Ok(()));
+        assert_eq!(rules.may_react(2, false), Err(Refusal::TooManyReactions));
+    }
 }

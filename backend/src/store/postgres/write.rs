@@ -159,11 +159,8 @@ fn apply(
                 Ok(t) => t,
                 Err(refusal) => return Ok(Err(refusal)),
             };
-            if t.nick != *nick {
-                return Ok(Err(Refusal::NotAuthor));
-            }
-            if rules.edit_window_ms > 0 && ts.saturating_sub(t.ts) > rules.edit_window_ms {
-                return Ok(Err(Refusal::EditWindowClosed));
+            if let Err(refusal) = rules.may_edit(nick, &t.nick, t.ts, ts) {
+                return Ok(Err(refusal));
             }
             // A new search id, as SQLite gives the new text a new index
             // row: an edited message sorts as new in search.
@@ -188,8 +185,8 @@ fn apply(
                 Ok(t) => t,
                 Err(refusal) => return Ok(Err(refusal)),
             };
-            if t.nick != *nick {
-                return Ok(Err(Refusal::NotAuthor));
+            if let Err(refusal) = rules.may_delete(nick, &t.nick) {
+                return Ok(Err(refusal));
             }
             erase(tx, room, *seq_of)?;
             insert_change(tx, event, seq, *seq_of)?;
@@ -222,8 +219,8 @@ fn apply(
                     &[room, &to_sql(*seq_of), emoji],
                 )?;
                 let (distinct, has_it): (i64, i64) = (row.get(0), row.get(1));
-                if has_it == 0 && distinct as usize >= rules.max_reactions {
-                    return Ok(Err(Refusal::TooManyReactions));
+                if let Err(refusal) = rules.may_react(distinct as usize, has_it > 0) {
+                    return Ok(Err(refusal));
                 }
                 // Reacting twice with the same emoji changes nothing.
                 tx.execute(

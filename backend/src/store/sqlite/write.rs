@@ -160,11 +160,8 @@ fn apply(
                 Ok(t) => t,
                 Err(refusal) => return Ok(Err(refusal)),
             };
-            if t.nick != *nick {
-                return Ok(Err(Refusal::NotAuthor));
-            }
-            if rules.edit_window_ms > 0 && ts.saturating_sub(t.ts) > rules.edit_window_ms {
-                return Ok(Err(Refusal::EditWindowClosed));
+            if let Err(refusal) = rules.may_edit(nick, &t.nick, t.ts, ts) {
+                return Ok(Err(refusal));
             }
             // The new text gets an index row of its own, as a new message
             // would: replacing the old row's text in place makes FTS5 find
@@ -191,8 +188,8 @@ fn apply(
                 Ok(t) => t,
                 Err(refusal) => return Ok(Err(refusal)),
             };
-            if t.nick != *nick {
-                return Ok(Err(Refusal::NotAuthor));
+            if let Err(refusal) = rules.may_delete(nick, &t.nick) {
+                return Ok(Err(refusal));
             }
             erase(tx, room, *seq_of, t.search_id)?;
             insert_change(tx, event, seq, *seq_of, None)?;
@@ -224,8 +221,8 @@ fn apply(
                         "SELECT COUNT(DISTINCT emoji), COALESCE(SUM(emoji = ?3), 0) FROM reactions WHERE room = ?1 AND target = ?2",
                     )?
                     .query_row(params![room, to_sql(*seq_of), emoji], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                if has_it == 0 && distinct as usize >= rules.max_reactions {
-                    return Ok(Err(Refusal::TooManyReactions));
+                if let Err(refusal) = rules.may_react(distinct as usize, has_it > 0) {
+                    return Ok(Err(refusal));
                 }
                 // Reacting twice with the same emoji changes nothing.
                 tx.prepare_cached("INSERT OR IGNORE INTO reactions (room, target, emoji, nick, seq) VALUES (?1, ?2, ?3, ?4, ?5)")?
