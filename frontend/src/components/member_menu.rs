@@ -9,11 +9,11 @@
 //! focus, Up/Down (and Home/End) move it, Escape closes and gives the
 //! focus back to the button, and leaving the menu closes it.
 
-use gloo_timers::callback::Timeout;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlInputElement};
 use yew::prelude::*;
 
+use crate::hooks::{use_popup, Popup};
 use crate::state::ModRequest;
 
 /// What the member's menu offers, as the reader's rank and theirs allow.
@@ -98,12 +98,14 @@ fn focus_at(menu: &NodeRef, pick: impl FnOnce(usize, Option<usize>) -> usize) {
 #[function_component(MemberMenu)]
 pub fn member_menu(props: &MemberMenuProps) -> Html {
     let asking = use_state(|| None::<Asking>);
-    let (menu, trigger, wrap, reason) = (
-        use_node_ref(),
-        use_node_ref(),
-        use_node_ref(),
-        use_node_ref(),
-    );
+    let (menu, reason) = (use_node_ref(), use_node_ref());
+    let Popup {
+        trigger,
+        wrap,
+        close,
+        toggle,
+        on_focus_out,
+    } = use_popup(props.open, props.on_open.clone());
     {
         let (asking, menu) = (asking.clone(), menu.clone());
         use_effect_with((props.open, *asking), move |(open, shown)| {
@@ -114,15 +116,6 @@ pub fn member_menu(props: &MemberMenuProps) -> Html {
             }
         });
     }
-    let close = {
-        let (on_open, trigger) = (props.on_open.clone(), trigger.clone());
-        Callback::from(move |refocus: bool| {
-            on_open.emit(false);
-            if let (true, Some(button)) = (refocus, trigger.cast::<HtmlElement>()) {
-                let _ = button.focus();
-            }
-        })
-    };
     let on_keydown = {
         let (close, menu, asking) = (close.clone(), menu.clone(), asking.clone());
         Callback::from(move |e: KeyboardEvent| {
@@ -141,29 +134,6 @@ pub fn member_menu(props: &MemberMenuProps) -> Html {
             e.prevent_default();
             e.stop_propagation();
         })
-    };
-    // A focus that settles outside the menu closes it.
-    let on_focus_out = {
-        let (wrap, on_open, open) = (wrap.clone(), props.on_open.clone(), props.open);
-        Callback::from(move |_: FocusEvent| {
-            let (wrap, on_open) = (wrap.clone(), on_open.clone());
-            Timeout::new(0, move || {
-                let active = web_sys::window()
-                    .and_then(|w| w.document())
-                    .and_then(|d| d.active_element());
-                let inside = active
-                    .zip(wrap.cast::<Element>())
-                    .is_some_and(|(active, wrap)| wrap.contains(Some(&active)));
-                if open && !inside {
-                    on_open.emit(false);
-                }
-            })
-            .forget();
-        })
-    };
-    let toggle = {
-        let (on_open, open) = (props.on_open.clone(), props.open);
-        Callback::from(move |_: MouseEvent| on_open.emit(!open))
     };
     let nick = props.nick.to_string();
     let act = |request: ModRequest| {

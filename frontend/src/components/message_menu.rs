@@ -4,13 +4,13 @@
 //! Delete (which asks first). Escape closes it and gives the focus back to
 //! the button; moving the focus out of it closes it too.
 
-use gloo_timers::callback::Timeout;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, ScrollIntoViewOptions, ScrollLogicalPosition};
 use yew::prelude::*;
 
 use super::emoji_picker::EmojiPicker;
 use super::line_action::LineAction;
+use crate::hooks::{use_popup, Popup};
 
 /// What the open menu shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +61,14 @@ fn focus_first(panel: &NodeRef) {
 #[function_component(MessageMenu)]
 pub fn message_menu(props: &MessageMenuProps) -> Html {
     let view = use_state(|| View::Actions);
-    let (panel, trigger, wrap) = (use_node_ref(), use_node_ref(), use_node_ref());
+    let panel = use_node_ref();
+    let Popup {
+        trigger,
+        wrap,
+        close,
+        toggle,
+        on_focus_out,
+    } = use_popup(props.open, props.on_open.clone());
     {
         let (view, panel) = (view.clone(), panel.clone());
         use_effect_with((props.open, *view), move |(open, shown)| {
@@ -72,19 +79,6 @@ pub fn message_menu(props: &MessageMenuProps) -> Html {
             }
         });
     }
-    let close = {
-        let (on_open, trigger) = (props.on_open.clone(), trigger.clone());
-        Callback::from(move |refocus: bool| {
-            on_open.emit(false);
-            if let (true, Some(button)) = (refocus, trigger.cast::<HtmlElement>()) {
-                let _ = button.focus();
-            }
-        })
-    };
-    let toggle = {
-        let (on_open, open) = (props.on_open.clone(), props.open);
-        Callback::from(move |_: MouseEvent| on_open.emit(!open))
-    };
     let on_keydown = {
         let close = close.clone();
         Callback::from(move |e: KeyboardEvent| {
@@ -93,26 +87,6 @@ pub fn message_menu(props: &MessageMenuProps) -> Html {
                 e.stop_propagation();
                 close.emit(true);
             }
-        })
-    };
-    // Once the focus has settled (a view of the menu replacing another
-    // moves it too), a focus outside the menu closes it.
-    let on_focus_out = {
-        let (wrap, on_open, open) = (wrap.clone(), props.on_open.clone(), props.open);
-        Callback::from(move |_: FocusEvent| {
-            let (wrap, on_open) = (wrap.clone(), on_open.clone());
-            Timeout::new(0, move || {
-                let active = web_sys::window()
-                    .and_then(|w| w.document())
-                    .and_then(|d| d.active_element());
-                let inside = active
-                    .zip(wrap.cast::<Element>())
-                    .is_some_and(|(active, wrap)| wrap.contains(Some(&active)));
-                if open && !inside {
-                    on_open.emit(false);
-                }
-            })
-            .forget();
         })
     };
     let act = |action: LineAction| {
