@@ -249,7 +249,8 @@ impl Client {
 
     fn refuse(&mut self, refusal: Refusal) -> Option<Ending> {
         metrics::protocol_error();
-        let counts = refusal.code != ErrorCode::RateLimited;
+        // Neither a rate nor the server being busy is the client's fault.
+        let counts = !matches!(refusal.code, ErrorCode::RateLimited | ErrorCode::Busy);
         self.reply(&ServerFrame::Error {
             code: refusal.code,
             message: refusal.message,

@@ -21,11 +21,13 @@ use crate::assets::AppFiles;
 use crate::store::Synchronous;
 
 mod accounts;
+mod cluster;
 
 /// Where history is kept unless `--database-url` says otherwise.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/parley.db";
 
 pub use accounts::{AccountFlags, AccountRules};
+pub use cluster::ClusterFlags;
 
 /// Parses durations such as `20s`, `500ms` or `2min`.
 fn duration(s: &str) -> Result<Duration, humantime::DurationError> {
@@ -167,6 +169,10 @@ pub struct Config {
     /// Accounts: admins, sign-ins, password hashing.
     #[command(flatten)]
     pub accounts: AccountFlags,
+
+    /// Several nodes: Redis between them.
+    #[command(flatten)]
+    pub cluster: ClusterFlags,
 }
 
 /// Sizes, rates, queues and timeouts.
@@ -354,6 +360,19 @@ pub struct Limits {
     /// Most messages in one `history` page.
     #[arg(long, env = "PARLEY_HISTORY_PAGE_MAX", default_value_t = 200, value_parser = at_least_one::<usize>())]
     pub history_page_max: usize,
+
+    /// Room events from other nodes (and catch-up requests) waiting to be
+    /// delivered here, at most; what a full queue drops is read from the
+    /// database instead.
+    #[arg(long, env = "PARLEY_RELAY_QUEUE", default_value_t = 65_536, value_parser = at_least_one::<usize>())]
+    pub relay_queue: usize,
+
+    /// In a cluster, how often each node checks every room it holds
+    /// against the database, the last resort for an event whose hint
+    /// never came (the next event in the room, a reconnect or a silent
+    /// node finds most gaps much sooner).
+    #[arg(long, env = "PARLEY_CLUSTER_SWEEP", default_value = "30s", value_parser = positive_duration)]
+    pub cluster_sweep: Duration,
 
     /// Database connections reading history at once; more reads wait their turn.
     #[arg(long, env = "PARLEY_DB_READERS", default_value_t = 4, value_parser = at_least_one::<usize>())]

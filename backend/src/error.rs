@@ -44,6 +44,9 @@ pub enum HubError {
     /// The store is not keeping up with the messages queued for it.
     #[error("the server is busy; try again in a moment")]
     Busy,
+    /// The link to the other nodes is down, so they would not hear of it.
+    #[error("this server has lost its link to the others just now, so it did not happen; send it again shortly")]
+    LinkDown,
     /// The server is shutting down and takes no more messages.
     #[error("the server is shutting down; reconnect in a moment")]
     ShuttingDown,
@@ -87,7 +90,7 @@ impl HubError {
             HubError::TooManyRooms(_) => ErrorCode::TooManyRooms,
             HubError::ServerFull(_) => ErrorCode::ServerFull,
             HubError::SessionGone | HubError::Store(_) => ErrorCode::Internal,
-            HubError::Busy | HubError::ShuttingDown => ErrorCode::Busy,
+            HubError::Busy | HubError::LinkDown | HubError::ShuttingDown => ErrorCode::Busy,
             HubError::Banned { .. } => ErrorCode::Banned,
             HubError::InviteOnly(_) => ErrorCode::InviteOnly,
             HubError::AccountsOnly(_) => ErrorCode::AccountsOnly,

@@ -78,6 +78,9 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
             parley::store::redact_url(&config.database_url)
         )
     })?;
+    parley::server::link(&config, &hub)
+        .await
+        .map_err(anyhow::Error::msg)?;
     println!("Parley is running: open http://{}", listener.local_addr()?);
     parley::server::run(listener, config, hub, shutdown_signal())
         .await

@@ -30,6 +30,22 @@ const HTTP_REFUSED: &str = "parley_http_connections_refused_total";
 /// Connections closed for sending more frames than their budget allows.
 const OVER_BUDGET: &str = "parley_frame_budget_closes_total";
 
+/// Room events this node read from the database because their hint over
+/// Redis was late or lost (a cluster's catch-up).
+const BACKFILLED: &str = "parley_backfilled_events_total";
+/// Room events this node published to the other nodes.
+const PUBLISHED: &str = "parley_cluster_published_total";
+/// Hints this node could not publish (Redis down, queue full).
+const PUBLISH_FAILED: &str = "parley_cluster_publish_failures_total";
+/// Room events received from the other nodes.
+const RECEIVED: &str = "parley_cluster_received_total";
+/// 1 while this node's link to the others (Redis) works, else 0.
+const LINK_UP: &str = "parley_cluster_link_up";
+/// Other nodes heard from within the node timeout.
+const NODES: &str = "parley_cluster_nodes";
+/// 1 while the last write to the database worked, 0 after a failed one.
+const DATABASE_UP: &str = "parley_database_up";
+
 /// The process-wide Prometheus recorder, installed on first use.
 pub fn prometheus() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -66,7 +82,30 @@ pub fn prometheus() -> PrometheusHandle {
                 OVER_BUDGET,
                 "Connections closed (4008) for sending more frames than their budget"
             );
+            describe_counter!(
+                BACKFILLED,
+                "Room events read from the database because their hint from another node was late or lost"
+            );
+            describe_counter!(PUBLISHED, "Room events published to the other nodes");
+            describe_counter!(
+                PUBLISH_FAILED,
+                "Hints that could not be published to the other nodes"
+            );
+            describe_counter!(RECEIVED, "Room events received from the other nodes");
+            describe_gauge!(
+                LINK_UP,
+                "1 while the link to the other nodes (Redis) works, else 0"
+            );
+            describe_gauge!(NODES, "Other nodes heard from within the node timeout");
+            describe_gauge!(
+                DATABASE_UP,
+                "1 while the last write to the database worked, 0 after a failed one"
+            );
             for name in [
+                BACKFILLED,
+                PUBLISHED,
+                PUBLISH_FAILED,
+                RECEIVED,
                 MESSAGES_IN,
                 MESSAGES_OUT,
                 RATE_LIMITED,
@@ -80,6 +119,7 @@ pub fn prometheus() -> PrometheusHandle {
             }
             gauge!(CONNECTIONS).set(0.0);
             gauge!(ROOMS).set(0.0);
+            gauge!(DATABASE_UP).set(1.0);
             handle
         })
         .clone()
@@ -134,4 +174,39 @@ pub fn http_refused() {
 /// A connection was closed for sending more frames than its budget.
 pub fn over_budget() {
     counter!(OVER_BUDGET).increment(1);
+}
+
+/// `count` room events were read from the database to fill a gap.
+pub fn backfilled(count: usize) {
+    counter!(BACKFILLED).increment(count as u64);
+}
+
+/// A room event was published to the other nodes.
+pub fn published() {
+    counter!(PUBLISHED).increment(1);
+}
+
+/// A hint could not be published.
+pub fn publish_failed() {
+    counter!(PUBLISH_FAILED).increment(1);
+}
+
+/// A room event came from another node.
+pub fn received() {
+    counter!(RECEIVED).increment(1);
+}
+
+/// The link to the other nodes went up or down.
+pub fn link_up(up: bool) {
+    gauge!(LINK_UP).set(if up { 1.0 } else { 0.0 });
+}
+
+/// How many other nodes were heard from lately.
+pub fn nodes(count: usize) {
+    gauge!(NODES).set(count as f64);
+}
+
+/// Whether the last write to the database worked.
+pub fn database_up(up: bool) {
+    gauge!(DATABASE_UP).set(if up { 1.0 } else { 0.0 });
 }

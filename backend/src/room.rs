@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use parley_protocol::{name_key, RoomEvent, ServerFrame};
+use parley_protocol::{name_key, ModAction, Moderation, RoomEvent, ServerFrame};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::ids::{Identity, SessionId};
@@ -306,21 +306,59 @@ impl RoomState {
             Action::Ban { target, reason, .. } => (target, true, reason),
             _ => return Vec::new(),
         };
-        let removed = self.members_named(&target.nick);
-        let frame = encode(&ServerFrame::Removed {
+        let removed = ServerFrame::Removed {
             room: self.name.clone(),
             by: actor.nick.clone(),
             reason: reason.clone(),
             banned,
             until: action.until(ts),
-        });
-        for id in &removed {
+        };
+        self.remove_named(&target.nick, &removed)
+    }
+
+    /// Applies a moderation event committed on another node: the room's
+    /// control becomes `control` (the store's, read after the event), and
+    /// a kick or a ban removes this node's members it names, as
+    /// [`RoomState::moderated`] does.
+    pub fn moderated_elsewhere(
+        &mut self,
+        event: &Moderation,
+        control: RoomControl,
+    ) -> Vec<SessionId> {
+        self.control = control;
+        let banned = match event.action {
+            ModAction::Kick => false,
+            ModAction::Ban => true,
+            _ => return Vec::new(),
+        };
+        let Some(target) = &event.target else {
+            return Vec::new();
+        };
+        let removed = ServerFrame::Removed {
+            room: self.name.clone(),
+            by: event.nick.clone(),
+            reason: event.reason.clone(),
+            banned,
+            until: event.until,
+        };
+        self.remove_named(target, &removed)
+    }
+
+    /// Removes the members named `nick` (by key), telling each `removed`
+    /// first; returns them.
+    fn remove_named(&mut self, nick: &str, removed: &ServerFrame) -> Vec<SessionId> {
+        let ids = self.members_named(nick);
+        if ids.is_empty() {
+            return ids;
+        }
+        let frame = encode(removed);
+        for id in &ids {
             if let Some(outbox) = self.members.get(id).and_then(|m| m.outbox.as_ref()) {
                 outbox.push(frame.clone());
             }
             self.remove(*id);
         }
-        removed
+        ids
     }
 
     /// The sessions in the room whose nickname has the key of `nick`.
@@ -483,6 +521,11 @@ impl RoomState {
         }
     }
 
+    /// Someone on another node is typing here (told with the next flush).
+    pub fn typing_elsewhere(&mut self, nick: &str) {
+        self.pending.typed(nick);
+    }
+
     /// `who` sent a message, which ends its typing.
     pub fn stopped_typing(&mut self, who: &Identity) {
         self.pending.stopped_typing(&who.nick);
@@ -538,6 +581,16 @@ impl RoomState {
         }
         self.last_seq = event.seq();
         self.cache.push(event);
+    }
+
+    /// Moves the room's last `seq` on to `seq` without events: the store
+    /// no longer has the ones in between (retention deleted them before
+    /// this node saw them). The cache is no longer contiguous.
+    pub fn skip_to(&mut self, seq: u64) {
+        if seq > self.last_seq {
+            self.last_seq = seq;
+            self.cache.clear();
+        }
     }
 
     /// The history `wanted`, if the cache holds all of it (`None` means:

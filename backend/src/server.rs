@@ -16,6 +16,7 @@ use crate::accounts::Accounts;
 use crate::admission::{Admission, AdmissionRules};
 use crate::api::Api;
 use crate::assets::Readiness;
+use crate::cluster::RedisBroker;
 use crate::config::Config;
 use crate::http::HttpLimits;
 use crate::hub::Hub;
@@ -64,6 +65,25 @@ pub async fn hub(config: &Config) -> Result<Arc<Hub>, StoreError> {
         stores.messages,
         Arc::new(accounts),
     ))
+}
+
+/// Links `hub` to the other nodes if `--redis-url` is set. Fails (one
+/// line) on a bad or unreachable URL, or a store that cannot be shared.
+pub async fn link(config: &Config, hub: &Arc<Hub>) -> Result<(), String> {
+    let Some(url) = &config.cluster.redis_url else {
+        return Ok(());
+    };
+    if !config.database_url.starts_with("postgres") {
+        return Err(
+            "--redis-url links nodes that share one database: give them --database-url postgres://…"
+                .to_owned(),
+        );
+    }
+    let broker = RedisBroker::connect(url, &config.cluster)
+        .await
+        .map_err(|e| e.to_string())?;
+    hub.attach(Arc::new(broker))
+        .map_err(|_| "the hub is already linked".to_owned())
 }
 
 /// The routes and the handles that stop them: what [`run`] serves, and

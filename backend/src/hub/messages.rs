@@ -10,14 +10,26 @@
 
 use std::sync::{Arc, Weak};
 
-use parley_protocol::{ErrorCode, ServerFrame};
+use parley_protocol::{ErrorCode, RoomEvent, ServerFrame};
 
 use super::Hub;
 use crate::committer::{CommitHandler, SubmitError};
 use crate::error::HubError;
 use crate::ids::{Identity, SessionId};
 use crate::outbox::{encode, Outbox};
-use crate::store::{Action, Applied, Change, NewEvent, Person, Refusal, StoreError};
+use crate::room::{Room, RoomState};
+use crate::store::{Action, Applied, Change, NewEvent, Person, Refusal, RoomControl, StoreError};
+
+/// Where a committed event comes from.
+#[derive(Debug)]
+pub(super) enum Origin {
+    /// Committed on this node: its author hears of it through the receipt.
+    Here(Receipt),
+    /// Committed on another node (or read back from the store), with the
+    /// room's control as the store has it when it is a moderation event
+    /// or a topic.
+    Elsewhere(Option<RoomControl>),
+}
 
 /// Who to tell about an event once its batch is committed (or failed).
 #[derive(Debug)]
@@ -110,6 +122,9 @@ impl Hub {
         cid: String,
         reply: &Outbox,
     ) -> Result<(), HubError> {
+        if !self.link_is_up() {
+            return Err(HubError::LinkDown);
+        }
         let change = self.with_member_room(who, room, |state| {
             let muted = state.control().is_muted(&who.nick);
             match &mut change {
@@ -163,50 +178,89 @@ impl Hub {
         })
     }
 
-    /// Relays each committed event to its room and acknowledges it, or
-    /// tells its author why the store refused it.
+    /// Hands each committed event to the other nodes (if any) and to its
+    /// room here, in `seq` order ([`Hub::sequence`]); or tells its author
+    /// why the store refused it.
     fn deliver(&self, batch: Vec<(Receipt, Applied)>) {
         for (receipt, applied) in batch {
-            let event = match applied {
-                Ok(event) => event,
+            match applied {
+                Ok(event) => {
+                    if let Some(broker) = self.broker.get() {
+                        broker.publish(&event);
+                    }
+                    self.sequence(event, Origin::Here(receipt));
+                }
                 Err(refusal) => {
                     let (code, message) = (refusal_code(refusal), refusal.to_string());
                     receipt.reply.refused(code, message, receipt.room);
-                    continue;
+                }
+            }
+        }
+    }
+
+    /// Relays `event`, the next in its room, to the room's members (all
+    /// but its author) and records it; acknowledges it to its author.
+    /// Returns the members a moderation event removed. Called with the
+    /// room locked.
+    pub(super) fn deliver_now(
+        &self,
+        room: &Arc<Room>,
+        state: &mut RoomState,
+        event: RoomEvent,
+        origin: Origin,
+    ) -> Vec<SessionId> {
+        let (seq, ts) = (event.seq(), event.ts());
+        let (receipt, control) = match origin {
+            Origin::Here(receipt) => (Some(receipt), None),
+            Origin::Elsewhere(control) => (None, control),
+        };
+        let except = receipt
+            .as_ref()
+            .filter(|r| matches!(r.reply, Reply::Ack { .. }))
+            .map(|r| r.author);
+        let frame = encode(&ServerFrame::from(event.clone()));
+        let delivered = state.broadcast(except, &frame);
+        let mut removed = Vec::new();
+        if let Some(moderation) = receipt.as_ref().and_then(|r| r.moderation.as_ref()) {
+            let (actor, action) = moderation.as_ref();
+            removed = state.moderated(actor, action, ts);
+            self.note_news(room, state);
+        } else if let Some(control) = control {
+            removed = match &event {
+                RoomEvent::Moderation(moderation) => state.moderated_elsewhere(moderation, control),
+                _ => {
+                    state.set_control(control);
+                    Vec::new()
                 }
             };
-            let (seq, ts) = (event.seq(), event.ts());
-            let except = matches!(receipt.reply, Reply::Ack { .. }).then_some(receipt.author);
-            let mut removed = Vec::new();
-            if let Some(room) = self.room(event.room()) {
-                let frame = encode(&ServerFrame::from(event.clone()));
-                let mut state = room.lock();
-                let delivered = state.broadcast(except, &frame);
-                if let Some(moderation) = &receipt.moderation {
-                    let (actor, action) = moderation.as_ref();
-                    removed = state.moderated(actor, action, ts);
-                    self.note_news(&room, &mut state);
-                }
-                state.record(event);
-                crate::metrics::message_relayed(delivered);
+            self.note_news(room, state);
+        }
+        state.record(event);
+        crate::metrics::message_relayed(delivered);
+        if let Some(receipt) = receipt {
+            receipt.settle(seq, ts);
+        }
+        removed
+    }
+}
+
+impl Receipt {
+    /// Tells the author that its event is committed (and delivered) as
+    /// `seq` at `ts`.
+    pub(super) fn settle(self, seq: u64, ts: u64) {
+        match self.reply {
+            Reply::Ack { outbox, cid } => {
+                outbox.push(encode(&ServerFrame::Ack {
+                    cid,
+                    room: self.room,
+                    seq,
+                    ts,
+                }));
             }
-            if !removed.is_empty() {
-                self.forget_room(&removed, &receipt.room);
+            Reply::Wait(waiting) => {
+                let _ = waiting.send(Ok(()));
             }
-            match receipt.reply {
-                Reply::Ack { outbox, cid } => {
-                    outbox.push(encode(&ServerFrame::Ack {
-                        cid,
-                        room: receipt.room,
-                        seq,
-                        ts,
-                    }));
-                }
-                Reply::Wait(waiting) => {
-                    let _ = waiting.send(Ok(()));
-                }
-                Reply::Told(_) | Reply::Quiet => {}
-            }
+            Reply::Told(_) | Reply::Quiet => {}
         }
     }
 }
@@ -223,6 +277,7 @@ impl Delivery {
 
 impl CommitHandler<Receipt> for Delivery {
     fn committed(&self, batch: Vec<(Receipt, Applied)>) {
+        crate::metrics::database_up(true);
         if let Some(hub) = self.0.upgrade() {
             hub.deliver(batch);
         }
@@ -231,6 +286,7 @@ impl CommitHandler<Receipt> for Delivery {
     fn failed(&self, batch: Vec<(Receipt, NewEvent)>, error: &StoreError) {
         // A database out of reach for now (PostgreSQL restarting) is
         // `busy`: the client may send it again shortly.
+        crate::metrics::database_up(false);
         let (code, text) = if error.is_unavailable() {
             (
                 ErrorCode::Busy,

@@ -19,6 +19,7 @@
 //! room has its own (see [`crate::room`]). No lock is held across an `.await`,
 //! and the registry lock is never taken while a room lock is held.
 
+mod catch_up;
 mod messages;
 mod moderation;
 mod presence;
@@ -29,12 +30,13 @@ mod sessions;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::accounts::Accounts;
+use crate::broker::Broker;
 use crate::committer::{Backlog, Clock, Committer, CommitterConfig};
 use crate::config::Limits;
 use crate::room::{Room, RoomLimits, SharedBytes};
@@ -46,6 +48,7 @@ pub use rooms::{Joining, Reading};
 pub use search::Query;
 pub use sessions::{Claim, Welcome};
 
+use catch_up::{CatchUp, CatchUpQueue};
 use reaper::{Reaper, ReaperQueue};
 use sessions::Registry;
 
@@ -90,8 +93,13 @@ pub struct Hub {
     /// Held while a direct message is looked up and opened, so two
     /// openings of the same one make one room.
     dm_opening: tokio::sync::Mutex<()>,
-    /// The other ends of the two queues, until [`Hub::start`] takes them.
-    unstarted: Mutex<Option<(Backlog<Receipt>, ReaperQueue)>>,
+    /// The link to the other nodes, if there are any.
+    broker: OnceLock<Arc<dyn Broker>>,
+    /// Room events that came before their turn, and the worker that
+    /// catches rooms up from the store.
+    catch_up: CatchUp,
+    /// The other ends of the three queues, until [`Hub::start`] takes them.
+    unstarted: Mutex<Option<(Backlog<Receipt>, ReaperQueue, CatchUpQueue)>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -130,6 +138,7 @@ impl Hub {
     ) -> Arc<Self> {
         let (committer, backlog) = Committer::new(limits.commit_queue);
         let (reaper, queue) = Reaper::new();
+        let (catch_up, inbound) = CatchUp::new(limits.relay_queue);
         let room_limits = RoomLimits {
             cache_messages: limits.room_cache,
             cache_bytes: limits.room_cache_bytes,
@@ -153,15 +162,30 @@ impl Hub {
             next_id: AtomicU64::new(1),
             committer,
             reaper,
-            unstarted: Mutex::new(Some((backlog, queue))),
+            broker: OnceLock::new(),
+            catch_up,
+            unstarted: Mutex::new(Some((backlog, queue, inbound))),
             dm_opening: tokio::sync::Mutex::new(()),
         })
     }
 
-    /// Starts the committer thread, and the reaper and flusher tasks (on the
-    /// current tokio runtime). Call once; [`Workers::stop`] stops them.
+    /// Links this hub to the other nodes through `broker` (before
+    /// [`Hub::start`], which starts it). Fails if it already has one.
+    pub fn attach(&self, broker: Arc<dyn Broker>) -> Result<(), Arc<dyn Broker>> {
+        self.broker.set(broker)
+    }
+
+    /// Whether the link to the other nodes works (a hub without one is
+    /// a node of its own, always up).
+    pub fn link_is_up(&self) -> bool {
+        self.broker.get().is_none_or(|b| b.is_up())
+    }
+
+    /// Starts the committer thread, the reaper, flusher and catch-up tasks
+    /// and the broker's (on the current tokio runtime). Call once;
+    /// [`Workers::stop`] stops them.
     pub fn start(self: &Arc<Self>) -> std::io::Result<Workers> {
-        let (backlog, queue) = self
+        let (backlog, queue, inbound) = self
             .unstarted
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -188,10 +212,21 @@ impl Hub {
             self.limits.presence_interval,
             stop.clone(),
         ));
+        let broker = self.broker.get();
+        let catch_up = tokio::spawn(catch_up::run(
+            Arc::downgrade(self),
+            inbound,
+            broker.map(|_| self.limits.cluster_sweep),
+            stop.clone(),
+        ));
+        let mut tasks = vec![reaper, flusher, catch_up];
+        if let Some(broker) = broker {
+            tasks.extend(broker.start(catch_up::handler(self), stop.clone()));
+        }
         Ok(Workers {
             hub: self.clone(),
             committer: Some(committer),
-            tasks: Some((vec![reaper, flusher], stop)),
+            tasks: Some((tasks, stop)),
         })
     }
 

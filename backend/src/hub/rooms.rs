@@ -277,7 +277,11 @@ impl Hub {
 
     /// Tells the room, with its next flush, that `who` is typing.
     pub fn typing(&self, who: &Identity, room: &str) -> Result<(), HubError> {
-        self.with_member_room(who, room, |state| state.typing(who))
+        self.with_member_room(who, room, |state| state.typing(who))?;
+        if let Some(broker) = self.broker.get() {
+            broker.typing(room, &who.nick);
+        }
+        Ok(())
     }
 
     /// A page of `room`'s members whose nickname starts with `prefix`, after

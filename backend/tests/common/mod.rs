@@ -99,12 +99,26 @@ impl TestServer {
         store: Arc<dyn MessageStore>,
         clock: parley::committer::Clock,
     ) -> TestServer {
+        Self::start_linked(config, store, clock, None).await
+    }
+
+    /// Starts a server whose hub uses `store`, stamps events with `clock`
+    /// and, if given, is linked to other nodes through `broker`.
+    pub async fn start_linked(
+        config: Config,
+        store: Arc<dyn MessageStore>,
+        clock: parley::committer::Clock,
+        broker: Option<Arc<dyn parley::broker::Broker>>,
+    ) -> TestServer {
         let listener = parley::server::bind("127.0.0.1:0".parse().unwrap(), 1024).unwrap();
         let addr = listener.local_addr().unwrap();
         let accounts = Arc::new(parley::accounts::Accounts::in_memory(
             config.accounts.rules(),
         ));
         let hub = Hub::with_clock(config.limits.clone(), store, accounts, clock);
+        if let Some(broker) = broker {
+            hub.attach(broker).expect("a new hub has no broker");
+        }
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(parley::server::run(listener, config, hub.clone(), async {
             let _ = stopped.await;

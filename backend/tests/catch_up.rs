@@ -1,0 +1,216 @@
+//! A node's side of a cluster, with a fake broker: another node's events
+//! (written straight into the shared store, then hinted late, twice or out
+//! of order) reach this node's clients once each and in `seq` order, read
+//! from the store where a hint is missing; this node's own events are
+//! published; typing goes both ways; a link that is down refuses sends
+//! with `busy`.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use parley::broker::{Broker, BrokerEventHandler};
+use parley::store::{Change, MemoryStore, MessageStore, NewEvent, Rules};
+use parley_protocol::{ClientFrame, ErrorCode, RoomEvent, ServerFrame};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use common::{Client, TestServer};
+
+/// A broker that records what the node publishes and lets the test play
+/// the other nodes.
+#[derive(Default)]
+struct FakeBroker {
+    down: AtomicBool,
+    published: Mutex<Vec<RoomEvent>>,
+    typed: Mutex<Vec<(String, String)>>,
+    handler: Mutex<Option<Weak<dyn BrokerEventHandler>>>,
+}
+
+impl std::fmt::Debug for FakeBroker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FakeBroker")
+    }
+}
+
+impl Broker for FakeBroker {
+    fn start(
+        &self,
+        handler: Weak<dyn BrokerEventHandler>,
+        _stop: CancellationToken,
+    ) -> Vec<JoinHandle<()>> {
+        *self.handler.lock().unwrap() = Some(handler);
+        Vec::new()
+    }
+
+    fn publish(&self, event: &RoomEvent) {
+        self.published.lock().unwrap().push(event.clone());
+    }
+
+    fn typing(&self, room: &str, nick: &str) {
+        self.typed
+            .lock()
+            .unwrap()
+            .push((room.to_owned(), nick.to_owned()));
+    }
+
+    fn is_up(&self) -> bool {
+        !self.down.load(Ordering::Relaxed)
+    }
+}
+
+impl FakeBroker {
+    fn hub(&self) -> Arc<dyn BrokerEventHandler> {
+        self.handler
+            .lock()
+            .unwrap()
+            .as_ref()
+            .and_then(Weak::upgrade)
+            .expect("the node started its broker")
+    }
+}
+
+/// "Another node" commits `texts` by `nick` in `room`, straight into the
+/// shared store, and returns the events it would hint.
+fn elsewhere(store: &MemoryStore, room: &str, nick: &str, texts: &[&str]) -> Vec<RoomEvent> {
+    let batch: Vec<NewEvent> = texts
+        .iter()
+        .map(|text| NewEvent {
+            room: room.into(),
+            nick: nick.into(),
+            cid: None,
+            ts: 1,
+            change: Change::Message {
+                text: (*text).into(),
+                reply_to: None,
+                mentions: Vec::new(),
+            },
+        })
+        .collect();
+    let rules = Rules {
+        edit_window_ms: 0,
+        max_reactions: 10,
+    };
+    store
+        .append_batch(&batch, &rules)
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}
+
+async fn node() -> (TestServer, Arc<MemoryStore>, Arc<FakeBroker>) {
+    let store = Arc::new(MemoryStore::new(1000));
+    let broker = Arc::new(FakeBroker::default());
+    let server = TestServer::start_linked(
+        common::test_config(),
+        store.clone(),
+        Arc::new(parley::time::now_ms),
+        Some(broker.clone()),
+    )
+    .await;
+    (server, store, broker)
+}
+
+/// The texts of the next `n` messages `client` gets, with their seqs.
+async fn next_messages(client: &mut Client, n: usize) -> Vec<(u64, String)> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        if let ServerFrame::Message(m) = client.recv().await {
+            got.push((m.seq, m.text));
+        }
+    }
+    got
+}
+
+#[tokio::test]
+async fn another_node_s_events_arrive_once_each_in_order_whatever_the_hints_do() {
+    let (server, store, broker) = node().await;
+    let mut ann = server.hello("ann").await;
+    ann.join("lobby").await;
+
+    // The hint for 3 comes first (1 and 2 were lost): 1 and 2 are read
+    // from the store, then 3, in order.
+    let events = elsewhere(&store, "lobby", "zed", &["one", "two", "three"]);
+    broker.hub().handle_event(events[2].clone());
+    assert_eq!(
+        next_messages(&mut ann, 3).await,
+        vec![(1, "one".into()), (2, "two".into()), (3, "three".into())]
+    );
+    // Late and doubled hints change nothing.
+    for event in &events {
+        broker.hub().handle_event(event.clone());
+    }
+    // A hint that never comes is found by a resync.
+    elsewhere(&store, "lobby", "zed", &["four"]);
+    broker.hub().handle_resync();
+    assert_eq!(next_messages(&mut ann, 1).await, vec![(4, "four".into())]);
+
+    // Ann's own message is published, acknowledged after the others', and
+    // not echoed to her.
+    assert_eq!(ann.say("lobby", "mine", "c-1").await, 5);
+    let published = broker.published.lock().unwrap().clone();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].seq(), 5);
+    let rest = ann.until_pong().await;
+    assert!(
+        !rest.iter().any(|f| matches!(f, ServerFrame::Message(_))),
+        "nothing twice: {rest:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_own_event_that_overtakes_another_node_s_waits_for_it() {
+    let (server, store, _broker) = node().await;
+    let mut ann = server.hello("ann").await;
+    ann.join("lobby").await;
+    let mut bob = server.hello("bob").await;
+    bob.join("lobby").await;
+    // Another node committed 1 and its hint has not come: Ann's message
+    // takes 2, and both Ann's ack and Bob's copy wait until 1 is read.
+    elsewhere(&store, "lobby", "zed", &["first"]);
+    assert_eq!(ann.say("lobby", "second", "c-2").await, 2);
+    assert_eq!(
+        next_messages(&mut bob, 2).await,
+        vec![(1, "first".into()), (2, "second".into())]
+    );
+}
+
+#[tokio::test]
+async fn typing_goes_both_ways_and_a_link_that_is_down_refuses_sends() {
+    let (server, _store, broker) = node().await;
+    let mut ann = server.hello("ann").await;
+    ann.join("lobby").await;
+
+    ann.send(ClientFrame::Typing {
+        room: "lobby".into(),
+    })
+    .await;
+    broker.hub().handle_typing("lobby", "zed");
+    ann.recv_until(
+        |f| matches!(f, ServerFrame::Typing { nicks, .. } if nicks.iter().any(|n| n == "zed")),
+    )
+    .await;
+    assert_eq!(
+        *broker.typed.lock().unwrap(),
+        vec![("lobby".to_owned(), "ann".to_owned())]
+    );
+
+    broker.down.store(true, Ordering::Relaxed);
+    ann.send(ClientFrame::Send {
+        room: "lobby".into(),
+        text: "hello?".into(),
+        cid: "c-1".into(),
+        reply_to: None,
+    })
+    .await;
+    let refused = ann
+        .recv_until(|f| matches!(f, ServerFrame::Error { .. }))
+        .await;
+    assert_eq!(common::error_code(&refused), ErrorCode::Busy);
+    assert!(broker.published.lock().unwrap().is_empty());
+
+    broker.down.store(false, Ordering::Relaxed);
+    assert_eq!(ann.say("lobby", "hello!", "c-2").await, 1);
+}
