@@ -3,13 +3,15 @@
 #
 #   make run    build the browser app and start the server at http://127.0.0.1:8080
 #   make test   every check and test, as CI runs it
+#   make cluster  three nodes sharing PostgreSQL and Redis behind nginx at
+#               http://127.0.0.1:8080 (deploy/nginx.conf); Ctrl-C stops all
 #   make bench  Parley against two peer relays, join storms into big rooms;
 #               writes docs/benchmarks.md
 #   make fuzz   a long fuzzing run of the frame parser and decoder
 #   make soak   good clients among hostile ones for 10 minutes, default
 #               limits; writes its section of docs/benchmarks.md
 
-.PHONY: run test setup bench fuzz soak
+.PHONY: run test setup cluster bench fuzz soak
 
 run:
 	bash scripts/run.sh
@@ -19,6 +21,9 @@ test:
 
 setup:
 	bash scripts/setup.sh --browser
+
+cluster:
+	bash scripts/cluster.sh
 
 bench:
 	bash scripts/bench.sh

@@ -7,6 +7,10 @@
 #                               # from npm) for the end-to-end tests, and Debian's PostgreSQL
 #                               # (binaries only: the store tests start their own server in a
 #                               # temp dir; the package's service and cluster are not started)
+#                               # and Debian's redis-server and nginx-light (binaries too: the
+#                               # cluster tests start their own in temp dirs)
+#   scripts/setup.sh --cluster  # build tools plus PostgreSQL, redis-server and nginx-light, what
+#                               # `make cluster` runs (scripts/cluster.sh); no browser
 #
 # Versions are the ones ../shared/TOOLCHAIN.md lists as working with rustc 1.95.
 set -euo pipefail
@@ -16,9 +20,11 @@ TRUNK_VERSION="0.21.14"
 WASM_BINDGEN_VERSION="0.2.130"
 
 want_browser=0
+want_servers=0
 for arg in "$@"; do
   case "$arg" in
-    --browser) want_browser=1 ;;
+    --browser) want_browser=1; want_servers=1 ;;
+    --cluster) want_servers=1 ;;
     *) echo "setup.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -30,6 +36,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # Debian packages: install only the ones that are missing.
 apt_missing=()
 need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || apt_missing+=("$1"); }
+# A package for a program, unless the program is there already (any nginx
+# flavour will do: installing nginx-light would replace nginx-full).
+need_program() { [ -x "$1" ] || need_pkg "$2"; }
 need_pkg binaryen          # wasm-opt, used by trunk for the release build
 need_pkg pkg-config
 if [ "$want_browser" = 1 ]; then
@@ -38,13 +47,21 @@ if [ "$want_browser" = 1 ]; then
   # So Hangul, Kana, Han and emoji render in the end-to-end screenshots.
   need_pkg fonts-noto-cjk
   need_pkg fonts-noto-color-emoji
-  # PostgreSQL for the PostgreSQL store's tests (backend/tests/common/postgres.rs).
+fi
+if [ "$want_servers" = 1 ]; then
+  # PostgreSQL for the PostgreSQL store's tests (backend/tests/common/postgres.rs),
+  # Redis and nginx for the cluster (backend/tests/common/{redis,nginx}.rs,
+  # scripts/cluster.sh). Only their binaries are used: the policy-rc.d below
+  # keeps the packages' own services from starting (containers have no systemd).
   need_pkg postgresql
+  need_program /usr/bin/redis-server redis-server
+  need_program /usr/sbin/nginx nginx-light
 fi
 if [ "${#apt_missing[@]}" -gt 0 ]; then
   say "installing Debian packages: ${apt_missing[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  # Only PostgreSQL's binaries are wanted: no "main" cluster, no service.
+  # Only the servers' binaries are wanted: no PostgreSQL "main" cluster, no
+  # service started (policy-rc.d answers 101, "not allowed", to invoke-rc.d).
   $SUDO mkdir -p /etc/postgresql-common/createcluster.d
   echo 'create_main_cluster = false' | $SUDO tee /etc/postgresql-common/createcluster.d/parley.conf >/dev/null
   $SUDO apt-get update -qq

@@ -7,6 +7,11 @@
 pub mod raw;
 pub mod stores;
 
+// Real servers for the process tests live beside this module and are
+// included with `#[path]` only by the tests that start them (postgres.rs is
+// also shared with the library's store tests): postgres.rs, redis.rs and
+// nginx.rs (deploy/nginx.conf in front of server processes).
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,20 +1,26 @@
-//! A throwaway redis-server for tests, on a free loopback port in a temp
-//! dir, without persistence; it can be killed (SIGKILL) and started again
-//! on the same port, and is stopped when the guard is dropped, also when
-//! the test panics. Without redis-server installed the test fails and says
-//! how to install it: a missing server must not look like a pass.
+//! A throwaway Redis for the cluster tests: `redis-server` on a free loopback
+//! port in a temp dir, with nothing saved to disk, ready once it answers
+//! `PING`. A test can kill it (SIGKILL, an outage) and start it again on the
+//! same port, as a restarted Redis would come back; it is stopped when the
+//! guard is dropped, also when the test panics. Every wait is bounded.
+//! Without redis-server installed the test fails and says how to install it
+//! (scripts/setup.sh): a missing server must not look like a pass.
+//!
+//! Include it with `#[path = "common/redis.rs"] mod redis_server;`, as
+//! common/postgres.rs is.
 
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// How long redis-server may take to answer PING after starting.
+/// How long Redis may take to answer `PING` after it is started.
 const START_WAIT: Duration = Duration::from_secs(10);
 
-/// A running redis-server.
+/// A running redis-server; killed and its temp dir deleted on drop.
 pub struct Redis {
     dir: tempfile::TempDir,
     port: u16,
@@ -28,21 +34,8 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-/// Whether a redis-server on `port` answers `PING` with `+PONG`.
-fn answers(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    if stream.write_all(b"PING\r\n").is_err() {
-        return false;
-    }
-    let mut reply = [0u8; 7];
-    stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
-}
-
 impl Redis {
-    /// Starts one; panics (saying why) if it cannot.
+    /// Starts a fresh server; panics (saying why) if it cannot.
     pub fn start() -> Redis {
         let dir = tempfile::Builder::new()
             .prefix("parley-redis")
@@ -53,48 +46,43 @@ impl Redis {
             port: free_port(),
             child: None,
         };
-        redis.launch();
+        // Another process may take the free port first: then another port.
+        for _ in 0..3 {
+            if redis.try_start().is_ok() {
+                return redis;
+            }
+            redis.port = free_port();
+        }
+        redis.restart();
         redis
     }
 
-    fn launch(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(self.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start redis-server ({e}): run scripts/setup.sh, which installs \
-                     Debian's redis-server package"
-                )
-            });
-        self.child = Some(child);
-        let deadline = Instant::now() + START_WAIT;
-        while !answers(self.port) {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not answer on port {} within {START_WAIT:?}",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// `redis://127.0.0.1:PORT`.
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Its port.
+    /// The port it listens on (127.0.0.1).
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// SIGKILL: gone at once, with every connection.
+    /// Its address.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// `redis://127.0.0.1:PORT`, for `--redis-url`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// The temp dir it runs in (its log is `redis.log` there).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Whether it answers `PING` now.
+    pub fn answers(&self) -> bool {
+        ping(self.addr())
+    }
+
+    /// SIGKILL, as a crash would: nothing is saved, connections are cut.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -102,10 +90,65 @@ impl Redis {
         }
     }
 
-    /// Starts it again on the same port (empty: it keeps nothing).
+    /// Starts it again on the same port (after [`Redis::kill`]), empty, and
+    /// waits until it answers `PING`; panics if it does not.
     pub fn restart(&mut self) {
         self.kill();
-        self.launch();
+        // The old socket may linger for a moment: try for a while.
+        let deadline = Instant::now() + START_WAIT;
+        loop {
+            match self.try_start() {
+                Ok(()) => return,
+                Err(why) if Instant::now() >= deadline => panic!("{why}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    fn try_start(&mut self) -> Result<(), String> {
+        let log = self.dir.path().join("redis.log");
+        let mut child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .arg("--logfile")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run redis-server ({e}): run scripts/setup.sh, which installs \
+                     Debian's redis-server package"
+                )
+            });
+        let deadline = Instant::now() + START_WAIT;
+        loop {
+            if ping(self.addr()) {
+                self.child = Some(child);
+                return Ok(());
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                return Err(format!(
+                    "redis-server on port {} exited ({status}):\n{log}",
+                    self.port
+                ));
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                return Err(format!(
+                    "redis-server on port {} did not answer PING within {START_WAIT:?}:\n{log}",
+                    self.port
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -113,4 +156,20 @@ impl Drop for Redis {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Whether a Redis at `addr` answers `PING` with `+PONG` (inline command,
+/// raw TCP: no client crate needed), within a second.
+pub fn ping(addr: SocketAddr) -> bool {
+    let limit = Duration::from_secs(1);
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, limit) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(limit));
+    let _ = stream.set_write_timeout(Some(limit));
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut answer = [0u8; 7];
+    stream.read_exact(&mut answer).is_ok() && &answer == b"+PONG\r\n"
 }
