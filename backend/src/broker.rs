@@ -11,9 +11,12 @@
 //!
 //! A leaf: it knows the protocol's types and nothing of the crate.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Weak;
 
 use parley_protocol::RoomEvent;
+use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -38,6 +41,78 @@ pub trait Broker: Send + Sync + std::fmt::Debug {
     /// nodes would not hear of what is said here, so sends are refused
     /// with `busy`.
     fn is_up(&self) -> bool;
+
+    /// Claims a nickname for a session across the cluster (see
+    /// [`NickClaim`]); on success, the token of the session it was taken
+    /// from, if it was taken from one.
+    fn claim(&self, claim: NickClaim) -> Pending<Option<String>>;
+
+    /// The session of `token`, as its node last recorded it, if it has not
+    /// ended (and its node has not been gone for longer than the resume
+    /// grace).
+    fn session(&self, token: &str) -> Pending<Option<SessionRecord>>;
+
+    /// Records what the session of `token` is now (its rooms changed).
+    /// Never waits.
+    fn update(&self, token: &str, record: &SessionRecord);
+
+    /// The session of `token` ended here: its nickname is free and it can
+    /// no longer be taken back. Never waits.
+    fn release(&self, token: &str);
+
+    /// The session of `token` was taken over here: its old node ends it
+    /// without telling its rooms it left.
+    fn moved(&self, token: &str);
+}
+
+/// What a broker's call waiting on the link gives.
+pub type Pending<T> = Pin<Box<dyn Future<Output = Result<T, LinkError>> + Send>>;
+
+/// Why a call over the link failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// A session on another node holds the nickname, or one that looks
+    /// like it (`exact: false`).
+    #[error("{nick:?} is held on another node")]
+    Held {
+        /// The nickname held.
+        nick: String,
+        /// Whether it is the very nickname (else a look-alike).
+        exact: bool,
+    },
+    /// The link does not work just now.
+    #[error("the link to the other nodes is down: {0}")]
+    Down(String),
+}
+
+/// A nickname a session wants, cluster-wide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NickClaim {
+    /// The keys that make it unique: its own key first, then the keys of
+    /// what looks like it.
+    pub keys: Vec<String>,
+    /// The session's (new) token.
+    pub token: String,
+    /// What the session is.
+    pub record: SessionRecord,
+    /// A session whose claims this one may replace (the session being
+    /// taken back), if any.
+    pub replaces: Option<String>,
+    /// Whether it takes the nickname from whichever session holds it (an
+    /// account signing in takes its own session over).
+    pub force: bool,
+}
+
+/// A session as any node may take it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// Its nickname.
+    pub nick: String,
+    /// Whether it is signed in to an account (only that account may take
+    /// it back).
+    pub account: bool,
+    /// The rooms it is in.
+    pub rooms: Vec<String>,
 }
 
 /// The hub, as the broker calls it back.
@@ -52,4 +127,8 @@ pub trait BrokerEventHandler: Send + Sync {
     /// Hints may have been lost (the link came back, or a node went
     /// quiet): check every room against the database.
     fn handle_resync(&self);
+
+    /// Another node took back the session of `token`: end it here without
+    /// telling its rooms.
+    fn handle_moved(&self, token: &str);
 }

@@ -18,7 +18,16 @@
 //!   against the database;
 //! - a hint that cannot be published marks its room; once publishing works
 //!   again the node tells the others to check those rooms.
+//!
+//! Redis also holds what makes nicknames unique and sessions resumable on
+//! any node ([`sessions`]).
+//!
+//! [`publisher`] sends (hints, beats, session records), [`subscriber`]
+//! listens and watches the link; [`wire`] is what they say.
 
+mod publisher;
+mod sessions;
+mod subscriber;
 mod wire;
 
 use std::collections::{HashMap, HashSet};
@@ -26,7 +35,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use parley_protocol::RoomEvent;
 use redis::aio::MultiplexedConnection;
 use tokio::sync::{mpsc, Notify};
@@ -34,15 +42,14 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::{Broker, BrokerEventHandler};
+use crate::broker::{Broker, BrokerEventHandler, LinkError, NickClaim, Pending, SessionRecord};
 use crate::config::ClusterFlags;
+use publisher::Outgoing;
+use sessions::Holdings;
 use wire::{Body, Envelope};
 
 /// The one channel every node publishes on and listens to.
 const CHANNEL: &str = "parley:events";
-
-/// The longest wait between two attempts to reach Redis again.
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Why the cluster could not start.
 #[derive(Debug, thiserror::Error)]
@@ -65,10 +72,6 @@ pub enum ClusterError {
     },
 }
 
-/// A hint on its way out: the payload, and its room if it has one (a
-/// hint that cannot be sent marks its room).
-type Hint = (String, Option<String>);
-
 /// A node's link to the others over Redis.
 #[derive(Debug, Clone)]
 pub struct RedisBroker {
@@ -81,28 +84,73 @@ struct Inner {
     /// This node's id, fresh each start.
     node: String,
     flags: ClusterFlags,
-    /// Hints waiting to be published: the payload, and its room if any.
-    queue: mpsc::Sender<Hint>,
+    /// How long a session's record outlives its node's last renewal: the
+    /// resume grace plus the node timeout.
+    record_ttl: Duration,
+    /// The connection commands and publishes share, once open.
+    conn: Mutex<Option<MultiplexedConnection>>,
+    /// What waits to be sent.
+    queue: mpsc::Sender<Outgoing>,
     /// The other end, until the broker starts.
-    unstarted: Mutex<Option<mpsc::Receiver<Hint>>>,
+    unstarted: Mutex<Option<mpsc::Receiver<Outgoing>>>,
     /// Whether the link carries this node's own beats.
     up: AtomicBool,
     /// When this node last heard its own beat.
     heard_self: Mutex<Instant>,
     /// Rooms whose hints were lost on the way out.
     dirty: Mutex<HashSet<String>>,
+    /// Commands that could not be sent yet.
+    kept: Mutex<Vec<redis::Cmd>>,
     /// Asks the subscriber to connect again (its link went quiet).
     reconnect: Notify,
+    /// The nicknames and sessions this node holds.
+    holdings: Arc<Holdings>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+impl Inner {
+    /// The shared connection, opened (within the node timeout) if need be.
+    async fn connection(&self) -> Result<MultiplexedConnection, LinkError> {
+        if let Some(conn) = lock(&self.conn).clone() {
+            return Ok(conn);
+        }
+        let opening = self.client.get_multiplexed_async_connection();
+        let conn = tokio::time::timeout(self.flags.cluster_node_timeout, opening)
+            .await
+            .map_err(|_| LinkError::Down("Redis did not answer in time".to_owned()))?
+            .map_err(|e| LinkError::Down(e.to_string()))?;
+        *lock(&self.conn) = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Forgets the shared connection after it failed: the next use opens
+    /// another.
+    fn broken(&self) {
+        *lock(&self.conn) = None;
+    }
+
+    /// Fails at once while the link is known to be down.
+    fn check_up(&self) -> Result<(), LinkError> {
+        if self.up.load(Ordering::Relaxed) {
+            Ok(())
+        } else {
+            Err(LinkError::Down("no beat heard lately".to_owned()))
+        }
+    }
+}
+
 impl RedisBroker {
-    /// Connects to Redis at `flags.redis_url` and checks that it answers:
-    /// a bad or unreachable URL is a start-up error.
-    pub async fn connect(url: &str, flags: &ClusterFlags) -> Result<Self, ClusterError> {
+    /// Connects to Redis at `url` and checks that it answers: a bad or
+    /// unreachable URL is a start-up error. Sessions stay resumable for
+    /// `resume_grace` after their node is gone.
+    pub async fn connect(
+        url: &str,
+        flags: &ClusterFlags,
+        resume_grace: Duration,
+    ) -> Result<Self, ClusterError> {
         let shown = crate::store::redact_url(url);
         let client = redis::Client::open(url).map_err(|e| ClusterError::BadUrl {
             url: shown.clone(),
@@ -138,12 +186,16 @@ impl RedisBroker {
                 client,
                 node,
                 flags: flags.clone(),
+                record_ttl: resume_grace + flags.cluster_node_timeout,
+                conn: Mutex::new(Some(conn)),
                 queue,
                 unstarted: Mutex::new(Some(unstarted)),
                 up: AtomicBool::new(true),
                 heard_self: Mutex::new(Instant::now()),
                 dirty: Mutex::new(HashSet::new()),
+                kept: Mutex::new(Vec::new()),
                 reconnect: Notify::new(),
+                holdings: Arc::new(Holdings::default()),
             }),
         })
     }
@@ -160,15 +212,23 @@ impl RedisBroker {
             body,
         }
         .encode();
-        if self
-            .inner
-            .queue
-            .try_send((payload, room.map(str::to_owned)))
-            .is_err()
-        {
+        let hint = Outgoing::Hint {
+            payload,
+            room: room.map(str::to_owned),
+        };
+        if self.inner.queue.try_send(hint).is_err() {
             crate::metrics::publish_failed();
             if let Some(room) = room {
                 lock(&self.inner.dirty).insert(room.to_owned());
+            }
+        }
+    }
+
+    /// Queues commands; a full queue keeps them for the next beat.
+    fn command(&self, commands: Vec<redis::Cmd>) {
+        if let Err(full) = self.inner.queue.try_send(Outgoing::Commands(commands)) {
+            if let Outgoing::Commands(commands) = full.into_inner() {
+                publisher::keep_for_later(&self.inner, commands);
             }
         }
     }
@@ -184,16 +244,21 @@ impl Broker for RedisBroker {
             return Vec::new();
         };
         *lock(&self.inner.heard_self) = Instant::now();
-        let peers = Arc::new(Mutex::new(HashMap::new()));
+        let peers: subscriber::Peers = Arc::new(Mutex::new(HashMap::new()));
         vec![
-            tokio::spawn(publisher(self.inner.clone(), queue, stop.clone())),
-            tokio::spawn(subscriber(
+            tokio::spawn(publisher::run(self.inner.clone(), queue, stop.clone())),
+            tokio::spawn(subscriber::run(
                 self.inner.clone(),
                 handler.clone(),
                 peers.clone(),
                 stop.clone(),
             )),
-            tokio::spawn(watchdog(self.inner.clone(), handler, peers, stop)),
+            tokio::spawn(subscriber::watchdog(
+                self.inner.clone(),
+                handler,
+                peers,
+                stop,
+            )),
         ]
     }
 
@@ -219,220 +284,55 @@ impl Broker for RedisBroker {
     fn is_up(&self) -> bool {
         self.inner.up.load(Ordering::Relaxed)
     }
-}
 
-/// Sleeps `backoff` (unless stopped), then doubles it up to the maximum.
-/// Returns `false` if stopped.
-async fn pause(backoff: &mut Duration, stop: &CancellationToken) -> bool {
-    let wait = *backoff;
-    *backoff = (*backoff * 2).min(MAX_BACKOFF);
-    tokio::select! {
-        _ = stop.cancelled() => false,
-        _ = tokio::time::sleep(wait) => true,
+    fn claim(&self, claim: NickClaim) -> Pending<Option<String>> {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            inner.check_up()?;
+            let conn = inner.connection().await?;
+            let claimed = inner
+                .holdings
+                .clone()
+                .claim(conn, inner.node.clone(), claim, inner.record_ttl)
+                .await;
+            if matches!(claimed, Err(LinkError::Down(_))) {
+                inner.broken();
+            }
+            claimed
+        })
     }
-}
 
-/// Opens a connection to publish on, within the node timeout.
-async fn open(inner: &Inner) -> Option<MultiplexedConnection> {
-    let opening = inner.client.get_multiplexed_async_connection();
-    match tokio::time::timeout(inner.flags.cluster_node_timeout, opening).await {
-        Ok(Ok(conn)) => Some(conn),
-        _ => None,
+    fn session(&self, token: &str) -> Pending<Option<SessionRecord>> {
+        let (inner, token) = (self.inner.clone(), token.to_owned());
+        Box::pin(async move {
+            inner.check_up()?;
+            let conn = inner.connection().await?;
+            let found = Holdings::session(conn, token).await;
+            if found.is_err() {
+                inner.broken();
+            }
+            found
+        })
     }
-}
 
-/// Publishes `payload` on the channel; whether Redis took it in time.
-async fn publish(conn: &mut MultiplexedConnection, payload: &str, timeout: Duration) -> bool {
-    let mut command = redis::cmd("PUBLISH");
-    command.arg(CHANNEL).arg(payload);
-    matches!(
-        tokio::time::timeout(timeout, command.query_async::<i64>(conn)).await,
-        Ok(Ok(_))
-    )
-}
-
-/// Publishes what is queued, and a beat each heartbeat.
-async fn publisher(
-    inner: Arc<Inner>,
-    mut queue: mpsc::Receiver<Hint>,
-    stop: CancellationToken,
-) {
-    let mut conn: Option<MultiplexedConnection> = None;
-    let mut beats = tokio::time::interval(inner.flags.cluster_heartbeat);
-    beats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let beat = Envelope {
-        node: inner.node.clone(),
-        body: Body::Beat,
+    fn update(&self, token: &str, record: &SessionRecord) {
+        if let Some(command) = self.inner.holdings.update(token, record) {
+            self.command(vec![command]);
+        }
     }
-    .encode();
-    loop {
-        let (payload, room) = tokio::select! {
-            _ = stop.cancelled() => return,
-            next = queue.recv() => match next {
-                Some(next) => next,
-                None => return,
+
+    fn release(&self, token: &str) {
+        if let Some(commands) = self.inner.holdings.release(token) {
+            self.command(commands);
+        }
+    }
+
+    fn moved(&self, token: &str) {
+        self.send(
+            Body::Moved {
+                token: token.to_owned(),
             },
-            _ = beats.tick() => (beat.clone(), None),
-        };
-        if conn.is_none() {
-            conn = open(&inner).await;
-        }
-        let sent = match conn.as_mut() {
-            Some(c) => publish(c, &payload, inner.flags.cluster_node_timeout).await,
-            None => false,
-        };
-        if !sent {
-            conn = None;
-            crate::metrics::publish_failed();
-            if let Some(room) = room {
-                lock(&inner.dirty).insert(room);
-            }
-            continue;
-        }
-        if room.is_some() {
-            crate::metrics::published();
-        }
-        // Publishing works: ask the others to check the rooms whose
-        // hints were lost.
-        let dirty: Vec<String> = lock(&inner.dirty).drain().collect();
-        if !dirty.is_empty() {
-            let sync = Envelope {
-                node: inner.node.clone(),
-                body: Body::Check {
-                    rooms: dirty.clone(),
-                },
-            }
-            .encode();
-            let c = conn.as_mut().expect("just published on it");
-            if !publish(c, &sync, inner.flags.cluster_node_timeout).await {
-                lock(&inner.dirty).extend(dirty);
-                conn = None;
-            }
-        }
-    }
-}
-
-/// When each other node was last heard from.
-type Peers = Arc<Mutex<HashMap<String, Instant>>>;
-
-/// Listens on the channel, connecting again whenever the link breaks or
-/// goes quiet; after each (re)subscription the hub checks every room.
-async fn subscriber(
-    inner: Arc<Inner>,
-    handler: Weak<dyn BrokerEventHandler>,
-    peers: Peers,
-    stop: CancellationToken,
-) {
-    let mut backoff = Duration::from_millis(50);
-    loop {
-        let subscribing = async {
-            let mut pubsub = inner.client.get_async_pubsub().await?;
-            pubsub.subscribe(CHANNEL).await?;
-            Ok::<_, redis::RedisError>(pubsub)
-        };
-        let pubsub = tokio::select! {
-            _ = stop.cancelled() => return,
-            s = tokio::time::timeout(inner.flags.cluster_node_timeout, subscribing) => s,
-        };
-        let Ok(Ok(pubsub)) = pubsub else {
-            if !pause(&mut backoff, &stop).await {
-                return;
-            }
-            continue;
-        };
-        backoff = Duration::from_millis(50);
-        tracing::info!(node = inner.node, "subscribed to the other nodes' events");
-        if let Some(hub) = handler.upgrade() {
-            hub.handle_resync();
-        }
-        let mut messages = pubsub.into_on_message();
-        loop {
-            let message = tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = inner.reconnect.notified() => break,
-                m = messages.next() => match m {
-                    Some(m) => m,
-                    None => break,
-                },
-            };
-            let Some(envelope) = Envelope::decode(message.get_payload_bytes()) else {
-                tracing::warn!("an unreadable message on {CHANNEL}: ignored");
-                continue;
-            };
-            if envelope.node == inner.node {
-                if matches!(envelope.body, Body::Beat) {
-                    *lock(&inner.heard_self) = Instant::now();
-                    if !inner.up.swap(true, Ordering::Relaxed) {
-                        tracing::info!(node = inner.node, "the link to the other nodes is back");
-                        crate::metrics::link_up(true);
-                    }
-                }
-                continue;
-            }
-            lock(&peers).insert(envelope.node, Instant::now());
-            let Some(hub) = handler.upgrade() else { return };
-            match envelope.body {
-                Body::Event { event } => {
-                    crate::metrics::received();
-                    hub.handle_event(event);
-                }
-                Body::Typing { room, nick } => hub.handle_typing(&room, &nick),
-                Body::Check { .. } => hub.handle_resync(),
-                Body::Beat => {}
-            }
-        }
-        tracing::warn!(
-            node = inner.node,
-            "lost the subscription to the other nodes; connecting again"
+            None,
         );
-        if !pause(&mut backoff, &stop).await {
-            return;
-        }
-    }
-}
-
-/// Each heartbeat: is the link still carrying this node's beats, and has
-/// another node gone quiet?
-async fn watchdog(
-    inner: Arc<Inner>,
-    handler: Weak<dyn BrokerEventHandler>,
-    peers: Peers,
-    stop: CancellationToken,
-) {
-    let timeout = inner.flags.cluster_node_timeout;
-    let mut ticks = tokio::time::interval(inner.flags.cluster_heartbeat);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = ticks.tick() => {}
-        }
-        let now = Instant::now();
-        if now.duration_since(*lock(&inner.heard_self)) > timeout
-            && inner.up.swap(false, Ordering::Relaxed)
-        {
-            tracing::warn!(
-                node = inner.node,
-                "the link to the other nodes is down: sends are refused until it is back"
-            );
-            crate::metrics::link_up(false);
-            inner.reconnect.notify_one();
-        }
-        let gone = {
-            let mut peers = lock(&peers);
-            let before = peers.len();
-            peers.retain(|_, seen| now.duration_since(*seen) <= timeout);
-            crate::metrics::nodes(peers.len());
-            before - peers.len()
-        };
-        if gone > 0 {
-            tracing::info!(
-                gone,
-                "a node fell silent: checking every room against the database"
-            );
-            if let Some(hub) = handler.upgrade() {
-                hub.handle_resync();
-            }
-        }
     }
 }

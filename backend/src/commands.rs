@@ -303,6 +303,9 @@ impl Client {
                         .flatten()
                 });
                 match token {
+                    None if self.hub.is_linked() => {
+                        Ok(Step::Wait(self.hello_anywhere(Claim::Guest(nick), resume)))
+                    }
                     None => {
                         self.hello(Claim::Guest(nick), resume.as_deref())?;
                         Ok(Step::Next)
@@ -495,13 +498,24 @@ impl Client {
                     )
                 })?;
             let dms = hub.dms_of(&profile.nick).await?;
-            let welcome = hub.hello(
-                Claim::Account(profile),
-                resume.as_deref(),
-                outbox.clone(),
-                addr,
-            )?;
+            let welcome = hub
+                .hello_anywhere(Claim::Account(profile), resume, outbox.clone(), addr)
+                .await?;
             outbox.push(encode(&welcome_frame(&welcome, limits, dms)));
+            Ok(welcome.identity)
+        })
+    }
+
+    /// Says hello cluster-wide, beside the socket (the nickname is claimed
+    /// over the link).
+    fn hello_anywhere(&self, claim: Claim, resume: Option<String>) -> Pending {
+        let (hub, outbox, limits) = (self.hub.clone(), self.outbox.clone(), self.wire_limits());
+        let addr = self.caller.addr;
+        Pending::identifying(async move {
+            let welcome = hub
+                .hello_anywhere(claim, resume, outbox.clone(), addr)
+                .await?;
+            outbox.push(encode(&welcome_frame(&welcome, limits, Vec::new())));
             Ok(welcome.identity)
         })
     }

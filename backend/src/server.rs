@@ -79,7 +79,7 @@ pub async fn link(config: &Config, hub: &Arc<Hub>) -> Result<(), String> {
                 .to_owned(),
         );
     }
-    let broker = RedisBroker::connect(url, &config.cluster)
+    let broker = RedisBroker::connect(url, &config.cluster, config.limits.resume_grace)
         .await
         .map_err(|e| e.to_string())?;
     hub.attach(Arc::new(broker))

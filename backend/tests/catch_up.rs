@@ -10,7 +10,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use parley::broker::{Broker, BrokerEventHandler};
+use parley::broker::{Broker, BrokerEventHandler, NickClaim, Pending, SessionRecord};
 use parley::store::{Change, MemoryStore, MessageStore, NewEvent, Rules};
 use parley_protocol::{ClientFrame, ErrorCode, RoomEvent, ServerFrame};
 use tokio::task::JoinHandle;
@@ -58,6 +58,21 @@ impl Broker for FakeBroker {
     fn is_up(&self) -> bool {
         !self.down.load(Ordering::Relaxed)
     }
+
+    // One node: every nickname is free and no session is elsewhere.
+    fn claim(&self, _claim: NickClaim) -> Pending<Option<String>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    fn session(&self, _token: &str) -> Pending<Option<SessionRecord>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    fn update(&self, _token: &str, _record: &SessionRecord) {}
+
+    fn release(&self, _token: &str) {}
+
+    fn moved(&self, _token: &str) {}
 }
 
 impl FakeBroker {

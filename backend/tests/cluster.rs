@@ -256,3 +256,113 @@ fn a_bad_or_unreachable_redis_url_is_a_one_line_start_up_error() {
         assert!(!stderr.contains("secret"), "no password in {stderr}");
     }
 }
+
+/// `hello` with `nick` and, if given, a resume token; the frame answered.
+async fn hello_as(url: &str, nick: &str, resume: Option<&str>) -> (Client, ServerFrame) {
+    let mut client = Client::connect(url).await;
+    client
+        .send(ClientFrame::Hello {
+            nick: nick.into(),
+            resume: resume.map(str::to_owned),
+            token: None,
+        })
+        .await;
+    let answer = client.recv().await;
+    if let ServerFrame::Welcome { resume, .. } = &answer {
+        client.resume = Some(resume.clone());
+    }
+    (client, answer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nickname_is_one_person_s_on_every_node_and_a_session_resumes_on_any() {
+    let pg = pg::Postgres::start();
+    let db = pg.create_db("parley");
+    let redis = redis::Redis::start();
+    let (a, b) = (node(&db, &redis.url()), node(&db, &redis.url()));
+
+    let mut ann = joined(&a.url(), "ann", "lobby").await;
+    assert_eq!(ann.say("lobby", "one", "c-1").await, 1);
+    // Taken on the other node too, and what looks like it.
+    let (_, taken) = hello_as(&b.url(), "ANN", None).await;
+    assert_eq!(common::error_code(&taken), ErrorCode::NickTaken);
+    let _lily = hello_as(&a.url(), "lily", None).await;
+    let (_, like) = hello_as(&b.url(), "IiIy", None).await;
+    assert_eq!(common::error_code(&like), ErrorCode::NickConfusable);
+
+    // Ann's connection drops; she comes back on the other node.
+    let token = ann.resume.clone().unwrap();
+    ann.vanish();
+    let mut bob = joined(&b.url(), "bob", "lobby").await;
+    let (mut ann, welcome) = hello_as(&b.url(), "whoever", Some(&token)).await;
+    let ServerFrame::Welcome {
+        nick,
+        resumed,
+        rooms,
+        ..
+    } = welcome
+    else {
+        panic!("expected welcome, got {welcome:?}")
+    };
+    assert_eq!((nick.as_str(), resumed), ("ann", true));
+    assert_eq!(rooms, vec!["lobby".to_owned()]);
+    ann.send(ClientFrame::Join {
+        room: "lobby".into(),
+        since: Some(1),
+    })
+    .await;
+    ann.recv_until(|f| matches!(f, ServerFrame::Joined { .. }))
+        .await;
+    assert_eq!(bob.say("lobby", "two", "c-2").await, 2);
+    let ServerFrame::Message(m) = ann
+        .recv_until(|f| matches!(f, ServerFrame::Message(_)))
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!((m.seq, m.text.as_str()), (2, "two"));
+    // Her old node let go of her: the nickname is held on B, so A refuses
+    // it to anybody else, and the old token is spent.
+    let (_, taken) = hello_as(&a.url(), "ann", None).await;
+    assert_eq!(common::error_code(&taken), ErrorCode::NickTaken);
+    let (_, fresh) = hello_as(&a.url(), "carl", Some(&token)).await;
+    assert!(
+        matches!(&fresh, ServerFrame::Welcome { resumed: false, nick, .. } if nick == "carl"),
+        "{fresh:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_node_s_sessions_resume_elsewhere_and_its_nicknames_come_free() {
+    let pg = pg::Postgres::start();
+    let db = pg.create_db("parley");
+    let redis = redis::Redis::start();
+    let (mut a, b) = (node(&db, &redis.url()), node(&db, &redis.url()));
+
+    let mut ann = joined(&a.url(), "ann", "lobby").await;
+    ann.say("lobby", "before", "c-1").await;
+    let (_dora, _) = hello_as(&a.url(), "dora", None).await;
+    let token = ann.resume.clone().unwrap();
+    a.kill_9();
+
+    // Ann takes her session back on B at once (her record names her).
+    let (_ann, welcome) = hello_as(&b.url(), "ann", Some(&token)).await;
+    assert!(
+        matches!(&welcome, ServerFrame::Welcome { resumed: true, rooms, .. } if rooms == &["lobby"]),
+        "{welcome:?}"
+    );
+    // Dora's nickname comes free once A counts as gone (1 s here).
+    let started = std::time::Instant::now();
+    loop {
+        let (_, answer) = hello_as(&b.url(), "dora", None).await;
+        if matches!(answer, ServerFrame::Welcome { .. }) {
+            break;
+        }
+        assert_eq!(common::error_code(&answer), ErrorCode::NickTaken);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "a dead node's nickname must come free within the node timeout"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -38,6 +38,11 @@ pub(super) enum Body {
         /// The rooms.
         rooms: Vec<String>,
     },
+    /// It took back the session of this token: whoever held it, end it.
+    Moved {
+        /// The session's old token.
+        token: String,
+    },
 }
 
 impl Envelope {
@@ -66,6 +71,9 @@ mod tests {
             },
             Body::Check {
                 rooms: vec!["a".into(), "b".into()],
+            },
+            Body::Moved {
+                token: "r_x".into(),
             },
         ] {
             let envelope = Envelope {

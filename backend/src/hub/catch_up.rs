@@ -302,6 +302,10 @@ impl BrokerEventHandler for Hub {
     fn handle_resync(&self) {
         self.catch_up.ask(Inbound::Every);
     }
+
+    fn handle_moved(&self, token: &str) {
+        self.moved_away(token);
+    }
 }
 
 /// The worker: takes what it is asked until `stop` is cancelled or the

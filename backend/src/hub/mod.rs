@@ -24,6 +24,7 @@ mod messages;
 mod moderation;
 mod presence;
 mod reaper;
+mod roaming;
 mod rooms;
 mod search;
 mod sessions;

@@ -169,11 +169,11 @@ impl Hub {
                 return Err(HubError::TooManyRooms(max_rooms));
             }
             let outbox = session.outbox.clone().ok_or(HubError::SessionGone)?;
-            Ok((
-                session.rooms.insert(room.to_owned()),
-                outbox,
-                session.person(),
-            ))
+            let recorded = session.rooms.insert(room.to_owned());
+            if recorded {
+                self.tell_record(session);
+            }
+            Ok((recorded, outbox, session.person()))
         })?;
         let mut join = JoinInProgress {
             hub: self.clone(),
@@ -234,7 +234,11 @@ impl Hub {
 
     /// Removes `who` from `room`.
     pub fn leave(&self, who: &Identity, room: &str) -> Result<(), HubError> {
-        let was_member = self.with_session(who, |session| Ok(session.rooms.remove(room)))?;
+        let was_member = self.with_session(who, |session| {
+            let was_member = session.rooms.remove(room);
+            self.tell_record(session);
+            Ok(was_member)
+        })?;
         if !was_member {
             return Err(HubError::NotJoined(room.to_owned()));
         }

@@ -17,6 +17,7 @@ use rand::distr::{Alphanumeric, SampleString};
 
 use super::Hub;
 use crate::accounts::Profile;
+use crate::broker::SessionRecord;
 use crate::error::HubError;
 use crate::ids::{Identity, SessionId};
 use crate::outbox::Outbox;
@@ -69,6 +70,15 @@ pub(super) struct Session {
 }
 
 impl Session {
+    /// The session as the other nodes keep it.
+    pub(super) fn record(&self) -> SessionRecord {
+        SessionRecord {
+            nick: self.nick.clone(),
+            account: self.account.is_some(),
+            rooms: self.rooms.iter().cloned().collect(),
+        }
+    }
+
     /// The session as moderation sees it.
     pub(super) fn person(&self) -> Person {
         Person {
@@ -83,7 +93,7 @@ impl Session {
 /// All sessions, findable by id, nickname key and resume token.
 #[derive(Debug, Default)]
 pub(super) struct Registry {
-    by_id: HashMap<SessionId, Session>,
+    pub(super) by_id: HashMap<SessionId, Session>,
     /// By [`name_key`]: the nickname itself.
     by_nick: HashMap<String, SessionId>,
     /// By each of [`look_alike_keys`]: what a new nickname must not match.
@@ -92,7 +102,7 @@ pub(super) struct Registry {
 }
 
 /// A fresh random token with the given prefix.
-fn token(prefix: &str) -> String {
+pub(super) fn token(prefix: &str) -> String {
     format!(
         "{prefix}{}",
         Alphanumeric.sample_string(&mut rand::rng(), 24)
@@ -125,7 +135,7 @@ impl Registry {
 
     /// Whether a session holds `nick`, or one that looks like it, and if
     /// so the refusal: naming the look-alike only if it is public anyway.
-    fn clash(&self, nick: &str, looks: &[String]) -> Option<HubError> {
+    pub(super) fn clash(&self, nick: &str, looks: &[String]) -> Option<HubError> {
         if self.by_nick.contains_key(&name_key(nick)) {
             return Some(HubError::NickTaken(nick.to_owned()));
         }
@@ -191,9 +201,32 @@ impl Hub {
         if account.is_none() && self.accounts.reserved_by(&looks).is_some() {
             return Err(HubError::NickReserved(nick));
         }
+        Ok(self.register(
+            &mut registry,
+            nick,
+            account,
+            token("r_"),
+            Vec::new(),
+            outbox,
+            addr,
+        ))
+    }
+
+    /// Adds a session (its nickname checked and free) with `token` and
+    /// `rooms` (taken back from another node, or none).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn register(
+        &self,
+        registry: &mut Registry,
+        nick: String,
+        account: Option<Profile>,
+        token: String,
+        rooms: Vec<String>,
+        outbox: Outbox,
+        addr: Option<IpAddr>,
+    ) -> Welcome {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let token = token("r_");
-        for look in looks {
+        for look in look_alike_keys(&nick) {
             registry.by_look.insert(look, id);
         }
         registry.by_nick.insert(name_key(&nick), id);
@@ -206,13 +239,13 @@ impl Hub {
                 nick: nick.clone(),
                 account,
                 token: token.clone(),
-                rooms: BTreeSet::new(),
+                rooms: rooms.iter().cloned().collect(),
                 outbox: Some(outbox),
                 attachment: 1,
                 addr,
             },
         );
-        Ok(Welcome {
+        Welcome {
             identity: Identity {
                 id,
                 nick,
@@ -220,10 +253,15 @@ impl Hub {
             },
             token,
             resumed: false,
-            rooms: Vec::new(),
+            rooms,
             account: signed_in,
             admin,
-        })
+        }
+    }
+
+    /// The session whose resume token is `token`, if this node holds it.
+    pub(super) fn holding(&self, token: &str) -> Option<SessionId> {
+        self.registry().by_token.get(token).copied()
     }
 
     /// Whether a session holds one of `looks` now (an account may not be
@@ -282,6 +320,9 @@ impl Hub {
             registry.by_token.remove(&session.token);
             session
         };
+        if let Some(broker) = self.broker.get() {
+            broker.release(&session.token);
+        }
         for room in &session.rooms {
             self.remove_member(id, room);
         }
@@ -341,7 +382,16 @@ impl Hub {
         for id in ids {
             if let Some(session) = registry.by_id.get_mut(id) {
                 session.rooms.remove(room);
+                self.tell_record(session);
             }
+        }
+    }
+
+    /// Tells the other nodes what `session` is now (its rooms changed),
+    /// so any of them can take it back.
+    pub(super) fn tell_record(&self, session: &Session) {
+        if let Some(broker) = self.broker.get() {
+            broker.update(&session.token, &session.record());
         }
     }
 

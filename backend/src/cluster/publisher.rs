@@ -1,0 +1,137 @@
+//! The one task that writes to Redis on this node's behalf: hints as they
+//! are queued, and each heartbeat a beat, this node's liveness key, and
+//! whatever failed before; every third of the shortest TTL, the renewal of
+//! the nicknames and sessions this node holds.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::sessions::{node_key, HELD_TTL};
+use super::wire::{Body, Envelope};
+use super::{lock, Inner, CHANNEL};
+
+/// What waits to be sent.
+#[derive(Debug)]
+pub(super) enum Outgoing {
+    /// A hint for the other nodes, and its room if it has one (a hint that
+    /// cannot be sent marks its room).
+    Hint {
+        /// The envelope, JSON.
+        payload: String,
+        /// Its room.
+        room: Option<String>,
+    },
+    /// Commands that change what Redis holds (a session's record, a
+    /// released nickname): retried until they go through.
+    Commands(Vec<redis::Cmd>),
+}
+
+/// Commands that could not be sent, most at once; older ones are dropped
+/// beyond it (every key they touch has a TTL).
+const KEPT_MAX: usize = 65_536;
+
+/// Keeps `commands` to send with the next beat.
+pub(super) fn keep_for_later(inner: &Inner, commands: Vec<redis::Cmd>) {
+    let mut kept = lock(&inner.kept);
+    kept.extend(commands);
+    let excess = kept.len().saturating_sub(KEPT_MAX);
+    kept.drain(..excess);
+}
+
+/// Runs `commands` in one round trip; whether Redis took them in time.
+async fn send(conn: &mut MultiplexedConnection, pipe: &redis::Pipeline, timeout: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(timeout, pipe.query_async::<()>(conn)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// The task: sends what is queued until `stop` is cancelled.
+pub(super) async fn run(
+    inner: Arc<Inner>,
+    mut queue: mpsc::Receiver<Outgoing>,
+    stop: CancellationToken,
+) {
+    let timeout = inner.flags.cluster_node_timeout;
+    let mut beats = tokio::time::interval(inner.flags.cluster_heartbeat);
+    beats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut renewals = tokio::time::interval(inner.record_ttl.min(HELD_TTL) / 3);
+    renewals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let beat = Envelope {
+        node: inner.node.clone(),
+        body: Body::Beat,
+    }
+    .encode();
+    loop {
+        let mut pipe = redis::pipe();
+        // What to do if the pipeline fails: the room whose hint is lost,
+        // the commands to try again, the rooms still to be checked.
+        let mut room = None;
+        let mut retry: Vec<redis::Cmd> = Vec::new();
+        let mut checked: Vec<String> = Vec::new();
+        let mut hint = false;
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            next = queue.recv() => match next {
+                Some(Outgoing::Hint { payload, room: r }) => {
+                    pipe.cmd("PUBLISH").arg(CHANNEL).arg(payload).ignore();
+                    room = r;
+                    hint = true;
+                }
+                Some(Outgoing::Commands(commands)) => retry = commands,
+                None => return,
+            },
+            _ = beats.tick() => {
+                pipe.cmd("PUBLISH").arg(CHANNEL).arg(&beat).ignore();
+                pipe.cmd("SET")
+                    .arg(node_key(&inner.node))
+                    .arg(1)
+                    .arg("PX")
+                    .arg(timeout.as_millis() as u64)
+                    .ignore();
+                retry = std::mem::take(&mut *lock(&inner.kept));
+                checked = lock(&inner.dirty).drain().collect();
+                if !checked.is_empty() {
+                    // Ask the others to check the rooms whose hints were lost.
+                    let check = Envelope {
+                        node: inner.node.clone(),
+                        body: Body::Check { rooms: checked.clone() },
+                    };
+                    pipe.cmd("PUBLISH").arg(CHANNEL).arg(check.encode()).ignore();
+                }
+            },
+            _ = renewals.tick() => {
+                if let Ok(mut conn) = inner.connection().await {
+                    if inner.holdings.renew(&mut conn, inner.record_ttl).await.is_err() {
+                        inner.broken();
+                    }
+                }
+                continue;
+            }
+        }
+        for command in &retry {
+            pipe.add_command(command.clone()).ignore();
+        }
+        let sent = match inner.connection().await {
+            Ok(mut conn) => send(&mut conn, &pipe, timeout).await,
+            Err(_) => false,
+        };
+        if sent {
+            if hint {
+                crate::metrics::published();
+            }
+            continue;
+        }
+        inner.broken();
+        crate::metrics::publish_failed();
+        if let Some(room) = room {
+            lock(&inner.dirty).insert(room);
+        }
+        lock(&inner.dirty).extend(checked);
+        keep_for_later(&inner, retry);
+    }
+}

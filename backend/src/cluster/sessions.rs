@@ -1,0 +1,228 @@
+//! Nicknames and resumable sessions, cluster-wide, in Redis.
+//!
+//! - `parley:node:ID` exists while node ID beats (it expires
+//!   `--cluster-node-timeout` after its last beat): what makes a node's
+//!   claims count.
+//! - `parley:nick:KEY` = `NODE TOKEN NICK` for each key of a held nickname
+//!   (its own, and what looks like it): a claim holds while its node
+//!   lives, so a node that dies frees its nicknames within the node
+//!   timeout. Claims are made and checked in one Lua script, so two nodes
+//!   racing for one nickname cannot both win.
+//! - `parley:session:TOKEN` = the session's record (nickname, account,
+//!   rooms), which any node can take back with the token.
+//!
+//! Every key carries a TTL (claims [`HELD_TTL`], records the resume grace
+//! plus the node timeout) that this node renews for what it holds, so
+//! nothing a dead node leaves behind stays in Redis for long.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+
+use crate::broker::{LinkError, NickClaim, SessionRecord};
+
+/// How long a claim outlives its last renewal. Renewed every third of it.
+pub(super) const HELD_TTL: Duration = Duration::from_secs(600);
+
+/// Checks every key of a claim, then takes them all (or none).
+/// KEYS: the nickname's keys, its own first. ARGV: the value to set
+/// (`NODE TOKEN NICK`), the token whose claims may be replaced (or ""),
+/// "1" to replace whoever holds the nickname itself, the TTL in ms.
+/// Returns `{"ok", previous token of the nickname's own key or ""}` or
+/// `{"held", "exact"|"like", nick}`.
+const CLAIM: &str = r#"
+local over, force, ttl = ARGV[2], ARGV[3] == "1", ARGV[4]
+local own = redis.call("GET", KEYS[1])
+local previous = ""
+if own then
+  previous = string.match(own, "^%S+ (%S+) ")
+  if force then over = previous end
+end
+for i, key in ipairs(KEYS) do
+  local held = redis.call("GET", key)
+  if held then
+    local node, token, nick = string.match(held, "^(%S+) (%S+) (.*)$")
+    if token ~= over and redis.call("EXISTS", "parley:node:" .. node) == 1 then
+      return {"held", i == 1 and "exact" or "like", nick}
+    end
+  end
+end
+for _, key in ipairs(KEYS) do
+  redis.call("SET", key, ARGV[1], "PX", ttl)
+end
+return {"ok", previous}
+"#;
+
+/// Renews the claims still holding ARGV[1] (ARGV[2] ms) and, if it is
+/// there, the record KEYS[#KEYS] (ARGV[3] ms).
+const RENEW: &str = r#"
+for i, key in ipairs(KEYS) do
+  if i == #KEYS then
+    redis.call("PEXPIRE", key, ARGV[3])
+  elseif redis.call("GET", key) == ARGV[1] then
+    redis.call("PEXPIRE", key, ARGV[2])
+  end
+end
+return 0
+"#;
+
+/// Deletes each key still holding ARGV[1].
+const RELEASE: &str = r#"
+for _, key in ipairs(KEYS) do
+  if redis.call("GET", key) == ARGV[1] then redis.call("DEL", key) end
+end
+return 0
+"#;
+
+/// What this node holds, to renew and to release.
+#[derive(Debug)]
+pub(super) struct Held {
+    /// The claim's keys (`parley:nick:…`).
+    keys: Vec<String>,
+    /// Their value.
+    value: String,
+    /// The session's record, JSON.
+    record: String,
+}
+
+/// This node's claims and records, by token.
+#[derive(Debug, Default)]
+pub(super) struct Holdings {
+    held: Mutex<HashMap<String, Held>>,
+}
+
+fn nick_key(key: &str) -> String {
+    format!("parley:nick:{key}")
+}
+
+fn session_key(token: &str) -> String {
+    format!("parley:session:{token}")
+}
+
+/// The key that says node `node` is alive.
+pub(super) fn node_key(node: &str) -> String {
+    format!("parley:node:{node}")
+}
+
+fn down(e: impl std::fmt::Display) -> LinkError {
+    LinkError::Down(e.to_string())
+}
+
+impl Holdings {
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held>> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Claims `claim` for `node`, and records its session.
+    pub(super) async fn claim(
+        self: Arc<Self>,
+        mut conn: MultiplexedConnection,
+        node: String,
+        claim: NickClaim,
+        record_ttl: Duration,
+    ) -> Result<Option<String>, LinkError> {
+        let keys: Vec<String> = claim.keys.iter().map(|k| nick_key(k)).collect();
+        let value = format!("{node} {} {}", claim.token, claim.record.nick);
+        let mut script = redis::cmd("EVAL");
+        script.arg(CLAIM).arg(keys.len()).arg(&keys);
+        script
+            .arg(&value)
+            .arg(claim.replaces.as_deref().unwrap_or(""))
+            .arg(if claim.force { "1" } else { "0" })
+            .arg(HELD_TTL.as_millis() as u64);
+        let answer: Vec<String> = script.query_async(&mut conn).await.map_err(down)?;
+        match answer.as_slice() {
+            [ok, previous] if ok == "ok" => {
+                let record = serde_json::to_string(&claim.record).expect("a record serialises");
+                let _: () = redis::cmd("SET")
+                    .arg(session_key(&claim.token))
+                    .arg(&record)
+                    .arg("PX")
+                    .arg(record_ttl.as_millis() as u64)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(down)?;
+                self.held().insert(
+                    claim.token,
+                    Held {
+                        keys,
+                        value,
+                        record,
+                    },
+                );
+                Ok((!previous.is_empty()).then(|| previous.clone()))
+            }
+            [held, how, nick] if held == "held" => Err(LinkError::Held {
+                nick: nick.clone(),
+                exact: how == "exact",
+            }),
+            other => Err(LinkError::Down(format!("an odd answer: {other:?}"))),
+        }
+    }
+
+    /// The record of `token`'s session, if Redis still has it.
+    pub(super) async fn session(
+        mut conn: MultiplexedConnection,
+        token: String,
+    ) -> Result<Option<SessionRecord>, LinkError> {
+        let record: Option<String> = redis::cmd("GET")
+            .arg(session_key(&token))
+            .query_async(&mut conn)
+            .await
+            .map_err(down)?;
+        Ok(record.and_then(|r| serde_json::from_str(&r).ok()))
+    }
+
+    /// The new record of `token`'s session, to write; `None` if this node
+    /// does not hold it.
+    pub(super) fn update(&self, token: &str, record: &SessionRecord) -> Option<redis::Cmd> {
+        let mut held = self.held();
+        let held = held.get_mut(token)?;
+        held.record = serde_json::to_string(record).expect("a record serialises");
+        Some(
+            redis::cmd("SET")
+                .arg(session_key(token))
+                .arg(&held.record)
+                .arg("KEEPTTL")
+                .to_owned(),
+        )
+    }
+
+    /// The commands that free `token`'s nickname and forget its record;
+    /// `None` if this node does not hold it.
+    pub(super) fn release(&self, token: &str) -> Option<Vec<redis::Cmd>> {
+        let held = self.held().remove(token)?;
+        let mut free = redis::cmd("EVAL");
+        free.arg(RELEASE).arg(held.keys.len());
+        for key in &held.keys {
+            free.arg(key);
+        }
+        free.arg(&held.value);
+        let mut forget = redis::cmd("DEL");
+        forget.arg(session_key(token));
+        Some(vec![free, forget])
+    }
+
+    /// Renews every claim and record this node holds.
+    pub(super) async fn renew(
+        &self,
+        conn: &mut MultiplexedConnection,
+        record_ttl: Duration,
+    ) -> redis::RedisResult<()> {
+        let mut pipe = redis::pipe();
+        for (token, held) in self.held().iter() {
+            pipe.cmd("EVAL").arg(RENEW).arg(held.keys.len() + 1);
+            for key in &held.keys {
+                pipe.arg(key);
+            }
+            pipe.arg(session_key(token))
+                .arg(&held.value)
+                .arg(HELD_TTL.as_millis() as u64)
+                .arg(record_ttl.as_millis() as u64)
+                .ignore();
+        }
+        pipe.query_async(conn).await
+    }
+}
