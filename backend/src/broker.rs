@@ -63,6 +63,13 @@ pub trait Broker: Send + Sync + std::fmt::Debug {
     /// The session of `token` was taken over here: its old node ends it
     /// without telling its rooms it left.
     fn moved(&self, token: &str);
+
+    /// What this node's own members of `room` did: (nickname, joined), in
+    /// order. Never waits.
+    fn presence(&self, room: &str, changes: Vec<(String, bool)>);
+
+    /// The members of `room` on live nodes: (nickname, node).
+    fn members(&self, room: &str) -> Pending<Vec<(String, String)>>;
 }
 
 /// What a broker's call waiting on the link gives.
@@ -128,7 +135,13 @@ pub trait BrokerEventHandler: Send + Sync {
     /// quiet): check every room against the database.
     fn handle_resync(&self);
 
-    /// Another node took back the session of `token`: end it here without
+    /// Node `node` took back the session of `token`: end it here without
     /// telling its rooms.
-    fn handle_moved(&self, token: &str);
+    fn handle_moved(&self, token: &str, node: &str);
+
+    /// Members of `room` on node `node` joined or left: (nickname, joined).
+    fn handle_presence(&self, room: &str, node: &str, changes: Vec<(String, bool)>);
+
+    /// Node `node` fell silent: its members are gone.
+    fn handle_node_gone(&self, node: &str);
 }

@@ -327,6 +327,33 @@ impl Broker for RedisBroker {
         }
     }
 
+    fn presence(&self, room: &str, changes: Vec<(String, bool)>) {
+        if changes.is_empty() {
+            return;
+        }
+        self.command(vec![sessions::presence(room, &self.inner.node, &changes)]);
+        self.send(
+            Body::Presence {
+                room: room.to_owned(),
+                changes,
+            },
+            None,
+        );
+    }
+
+    fn members(&self, room: &str) -> Pending<Vec<(String, String)>> {
+        let (inner, room) = (self.inner.clone(), room.to_owned());
+        Box::pin(async move {
+            inner.check_up()?;
+            let conn = inner.connection().await?;
+            let found = sessions::members(conn, room).await;
+            if found.is_err() {
+                inner.broken();
+            }
+            found
+        })
+    }
+
     fn moved(&self, token: &str) {
         self.send(
             Body::Moved {

@@ -16,6 +16,7 @@
 //! and live messages (both decided under the same lock).
 
 mod cache;
+mod elsewhere;
 mod presence;
 
 use std::collections::HashMap;
@@ -92,6 +93,10 @@ pub struct RoomState {
     /// Who runs the room and who may be in it, as of the last committed
     /// moderation event.
     control: RoomControl,
+    /// Members on other nodes, by name key (a cluster).
+    elsewhere: HashMap<String, elsewhere::Remote>,
+    /// What this node's own members did, not yet told the other nodes.
+    announce: Vec<(String, bool)>,
 }
 
 /// One member of a room.
@@ -215,6 +220,8 @@ impl Room {
                 closed: false,
                 next_ticket: 1,
                 control: RoomControl::default(),
+                elsewhere: HashMap::new(),
+                announce: Vec::new(),
             }),
             name,
         }
@@ -233,9 +240,10 @@ impl RoomState {
         self.last_seq
     }
 
-    /// How many members the room has (connected or away).
+    /// How many members the room has (connected or away), on this node and
+    /// elsewhere.
     pub fn member_count(&self) -> usize {
-        self.members.len()
+        self.members.len() + self.elsewhere.len()
     }
 
     /// Whether `id` is a member of this (open) room.
@@ -264,7 +272,7 @@ impl RoomState {
     /// (at most `--max-reply-bytes` of it), and where it ends.
     pub fn joined_frame(&self, nick: &str, page: Page<RoomEvent>, last_seq: u64) -> ServerFrame {
         let page = fit(page, self.limits.reply_bytes);
-        let (members, members_more) = if self.members.len() >= self.limits.large_room {
+        let (members, members_more) = if self.member_count() >= self.limits.large_room {
             (Vec::new(), true)
         } else {
             self.members_page("", None, self.limits.member_page)
@@ -272,7 +280,7 @@ impl RoomState {
         ServerFrame::Joined {
             room: self.name.clone(),
             members,
-            member_count: self.members.len() as u64,
+            member_count: self.member_count() as u64,
             members_more,
             history: page.items,
             more: page.more,
@@ -402,8 +410,13 @@ impl RoomState {
                     joining: None,
                 },
             );
+            // A session that moved here from another node was in the
+            // room all along: nobody is told.
+            if self.elsewhere.remove(&name_key(&who.nick)).is_none() {
+                self.pending.joined(&who.nick);
+            }
             self.roster.insert(who.id, &who.nick);
-            self.pending.joined(&who.nick);
+            self.announce.push((who.nick.clone(), true));
         }
         let cached = self.cached(wanted);
         let (last_seq, ticket) = (self.last_seq, self.next_ticket);
@@ -486,6 +499,7 @@ impl RoomState {
             Some(member) => {
                 self.roster.remove(&member.nick);
                 self.pending.left(&member.nick);
+                self.announce.push((member.nick, false));
                 true
             }
             None => false,
@@ -534,7 +548,7 @@ impl RoomState {
     /// Whether the room has news to tell and must be put on the hub's list
     /// of rooms to flush (it says so once until flushed).
     pub fn needs_flush(&mut self) -> bool {
-        self.pending.schedule(self.members.len())
+        self.pending.schedule(self.member_count())
     }
 
     /// Tells every member what happened since the last flush: one
@@ -542,7 +556,7 @@ impl RoomState {
     /// were queued.
     pub fn flush(&mut self) -> usize {
         let flush = self.pending.flush(
-            self.members.len(),
+            self.member_count(),
             self.limits.large_room,
             self.limits.large_room_every,
             tokio::time::Instant::now(),

@@ -73,6 +73,12 @@ impl Broker for FakeBroker {
     fn release(&self, _token: &str) {}
 
     fn moved(&self, _token: &str) {}
+
+    fn presence(&self, _room: &str, _changes: Vec<(String, bool)>) {}
+
+    fn members(&self, _room: &str) -> Pending<Vec<(String, String)>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 impl FakeBroker {

@@ -19,27 +19,9 @@ use std::time::Duration;
 
 use parley_protocol::{ClientFrame, ErrorCode, ServerFrame};
 
-use common::{Client, ServerProcess};
+use common::Client;
 
-/// A node on `db`, linked through `redis`, noticing a broken link fast.
-fn node(db: &str, redis: &str) -> ServerProcess {
-    let mut args = vec![
-        "--static-dir",
-        "/nonexistent",
-        "--database-url",
-        db,
-        "--redis-url",
-        redis,
-        "--cluster-heartbeat",
-        "100ms",
-        "--cluster-node-timeout",
-        "1s",
-        "--catch-up-cap",
-        "1000000",
-    ];
-    args.extend(common::UNLIMITED_FLAGS);
-    ServerProcess::spawn(&args)
-}
+use common::cluster::node;
 
 /// What a client saw of a room: the `seq` of each `message` and `ack`, in
 /// the order they came.

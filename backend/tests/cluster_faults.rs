@@ -21,27 +21,7 @@ use parley_protocol::{ClientFrame, ServerFrame};
 
 use common::{Client, ServerProcess};
 
-/// A node behind nginx, noticing a broken link or a dead peer within 1 s.
-fn node(db: &str, redis: &str) -> ServerProcess {
-    let mut args = vec![
-        "--static-dir",
-        "/nonexistent",
-        "--database-url",
-        db,
-        "--redis-url",
-        redis,
-        "--trusted-proxy",
-        "127.0.0.1",
-        "--cluster-heartbeat",
-        "100ms",
-        "--cluster-node-timeout",
-        "1s",
-        "--catch-up-cap",
-        "1000000",
-    ];
-    args.extend(common::UNLIMITED_FLAGS);
-    ServerProcess::spawn(&args)
-}
+use common::cluster::node;
 
 /// How long a client keeps trying to get back in.
 const COMEBACK: Duration = Duration::from_secs(20);
@@ -143,21 +123,28 @@ impl Member {
         }
     }
 
-    /// The next frame, coming back first if the connection is gone.
-    async fn next(&mut self) -> ServerFrame {
-        loop {
+    /// The next frame; `None` if the connection was gone and it came back
+    /// (what it missed meanwhile is in `seen` now).
+    async fn next(&mut self) -> Option<ServerFrame> {
+        {
             let client = self.client.as_mut().expect("entered");
             match tokio::time::timeout(Duration::from_secs(10), client.next_frame()).await {
                 Ok(Some(ServerFrame::Message(m))) => {
                     self.seen.push(m.seq);
-                    return ServerFrame::Message(m);
+                    Some(ServerFrame::Message(m))
                 }
-                Ok(Some(frame)) => return frame,
+                Ok(Some(frame)) => Some(frame),
                 Ok(None) => {
                     self.comebacks += 1;
                     self.enter().await;
+                    None
                 }
-                Err(_) => panic!("{} heard nothing for 10 s", self.nick),
+                Err(_) => panic!(
+                    "{} heard nothing for 10 s; comebacks {}, seen up to {}",
+                    self.nick,
+                    self.comebacks,
+                    self.last()
+                ),
             }
         }
     }
@@ -176,10 +163,8 @@ impl Member {
             self.enter().await;
             return None;
         }
-        let comebacks = self.comebacks;
         loop {
-            match self.next().await {
-                _ if self.comebacks != comebacks => return None,
+            match self.next().await? {
                 ServerFrame::Ack {
                     seq, cid: acked, ..
                 } if acked == cid => return Some(seq),

@@ -68,6 +68,77 @@ end
 return 0
 "#;
 
+/// The members of room KEYS[1] on live nodes, flat (nick, node, …); the
+/// entries of dead nodes are deleted.
+const MEMBERS: &str = r#"
+local all = redis.call("HGETALL", KEYS[1])
+local live, alive = {}, {}
+for i = 1, #all, 2 do
+  local nick, node = all[i], all[i + 1]
+  if alive[node] == nil then
+    alive[node] = redis.call("EXISTS", "parley:node:" .. node) == 1
+  end
+  if alive[node] then
+    table.insert(live, nick)
+    table.insert(live, node)
+  else
+    redis.call("HDEL", KEYS[1], nick)
+  end
+end
+return live
+"#;
+
+/// Applies a node's presence changes to room KEYS[1]: ARGV[1] the node,
+/// then pairs of (nick, "1" joined | "0" left); a leave only deletes the
+/// node's own entry.
+const PRESENCE: &str = r#"
+for i = 2, #ARGV, 2 do
+  if ARGV[i + 1] == "1" then
+    redis.call("HSET", KEYS[1], ARGV[i], ARGV[1])
+  elseif redis.call("HGET", KEYS[1], ARGV[i]) == ARGV[1] then
+    redis.call("HDEL", KEYS[1], ARGV[i])
+  end
+end
+return 0
+"#;
+
+/// The key of room `room`'s members.
+fn members_key(room: &str) -> String {
+    format!("parley:members:{room}")
+}
+
+/// The command that records `node`'s presence `changes` in `room`.
+pub(super) fn presence(room: &str, node: &str, changes: &[(String, bool)]) -> redis::Cmd {
+    let mut command = redis::cmd("EVAL");
+    command
+        .arg(PRESENCE)
+        .arg(1)
+        .arg(members_key(room))
+        .arg(node);
+    for (nick, joined) in changes {
+        command.arg(nick).arg(if *joined { "1" } else { "0" });
+    }
+    command
+}
+
+/// The members of `room` on live nodes.
+pub(super) async fn members(
+    mut conn: MultiplexedConnection,
+    room: String,
+) -> Result<Vec<(String, String)>, LinkError> {
+    let flat: Vec<String> = redis::cmd("EVAL")
+        .arg(MEMBERS)
+        .arg(1)
+        .arg(members_key(&room))
+        .query_async(&mut conn)
+        .await
+        .map_err(down)?;
+    Ok(flat
+        .chunks_exact(2)
+        .map(|pair| (pair[0].clone(), pair[1].clone()))
+        .collect())
+}
+
 /// Deletes each key still holding ARGV[1].
 const RELEASE: &str = r#"
 for _, key in ipairs(KEYS) do
@@ -136,14 +207,19 @@ impl Holdings {
         match answer.as_slice() {
             [ok, previous] if ok == "ok" => {
                 let record = serde_json::to_string(&claim.record).expect("a record serialises");
-                let _: () = redis::cmd("SET")
+                let mut pipe = redis::pipe();
+                pipe.cmd("SET")
                     .arg(session_key(&claim.token))
                     .arg(&record)
                     .arg("PX")
                     .arg(record_ttl.as_millis() as u64)
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(down)?;
+                    .ignore();
+                // The session taken back is spent: its token takes nothing
+                // back any more.
+                if let Some(replaced) = &claim.replaces {
+                    pipe.cmd("DEL").arg(session_key(replaced)).ignore();
+                }
+                let _: () = pipe.query_async(&mut conn).await.map_err(down)?;
                 self.held().insert(
                     claim.token,
                     Held {

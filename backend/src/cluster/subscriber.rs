@@ -87,7 +87,8 @@ pub(super) async fn run(
                 }
                 continue;
             }
-            lock(&peers).insert(envelope.node, Instant::now());
+            let node = envelope.node;
+            lock(&peers).insert(node.clone(), Instant::now());
             let Some(hub) = handler.upgrade() else { return };
             match envelope.body {
                 Body::Event { event } => {
@@ -96,7 +97,8 @@ pub(super) async fn run(
                 }
                 Body::Typing { room, nick } => hub.handle_typing(&room, &nick),
                 Body::Check { .. } => hub.handle_resync(),
-                Body::Moved { token } => hub.handle_moved(&token),
+                Body::Moved { token } => hub.handle_moved(&token, &node),
+                Body::Presence { room, changes } => hub.handle_presence(&room, &node, changes),
                 Body::Beat => {}
             }
         }
@@ -137,19 +139,28 @@ pub(super) async fn watchdog(
             crate::metrics::link_up(false);
             inner.reconnect.notify_one();
         }
-        let gone = {
+        let gone: Vec<String> = {
             let mut peers = lock(&peers);
-            let before = peers.len();
-            peers.retain(|_, seen| now.duration_since(*seen) <= timeout);
+            let gone = peers
+                .iter()
+                .filter(|(_, seen)| now.duration_since(**seen) > timeout)
+                .map(|(node, _)| node.clone())
+                .collect::<Vec<_>>();
+            for node in &gone {
+                peers.remove(node);
+            }
             crate::metrics::nodes(peers.len());
-            before - peers.len()
+            gone
         };
-        if gone > 0 {
+        if !gone.is_empty() {
             tracing::info!(
-                gone,
-                "a node fell silent: checking every room against the database"
+                ?gone,
+                "nodes fell silent: their members are gone; checking every room against the database"
             );
             if let Some(hub) = handler.upgrade() {
+                for node in &gone {
+                    hub.handle_node_gone(node);
+                }
                 hub.handle_resync();
             }
         }

@@ -38,6 +38,13 @@ pub(super) enum Body {
         /// The rooms.
         rooms: Vec<String>,
     },
+    /// Members of a room on it joined or left.
+    Presence {
+        /// The room.
+        room: String,
+        /// (nickname, joined), in order.
+        changes: Vec<(String, bool)>,
+    },
     /// It took back the session of this token: whoever held it, end it.
     Moved {
         /// The session's old token.
@@ -74,6 +81,10 @@ mod tests {
             },
             Body::Moved {
                 token: "r_x".into(),
+            },
+            Body::Presence {
+                room: "rust".into(),
+                changes: vec![("ann".into(), true), ("bob".into(), false)],
             },
         ] {
             let envelope = Envelope {

@@ -164,6 +164,7 @@ impl Hub {
             if event.seq() > next {
                 // Parked under the room's lock, so the catch-up cannot
                 // deliver it meanwhile and leave this node's receipt behind.
+                tracing::debug!(room = %name, seq = event.seq(), next, "parked");
                 self.catch_up.park(event, origin);
                 drop(state);
                 self.catch_up.ask(Inbound::Room(name));
@@ -223,6 +224,12 @@ impl Hub {
                     Ok((upto, page.items, control))
                 })
                 .await;
+            tracing::debug!(
+                room = name,
+                have,
+                ok = read.is_ok(),
+                "caught up from the store"
+            );
             let (upto, events, control) = match read {
                 Ok(read) => read,
                 Err(error) => {
@@ -303,8 +310,16 @@ impl BrokerEventHandler for Hub {
         self.catch_up.ask(Inbound::Every);
     }
 
-    fn handle_moved(&self, token: &str) {
-        self.moved_away(token);
+    fn handle_moved(&self, token: &str, node: &str) {
+        self.moved_away(token, node);
+    }
+
+    fn handle_presence(&self, room: &str, node: &str, changes: Vec<(String, bool)>) {
+        self.presence_elsewhere(room, node, changes);
+    }
+
+    fn handle_node_gone(&self, node: &str) {
+        self.node_gone(node);
     }
 }
 

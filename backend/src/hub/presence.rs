@@ -5,7 +5,9 @@
 //! ([`Hub::note_news`]); one task, started by [`Hub::start`] and stopped by
 //! [`Workers::stop`](super::Workers::stop), takes the list each interval.
 //! So a storm of joins costs each member one `presence` frame per
-//! interval, however many people arrive.
+//! interval, however many people arrive. In a cluster the same flush tells
+//! the other nodes what this node's own members did (one hint per room per
+//! interval), and their hints come back here as members elsewhere.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -37,10 +39,47 @@ impl Hub {
             .map(|room| {
                 let mut state = room.lock();
                 let queued = state.flush();
+                let announcements = state.announcements();
                 self.note_news(room, &mut state);
+                drop(state);
+                if let Some(broker) = self.broker.get() {
+                    broker.presence(&room.name, announcements);
+                }
                 queued
             })
             .sum()
+    }
+
+    /// Members of `room` on another node joined or left.
+    pub(super) fn presence_elsewhere(&self, room: &str, node: &str, changes: Vec<(String, bool)>) {
+        let Some(room) = self.room(room) else {
+            return;
+        };
+        let mut state = room.lock();
+        for (nick, joined) in changes {
+            if joined {
+                state.joined_elsewhere(&nick, node);
+            } else {
+                state.left_elsewhere(&nick, node);
+            }
+        }
+        self.note_news(&room, &mut state);
+    }
+
+    /// Node `node` fell silent: its members left every room.
+    pub(super) fn node_gone(&self, node: &str) {
+        let rooms: Vec<Arc<Room>> = self
+            .rooms
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for room in rooms {
+            let mut state = room.lock();
+            state.node_gone(node);
+            self.note_news(&room, &mut state);
+        }
     }
 }
 

@@ -125,21 +125,39 @@ impl Hub {
         Ok(welcome)
     }
 
-    /// Another node took back the session of `token`: its connection here
-    /// (if any) is told it was replaced, and the session ends.
-    pub(super) fn moved_away(&self, token: &str) {
-        let Some(id) = self.holding(token) else {
+    /// Node `node` took back the session of `token`: its connection here
+    /// (if any) is told it was replaced, and the session ends here without
+    /// a word to its rooms: its members become members on `node`.
+    pub(super) fn moved_away(&self, token: &str, node: &str) {
+        let session = {
+            let mut registry = self.registry();
+            let Some(id) = registry.by_token.get(token).copied() else {
+                return;
+            };
+            registry.remove(id)
+        };
+        let Some((id, session)) = session else {
             return;
         };
-        if let Some(outbox) = self
-            .registry()
-            .by_id
-            .get(&id)
-            .and_then(|s| s.outbox.clone())
-        {
+        if let Some(outbox) = &session.outbox {
             outbox.replace();
         }
-        self.end(id, None, false);
+        if let Some(broker) = self.broker.get() {
+            broker.release(token);
+        }
+        for name in &session.rooms {
+            let Some(room) = self.room(name) else {
+                continue;
+            };
+            let empty = {
+                let mut state = room.lock();
+                state.moved_elsewhere(id, node);
+                state.empty_here()
+            };
+            if empty {
+                self.close_if_empty(&room);
+            }
+        }
     }
 }
 

@@ -116,13 +116,20 @@ impl Hub {
             return Ok(room);
         }
         let (owned, cache_len) = (name.to_owned(), self.limits.room_cache);
-        let (last_seq, recent, control) = self
-            .read_store(move |store| {
-                let last_seq = store.last_seq(&owned)?;
-                let page = store.events(&owned, 0, last_seq, cache_len)?;
-                Ok((last_seq, page.items, store.control(&owned)?))
-            })
-            .await?;
+        let reading = self.read_store(move |store| {
+            let last_seq = store.last_seq(&owned)?;
+            let page = store.events(&owned, 0, last_seq, cache_len)?;
+            Ok((last_seq, page.items, store.control(&owned)?))
+        });
+        // In a cluster, who is in it on the other nodes.
+        let elsewhere = async {
+            match self.broker.get() {
+                Some(broker) => broker.members(name).await.map_err(|_| HubError::LinkDown),
+                None => Ok(Vec::new()),
+            }
+        };
+        let (read, elsewhere) = tokio::join!(reading, elsewhere);
+        let ((last_seq, recent, control), elsewhere) = (read?, elsewhere?);
         let mut rooms = self.rooms.write().unwrap_or_else(|p| p.into_inner());
         if let Some(room) = rooms.get(name) {
             return Ok(room.clone());
@@ -136,14 +143,18 @@ impl Hub {
             recent,
             self.room_limits.clone(),
         ));
-        room.lock().set_control(control);
+        {
+            let mut state = room.lock();
+            state.set_control(control);
+            state.add_elsewhere(elsewhere);
+        }
         rooms.insert(name.to_owned(), room.clone());
         crate::metrics::rooms(rooms.len());
         Ok(room)
     }
 
     /// Removes a room that has become empty. Called with the room unlocked.
-    fn close_if_empty(&self, room: &Arc<Room>) {
+    pub(super) fn close_if_empty(&self, room: &Arc<Room>) {
         let mut rooms = self.rooms.write().unwrap_or_else(|p| p.into_inner());
         if room.lock().close_if_empty() {
             if rooms.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, room)) {
@@ -254,7 +265,7 @@ impl Hub {
             let mut state = room.lock();
             state.remove(id);
             self.note_news(&room, &mut state);
-            state.member_count() == 0
+            state.empty_here()
         };
         if now_empty {
             self.close_if_empty(&room);

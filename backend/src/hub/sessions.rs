@@ -98,7 +98,7 @@ pub(super) struct Registry {
     by_nick: HashMap<String, SessionId>,
     /// By each of [`look_alike_keys`]: what a new nickname must not match.
     by_look: HashMap<String, SessionId>,
-    by_token: HashMap<String, SessionId>,
+    pub(super) by_token: HashMap<String, SessionId>,
 }
 
 /// A fresh random token with the given prefix.
@@ -110,6 +110,17 @@ pub(super) fn token(prefix: &str) -> String {
 }
 
 impl Registry {
+    /// Takes session `id` out of every index.
+    pub(super) fn remove(&mut self, id: SessionId) -> Option<(SessionId, Session)> {
+        let session = self.by_id.remove(&id)?;
+        self.by_nick.remove(&name_key(&session.nick));
+        for look in look_alike_keys(&session.nick) {
+            self.by_look.remove(&look);
+        }
+        self.by_token.remove(&session.token);
+        Some((id, session))
+    }
+
     /// Attaches `outbox` to the session `id` (the connection it had, if
     /// any, is told it was replaced).
     fn take_back(&mut self, id: SessionId, outbox: &Outbox, addr: Option<IpAddr>) -> Welcome {
@@ -312,13 +323,7 @@ impl Hub {
             {
                 return;
             }
-            let session = registry.by_id.remove(&id).expect("just looked up");
-            registry.by_nick.remove(&name_key(&session.nick));
-            for look in look_alike_keys(&session.nick) {
-                registry.by_look.remove(&look);
-            }
-            registry.by_token.remove(&session.token);
-            session
+            registry.remove(id).expect("just looked up").1
         };
         if let Some(broker) = self.broker.get() {
             broker.release(&session.token);
