@@ -151,18 +151,11 @@ wait_until 10 redis_up || fail_with_log "Redis does not answer PING" "$WORK/logs
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 
 # --- the nodes ----------------------------------------------------------------------
-redis_args=(--redis-url "$REDIS_URL")
-if ! "$BIN" --help | grep -q -- '--redis-url'; then
-  # TODO: remove once --redis-url is on main (cluster mode, backend/src/cluster/).
-  say "WARNING: this parley-backend has no --redis-url yet: the nodes start without Redis,"
-  say "WARNING: so each node relays only its own clients' messages"
-  redis_args=()
-fi
 for port in "${NODE_PORTS[@]}"; do
   # --trusted-proxy: nginx is 127.0.0.1; the per-address limits then see the
   # client's address from X-Forwarded-For (deploy/nginx.conf).
   RUST_LOG="${RUST_LOG:-info}" "$BIN" --addr "127.0.0.1:$port" \
-    --database-url "$DATABASE_URL" "${redis_args[@]}" \
+    --database-url "$DATABASE_URL" --redis-url "$REDIS_URL" \
     --trusted-proxy 127.0.0.1 "$@" >"$WORK/logs/node-$port.log" 2>&1 &
   NODE_PIDS+=($!)
 done

@@ -162,6 +162,15 @@ impl Api {
     async fn register(self, caller: Caller, bytes: Bytes) -> Result<Response, Response> {
         let asked: Credentials = body(&bytes)?;
         let hub = self.hub.clone();
+        // In a cluster, a session on another node may hold it now.
+        if let Ok(nick) = parley_protocol::validate_nick(&asked.nick) {
+            let looks = parley_protocol::look_alike_keys(&nick);
+            match hub.nick_in_use_anywhere(&looks).await {
+                Ok(false) => {}
+                Ok(true) => return Err(refused(AccountsError::NickTaken(nick))),
+                Err(_) => return Err(refused(AccountsError::Busy)),
+            }
+        }
         let profile = self
             .accounts
             .register(&asked.nick, asked.password, caller.ip, |looks| {
@@ -170,6 +179,7 @@ impl Api {
             .await
             .map_err(refused)?;
         tracing::info!(nick = %profile.nick, "account registered");
+        hub.account_changed(&profile.nick, true);
         let info = AccountInfo {
             nick: profile.nick,
             admin: profile.admin,
@@ -234,10 +244,12 @@ impl Api {
         let token = caller
             .token
             .ok_or_else(|| refused(AccountsError::Unauthorized))?;
-        self.accounts
+        let nick = self
+            .accounts
             .delete(&token, asked.password)
             .await
             .map_err(refused)?;
+        self.hub.account_changed(&nick, false);
         let reply = warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT);
         Ok(warp::reply::with_header(reply, header::SET_COOKIE, self.cookie(None)).into_response())
     }

@@ -70,6 +70,13 @@ pub trait Broker: Send + Sync + std::fmt::Debug {
 
     /// The members of `room` on live nodes: (nickname, node).
     fn members(&self, room: &str) -> Pending<Vec<(String, String)>>;
+
+    /// Whether a session on a live node holds one of these nickname keys.
+    fn held(&self, keys: Vec<String>) -> Pending<bool>;
+
+    /// The account `nick` was registered here (or deleted): the other
+    /// nodes reserve its nickname for it (or free it). Never waits.
+    fn reserved(&self, nick: &str, registered: bool);
 }
 
 /// What a broker's call waiting on the link gives.
@@ -144,4 +151,7 @@ pub trait BrokerEventHandler: Send + Sync {
 
     /// Node `node` fell silent: its members are gone.
     fn handle_node_gone(&self, node: &str);
+
+    /// The account `nick` was registered (or deleted) on another node.
+    fn handle_reserved(&self, nick: &str, registered: bool);
 }

@@ -354,6 +354,29 @@ impl Broker for RedisBroker {
         })
     }
 
+    fn held(&self, keys: Vec<String>) -> Pending<bool> {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            inner.check_up()?;
+            let conn = inner.connection().await?;
+            let held = sessions::held(conn, keys).await;
+            if held.is_err() {
+                inner.broken();
+            }
+            held
+        })
+    }
+
+    fn reserved(&self, nick: &str, registered: bool) {
+        self.send(
+            Body::Reserved {
+                nick: nick.to_owned(),
+                registered,
+            },
+            None,
+        );
+    }
+
     fn moved(&self, token: &str) {
         self.send(
             Body::Moved {

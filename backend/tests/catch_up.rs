@@ -79,6 +79,12 @@ impl Broker for FakeBroker {
     fn members(&self, _room: &str) -> Pending<Vec<(String, String)>> {
         Box::pin(async { Ok(Vec::new()) })
     }
+
+    fn held(&self, _keys: Vec<String>) -> Pending<bool> {
+        Box::pin(async { Ok(false) })
+    }
+
+    fn reserved(&self, _nick: &str, _registered: bool) {}
 }
 
 impl FakeBroker {

@@ -348,3 +348,37 @@ async fn a_dead_node_s_sessions_resume_elsewhere_and_its_nicknames_come_free() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_s_nickname_is_reserved_on_every_node() {
+    let pg = pg::Postgres::start();
+    let db = pg.create_db("parley");
+    let redis = redis::Redis::start();
+    let (a, b) = (node(&db, &redis.url()), node(&db, &redis.url()));
+    let register = |addr, nick: &str| {
+        let body = serde_json::json!({"nick": nick, "password": "correct horse battery staple"});
+        async move {
+            common::raw::http(addr, "POST", "/api/register", &[], &body.to_string())
+                .await
+                .status
+        }
+    };
+
+    // Registered on A: B keeps guests off it at once.
+    assert_eq!(register(a.addr, "mina").await, 201);
+    let started = std::time::Instant::now();
+    loop {
+        let (_, answer) = hello_as(&b.url(), "Mina", None).await;
+        if common::error_code(&answer) == ErrorCode::NickReserved {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "B must hear of the account: {answer:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A guest on B holds "zed": A registers no account under it.
+    let (_zed, _) = hello_as(&b.url(), "zed", None).await;
+    assert_eq!(register(a.addr, "ZED").await, 409);
+}

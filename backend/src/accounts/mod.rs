@@ -162,6 +162,20 @@ impl Accounts {
         looks.iter().find_map(|l| reserved.get(l).cloned())
     }
 
+    /// Another node registered the account `nick` (or deleted it): its
+    /// nickname is reserved here too (or free again).
+    pub fn note_reserved(&self, nick: &str, registered: bool) {
+        let mut reserved = self.reserved.write().unwrap_or_else(|p| p.into_inner());
+        if registered {
+            for look in look_alike_keys(nick) {
+                reserved.insert(look, nick.to_owned());
+            }
+        } else {
+            let key = name_key(nick);
+            reserved.retain(|_, held| name_key(held) != key);
+        }
+    }
+
     /// Whether `nick` is a server admin by `--admin`.
     fn is_listed_admin(&self, nick: &str) -> bool {
         let key = name_key(nick);
@@ -334,14 +348,14 @@ impl Accounts {
     }
 
     /// Deletes the account `token` signs in (its password confirming it):
-    /// its nickname is free again, its sign-ins end.
-    pub async fn delete(&self, token: &str, password: String) -> Result<(), AccountsError> {
+    /// its nickname is free again, its sign-ins end. Returns the nickname.
+    pub async fn delete(&self, token: &str, password: String) -> Result<String, AccountsError> {
         let account = self.confirmed(token, password).await?;
         let key = account.key.clone();
         self.stored(move |s| s.delete_account(&key)).await?;
         let mut reserved = self.reserved.write().unwrap_or_else(|p| p.into_inner());
         reserved.retain(|_, nick| name_key(nick) != account.key);
-        Ok(())
+        Ok(account.nick)
     }
 
     /// Makes `nick`'s account a server admin, or not (`parley-backend

@@ -139,6 +139,34 @@ pub(super) async fn members(
         .collect())
 }
 
+/// 1 if one of KEYS is held by a live node, else 0.
+const HELD: &str = r#"
+for _, key in ipairs(KEYS) do
+  local held = redis.call("GET", key)
+  if held then
+    local node = string.match(held, "^(%S+) ")
+    if redis.call("EXISTS", "parley:node:" .. node) == 1 then return 1 end
+  end
+end
+return 0
+"#;
+
+/// Whether a live node holds one of the nickname `keys`.
+pub(super) async fn held(
+    mut conn: MultiplexedConnection,
+    keys: Vec<String>,
+) -> Result<bool, LinkError> {
+    let keys: Vec<String> = keys.iter().map(|k| nick_key(k)).collect();
+    let held: i64 = redis::cmd("EVAL")
+        .arg(HELD)
+        .arg(keys.len())
+        .arg(&keys)
+        .query_async(&mut conn)
+        .await
+        .map_err(down)?;
+    Ok(held == 1)
+}
+
 /// Deletes each key still holding ARGV[1].
 const RELEASE: &str = r#"
 for _, key in ipairs(KEYS) do

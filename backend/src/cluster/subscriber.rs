@@ -99,6 +99,7 @@ pub(super) async fn run(
                 Body::Check { .. } => hub.handle_resync(),
                 Body::Moved { token } => hub.handle_moved(&token, &node),
                 Body::Presence { room, changes } => hub.handle_presence(&room, &node, changes),
+                Body::Reserved { nick, registered } => hub.handle_reserved(&nick, registered),
                 Body::Beat => {}
             }
         }

@@ -45,6 +45,13 @@ pub(super) enum Body {
         /// (nickname, joined), in order.
         changes: Vec<(String, bool)>,
     },
+    /// An account was registered (or deleted) on it.
+    Reserved {
+        /// Its nickname.
+        nick: String,
+        /// Registered, or deleted.
+        registered: bool,
+    },
     /// It took back the session of this token: whoever held it, end it.
     Moved {
         /// The session's old token.
@@ -81,6 +88,10 @@ mod tests {
             },
             Body::Moved {
                 token: "r_x".into(),
+            },
+            Body::Reserved {
+                nick: "Mina".into(),
+                registered: true,
             },
             Body::Presence {
                 room: "rust".into(),

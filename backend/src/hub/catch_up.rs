@@ -321,6 +321,10 @@ impl BrokerEventHandler for Hub {
     fn handle_node_gone(&self, node: &str) {
         self.node_gone(node);
     }
+
+    fn handle_reserved(&self, nick: &str, registered: bool) {
+        self.accounts.note_reserved(nick, registered);
+    }
 }
 
 /// The worker: takes what it is asked until `stop` is cancelled or the

@@ -125,6 +125,29 @@ impl Hub {
         Ok(welcome)
     }
 
+    /// Whether a session on any node holds one of `looks` (an account may
+    /// not be registered under it). A link that is down says so.
+    pub async fn nick_in_use_anywhere(&self, looks: &[String]) -> Result<bool, HubError> {
+        if self.nick_in_use(looks) {
+            return Ok(true);
+        }
+        match self.broker.get() {
+            Some(broker) => broker
+                .held(looks.to_vec())
+                .await
+                .map_err(|_| HubError::LinkDown),
+            None => Ok(false),
+        }
+    }
+
+    /// The account `nick` was registered here (or deleted): the other
+    /// nodes are told, so they reserve its nickname (or free it).
+    pub fn account_changed(&self, nick: &str, registered: bool) {
+        if let Some(broker) = self.broker.get() {
+            broker.reserved(nick, registered);
+        }
+    }
+
     /// Node `node` took back the session of `token`: its connection here
     /// (if any) is told it was replaced, and the session ends here without
     /// a word to its rooms: its members become members on `node`.
