@@ -143,14 +143,15 @@ async fn a_redis_killed_mid_flood_loses_no_acknowledged_message() {
     let started = std::time::Instant::now();
     let (mut killed, mut restarted) = (false, false);
     let mut i = 0;
-    // Redis is killed after 1.5 s and started again after 3.5 s.
-    while started.elapsed() < Duration::from_secs(5) {
+    // Redis is killed after 1.5 s and started again after 5 s, well past
+    // the node timeout (2 s).
+    while started.elapsed() < Duration::from_secs(6) {
         let at = started.elapsed();
         if !killed && at > Duration::from_millis(1500) {
             redis.kill();
             killed = true;
         }
-        if !restarted && at > Duration::from_millis(3500) {
+        if !restarted && at > Duration::from_millis(5000) {
             redis.restart();
             restarted = true;
         }
@@ -333,7 +334,7 @@ async fn a_dead_node_s_sessions_resume_elsewhere_and_its_nicknames_come_free() {
         matches!(&welcome, ServerFrame::Welcome { resumed: true, rooms, .. } if rooms == &["lobby"]),
         "{welcome:?}"
     );
-    // Dora's nickname comes free once A counts as gone (1 s here).
+    // Dora's nickname comes free once A counts as gone (2 s here).
     let started = std::time::Instant::now();
     loop {
         let (_, answer) = hello_as(&b.url(), "dora", None).await;
@@ -342,7 +343,7 @@ async fn a_dead_node_s_sessions_resume_elsewhere_and_its_nicknames_come_free() {
         }
         assert_eq!(common::error_code(&answer), ErrorCode::NickTaken);
         assert!(
-            started.elapsed() < Duration::from_secs(5),
+            started.elapsed() < Duration::from_secs(8),
             "a dead node's nickname must come free within the node timeout"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -1,10 +1,15 @@
 //! A cluster's node for the process tests: `parley-backend` on a shared
 //! PostgreSQL database, linked through Redis, behind a proxy at 127.0.0.1,
-//! noticing a broken link or a silent node within a second.
+//! noticing a broken link or a silent node within two seconds (short for
+//! the tests, long enough that a busy test machine does not count a slow
+//! node as gone).
 
 #![allow(dead_code)]
 
 use super::ServerProcess;
+
+/// The nodes' `--cluster-node-timeout`.
+pub const NODE_TIMEOUT: &str = "2s";
 
 /// Starts a node on `db`, linked through `redis`.
 pub fn node(db: &str, redis: &str) -> ServerProcess {
@@ -20,7 +25,7 @@ pub fn node(db: &str, redis: &str) -> ServerProcess {
         "--cluster-heartbeat",
         "100ms",
         "--cluster-node-timeout",
-        "1s",
+        NODE_TIMEOUT,
         "--catch-up-cap",
         "1000000",
     ];
