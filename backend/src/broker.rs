@@ -71,6 +71,9 @@ pub trait Broker: Send + Sync + std::fmt::Debug {
     /// The members of `room` on live nodes: (nickname, node).
     fn members(&self, room: &str) -> Pending<Vec<(String, String)>>;
 
+    /// Every room with members on a live node, and how many.
+    fn rooms(&self) -> Pending<Vec<(String, usize)>>;
+
     /// Whether a session on a live node holds one of these nickname keys.
     fn held(&self, keys: Vec<String>) -> Pending<bool>;
 

@@ -354,6 +354,19 @@ impl Broker for RedisBroker {
         })
     }
 
+    fn rooms(&self) -> Pending<Vec<(String, usize)>> {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            inner.check_up()?;
+            let conn = inner.connection().await?;
+            let found = sessions::rooms(conn).await;
+            if found.is_err() {
+                inner.broken();
+            }
+            found
+        })
+    }
+
     fn held(&self, keys: Vec<String>) -> Pending<bool> {
         let inner = self.inner.clone();
         Box::pin(async move {

@@ -40,7 +40,7 @@ pub fn routes(
         .map(|| "ok\n".into_response());
     let rooms = warp::path!("api" / "rooms")
         .and(get_or_head())
-        .map(move || rooms_reply(&hub));
+        .then(move || rooms_reply(hub.clone()));
     let metrics = warp::path!("metrics").and(get_or_head()).map(move || {
         warp::reply::with_header(
             metrics.render(),
@@ -73,8 +73,15 @@ pub fn routes(
         .unify()
 }
 
-fn rooms_reply(hub: &Arc<Hub>) -> Response {
-    warp::reply::json(&hub.rooms_summary()).into_response()
+async fn rooms_reply(hub: Arc<Hub>) -> Response {
+    match hub.rooms_summary().await {
+        Ok(rooms) => warp::reply::json(&rooms).into_response(),
+        Err(error) => warp::reply::with_status(
+            format!("the room list cannot be read just now: {error}\n"),
+            StatusCode::SERVICE_UNAVAILABLE,
+        )
+        .into_response(),
+    }
 }
 
 /// A request whose `Host` this server does not serve.

@@ -80,6 +80,10 @@ impl Broker for FakeBroker {
         Box::pin(async { Ok(Vec::new()) })
     }
 
+    fn rooms(&self) -> Pending<Vec<(String, usize)>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     fn held(&self, _keys: Vec<String>) -> Pending<bool> {
         Box::pin(async { Ok(false) })
     }

@@ -383,3 +383,43 @@ async fn an_account_s_nickname_is_reserved_on_every_node() {
     let (_zed, _) = hello_as(&b.url(), "zed", None).await;
     assert_eq!(register(a.addr, "ZED").await, 409);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgresql_outage_is_busy_on_every_node_and_passes_by_itself() {
+    let mut pg = pg::Postgres::start();
+    let db = pg.create_db("parley");
+    let redis = redis::Redis::start();
+    let (a, b) = (node(&db, &redis.url()), node(&db, &redis.url()));
+    let mut ann = joined(&a.url(), "ann", "lobby").await;
+    let mut bob = joined(&b.url(), "bob", "lobby").await;
+    assert_eq!(ann.say("lobby", "before", "c-0").await, 1);
+
+    tokio::task::block_in_place(|| pg.stop_server());
+    for (client, who) in [(&mut ann, "ann"), (&mut bob, "bob")] {
+        let cid = format!("{who}-down");
+        assert_eq!(say(client, "while down", &cid).await, None, "{who}: busy");
+    }
+    tokio::task::block_in_place(|| pg.start_server());
+
+    // Back by itself: what is said now reaches the other node, once, in
+    // order, and nothing refused took a seq.
+    let started = std::time::Instant::now();
+    let seq = loop {
+        if let Some(seq) = say(&mut ann, "after", "c-1").await {
+            break seq;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never recovered"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(seq, 2);
+    let mut seen = Vec::new();
+    while seen.last() != Some(&2) {
+        if let ServerFrame::Message(m) = bob.recv().await {
+            seen.push(m.seq);
+        }
+    }
+    assert_eq!(seen, [1, 2]);
+}

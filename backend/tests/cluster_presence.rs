@@ -133,3 +133,44 @@ async fn members_are_counted_and_told_across_nodes_and_a_moving_session_never_le
         _ => unreachable!(),
     }
 }
+
+/// `GET /api/rooms` of `addr`: (room, members) in order.
+async fn room_list(addr: std::net::SocketAddr) -> Vec<(String, u64)> {
+    let answer = common::raw::http(addr, "GET", "/api/rooms", &[], "").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let rooms: Vec<serde_json::Value> = serde_json::from_str(&answer.body).unwrap();
+    rooms
+        .iter()
+        .map(|r| {
+            (
+                r["room"].as_str().unwrap().to_owned(),
+                r["members"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_room_list_covers_every_node() {
+    let pg = pg::Postgres::start();
+    let db = pg.create_db("parley");
+    let redis = redis::Redis::start();
+    let (a, b) = (node(&db, &redis.url()), node(&db, &redis.url()));
+
+    // A room whose only member is on A is listed by B, and the reverse;
+    // a room with members on both counts them all, once.
+    let mut ann = hello(&a.url(), "ann", None).await;
+    ann.join("attic").await;
+    ann.join("hall").await;
+    let mut bob = hello(&b.url(), "bob", None).await;
+    bob.join("hall").await;
+    bob.join("cellar").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let expected = vec![
+        ("hall".to_owned(), 2),
+        ("attic".to_owned(), 1),
+        ("cellar".to_owned(), 1),
+    ];
+    assert_eq!(room_list(a.addr).await, expected);
+    assert_eq!(room_list(b.addr).await, expected);
+}

@@ -117,7 +117,7 @@ async fn a_join_whose_history_cannot_be_read_leaves_the_room_as_it_was() {
         last_seq: 5,
     };
     assert_eq!(
-        server.hub.rooms_summary(),
+        server.hub.rooms_summary().await.unwrap(),
         vec![summary(1)],
         "bo is no member"
     );
@@ -131,7 +131,7 @@ async fn a_join_whose_history_cannot_be_read_leaves_the_room_as_it_was() {
     // The last member leaving closes the room: nobody is left behind in it.
     ana.send(ClientFrame::Leave { room: "r".into() }).await;
     assert_eq!(ana.recv().await, ServerFrame::Left { room: "r".into() });
-    assert_eq!(server.hub.rooms_summary(), vec![]);
+    assert_eq!(server.hub.rooms_summary().await.unwrap(), vec![]);
     // Once the store reads again, the same join works.
     store.fail_reads(false);
     bo.send(ClientFrame::Join {
@@ -270,7 +270,7 @@ async fn a_connection_that_goes_away_during_a_join_read_leaves_no_member_behind(
         vec!["ana"]
     );
     store.reads.open();
-    assert_eq!(server.hub.rooms_summary()[0].members, 1);
+    assert_eq!(server.hub.rooms_summary().await.unwrap()[0].members, 1);
     assert_eq!(server.hub.is_connected("bo"), None, "the session ended");
 }
 
@@ -299,7 +299,7 @@ async fn a_failed_join_that_leaves_a_room_empty_closes_it() {
     store.reads.open();
     assert_eq!(error_code(&bo.recv().await), ErrorCode::Internal);
     assert_eq!(
-        server.hub.rooms_summary(),
+        server.hub.rooms_summary().await.unwrap(),
         vec![],
         "no empty room is left open"
     );

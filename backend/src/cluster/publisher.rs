@@ -44,10 +44,14 @@ pub(super) fn keep_for_later(inner: &Inner, commands: Vec<redis::Cmd>) {
 
 /// Runs `commands` in one round trip; whether Redis took them in time.
 async fn send(conn: &mut MultiplexedConnection, pipe: &redis::Pipeline, timeout: Duration) -> bool {
-    matches!(
-        tokio::time::timeout(timeout, pipe.query_async::<()>(conn)).await,
-        Ok(Ok(()))
-    )
+    match tokio::time::timeout(timeout, pipe.query_async::<()>(conn)).await {
+        Ok(Ok(())) => true,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "Redis refused what this node sent");
+            false
+        }
+        Err(_) => false,
+    }
 }
 
 /// The task: sends what is queued until `stop` is cancelled.
@@ -113,8 +117,9 @@ pub(super) async fn run(
                 continue;
             }
         }
+        // Not ignored: an error in one of them (a script's) must show.
         for command in &retry {
-            pipe.add_command(command.clone()).ignore();
+            pipe.add_command(command.clone());
         }
         let sent = match inner.connection().await {
             Ok(mut conn) => send(&mut conn, &pipe, timeout).await,

@@ -88,19 +88,69 @@ end
 return live
 "#;
 
-/// Applies a node's presence changes to room KEYS[1]: ARGV[1] the node,
-/// then pairs of (nick, "1" joined | "0" left); a leave only deletes the
-/// node's own entry.
+/// Applies a node's presence changes to room KEYS[1] (listed in the set
+/// KEYS[2]): ARGV[1] the node, ARGV[2] the room, then pairs of (nick, "1"
+/// joined | "0" left); a leave only deletes the node's own entry.
 const PRESENCE: &str = r#"
-for i = 2, #ARGV, 2 do
+for i = 3, #ARGV, 2 do
   if ARGV[i + 1] == "1" then
     redis.call("HSET", KEYS[1], ARGV[i], ARGV[1])
+    redis.call("SADD", KEYS[2], ARGV[2])
   elseif redis.call("HGET", KEYS[1], ARGV[i]) == ARGV[1] then
     redis.call("HDEL", KEYS[1], ARGV[i])
   end
 end
 return 0
 "#;
+
+/// The set of rooms that may have members.
+const ROOMS_KEY: &str = "parley:rooms";
+
+/// Every room in the set KEYS[1] with members on live nodes, flat (room,
+/// count, …); dead nodes' entries and empty rooms are cleared on the way.
+const ROOMS: &str = r#"
+local found, alive = {}, {}
+for _, room in ipairs(redis.call("SMEMBERS", KEYS[1])) do
+  local key = "parley:members:" .. room
+  local all = redis.call("HGETALL", key)
+  local count = 0
+  for i = 1, #all, 2 do
+    local node = all[i + 1]
+    if alive[node] == nil then
+      alive[node] = redis.call("EXISTS", "parley:node:" .. node) == 1
+    end
+    if alive[node] then
+      count = count + 1
+    else
+      redis.call("HDEL", key, all[i])
+    end
+  end
+  if count == 0 then
+    redis.call("SREM", KEYS[1], room)
+  else
+    table.insert(found, room)
+    table.insert(found, tostring(count))
+  end
+end
+return found
+"#;
+
+/// Every room with members on a live node, and how many.
+pub(super) async fn rooms(
+    mut conn: MultiplexedConnection,
+) -> Result<Vec<(String, usize)>, LinkError> {
+    let flat: Vec<String> = redis::cmd("EVAL")
+        .arg(ROOMS)
+        .arg(1)
+        .arg(ROOMS_KEY)
+        .query_async(&mut conn)
+        .await
+        .map_err(down)?;
+    Ok(flat
+        .chunks_exact(2)
+        .map(|pair| (pair[0].clone(), pair[1].parse().unwrap_or(0)))
+        .collect())
+}
 
 /// The key of room `room`'s members.
 fn members_key(room: &str) -> String {
@@ -112,9 +162,11 @@ pub(super) fn presence(room: &str, node: &str, changes: &[(String, bool)]) -> re
     let mut command = redis::cmd("EVAL");
     command
         .arg(PRESENCE)
-        .arg(1)
+        .arg(2)
         .arg(members_key(room))
-        .arg(node);
+        .arg(ROOMS_KEY)
+        .arg(node)
+        .arg(room);
     for (nick, joined) in changes {
         command.arg(nick).arg(if *joined { "1" } else { "0" });
     }

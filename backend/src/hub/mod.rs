@@ -40,6 +40,7 @@ use crate::accounts::Accounts;
 use crate::broker::Broker;
 use crate::committer::{Backlog, Clock, Committer, CommitterConfig};
 use crate::config::Limits;
+use crate::error::HubError;
 use crate::room::{Room, RoomLimits, SharedBytes};
 use crate::store::MessageStore;
 
@@ -255,8 +256,9 @@ impl Hub {
     }
 
     /// Rooms with their member counts, busiest first; direct messages and
-    /// invite-only rooms are not listed.
-    pub fn rooms_summary(&self) -> Vec<RoomSummary> {
+    /// invite-only rooms are not listed. In a cluster, the rooms of every
+    /// node (those this node does not hold are looked up in the store).
+    pub async fn rooms_summary(&self) -> Result<Vec<RoomSummary>, HubError> {
         let rooms: Vec<Arc<Room>> = self
             .rooms
             .read()
@@ -264,9 +266,11 @@ impl Hub {
             .values()
             .cloned()
             .collect();
+        let mut held = std::collections::HashSet::new();
         let mut summary: Vec<RoomSummary> = rooms
             .iter()
             .filter_map(|room| {
+                held.insert(room.name.clone());
                 let state = room.lock();
                 let control = state.control();
                 let hidden = control.dm.is_some() || control.modes.invite_only;
@@ -277,8 +281,34 @@ impl Hub {
                 })
             })
             .collect();
+        if let Some(broker) = self.broker.get() {
+            let elsewhere: Vec<(String, usize)> = broker
+                .rooms()
+                .await
+                .map_err(|_| HubError::LinkDown)?
+                .into_iter()
+                .filter(|(room, _)| !held.contains(room) && !parley_protocol::is_dm_room(room))
+                .collect();
+            let found = self
+                .read_store(move |store| {
+                    let mut found = Vec::new();
+                    for (room, members) in elsewhere {
+                        if !store.control(&room)?.modes.invite_only {
+                            let last_seq = store.last_seq(&room)?;
+                            found.push(RoomSummary {
+                                room,
+                                members,
+                                last_seq,
+                            });
+                        }
+                    }
+                    Ok(found)
+                })
+                .await?;
+            summary.extend(found);
+        }
         summary.sort_by(|a, b| b.members.cmp(&a.members).then_with(|| a.room.cmp(&b.room)));
-        summary
+        Ok(summary)
     }
 }
 

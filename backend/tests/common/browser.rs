@@ -149,6 +149,18 @@ impl Stage {
         }
     }
 
+    /// A stage around `server` (a node of a cluster, say).
+    pub async fn around(server: ServerProcess) -> Stage {
+        let (driver, driver_port) = start_driver().await;
+        Stage {
+            server,
+            db_dir: tempfile::tempdir().unwrap(),
+            driver,
+            driver_port,
+            profiles: Default::default(),
+        }
+    }
+
     pub fn app_url(&self) -> String {
         format!("http://{}/", self.server.addr)
     }

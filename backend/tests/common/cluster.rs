@@ -13,9 +13,8 @@ pub const NODE_TIMEOUT: &str = "2s";
 
 /// Starts a node on `db`, linked through `redis`.
 pub fn node(db: &str, redis: &str) -> ServerProcess {
+    // The app built into the binary (a debug build reads dist/, if built).
     let mut args = vec![
-        "--static-dir",
-        "/nonexistent",
         "--database-url",
         db,
         "--redis-url",
