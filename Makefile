@@ -8,7 +8,7 @@
 #   make bench  Parley against two peer relays, join storms into big rooms;
 #               writes docs/benchmarks.md
 #   make bench-cluster  one node on SQLite, one on PostgreSQL, two on
-#               PostgreSQL + Redis behind nginx, same load (about 8 min);
+#               PostgreSQL + Redis behind nginx, same load (about 6 min);
 #               writes its section of docs/benchmarks.md
 #   make fuzz   a long fuzzing run of the frame parser and decoder
 #   make soak   good clients among hostile ones for 10 minutes, default

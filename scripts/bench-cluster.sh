@@ -3,13 +3,15 @@
 # (synchronous=FULL, the default), (b) one node on PostgreSQL (fsync on, the
 # default) and (c) two nodes sharing that PostgreSQL and one Redis behind
 # nginx (deploy/nginx.conf rewritten for a temp dir, as scripts/cluster.sh
-# does), in one run, on loopback only. Release builds; about 8 minutes on
-# 2 cores (BENCH_QUICK=1: about 5).
+# does), in one run, on loopback only. Release builds; about 6 minutes on
+# 2 cores (BENCH_QUICK=1: about 4).
 #
 #   scripts/bench-cluster.sh                # run, print the table
 #   scripts/bench-cluster.sh --write-docs   # ... and (re)write the section
 #       "Several nodes: SQLite vs PostgreSQL vs two nodes behind nginx" of
-#       docs/benchmarks.md (`parley-report` carries it over)
+#       docs/benchmarks.md (`parley-report` carries it over); its closing
+#       **Reading** is written by hand: taken from target/bench/cluster/reading.md
+#       if there is one, else kept from the file
 #   scripts/bench-cluster.sh --no-run --write-docs   # only the docs, from
 #       the results of an earlier run (target/bench/cluster/)
 #
@@ -37,7 +39,7 @@ for arg in "$@"; do
   case "$arg" in
     --write-docs) write_docs=1 ;;
     --no-run) run=0 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -107,11 +109,14 @@ if [ "$run" = 1 ]; then
   NODE_PIDS=()
   REDIS_PID=""
   NGINX_PID=""
+  LOAD_PID=""
   PG_STARTED=0
   # Stops the nodes, nginx and Redis of one configuration (bounded: TERM/QUIT,
   # then KILL after 10 s).
   stop_servers() {
     local pid
+    if [ -n "$LOAD_PID" ]; then kill -TERM "$LOAD_PID" 2>/dev/null || true; wait "$LOAD_PID" 2>/dev/null || true; fi
+    LOAD_PID=""
     if [ -n "$NGINX_PID" ]; then kill -QUIT "$NGINX_PID" 2>/dev/null || true; fi
     for pid in "${NODE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     if [ -n "$REDIS_PID" ]; then kill -TERM "$REDIS_PID" 2>/dev/null || true; fi
@@ -302,6 +307,7 @@ PY
         --sweep --sweep-factor 2 --sweep-refine 3 --sweep-retries 1 --json "$out/$tag.json" "${args[@]}" \
         >"$out/$tag.txt" 2>&1 &
       load_pid=$!
+      LOAD_PID=$load_pid
       # The generator's own CPU is counted while it runs.
       local snap_args=("$@" "load=$load_pid")
       # Per-node connections while the load is connected (for (c): round robin).
@@ -313,6 +319,7 @@ PY
       done
       wait "$during" 2>/dev/null || true
       wait "$load_pid" || say "$config: $scenario: parley-load failed (see $out/$tag.txt)"
+      LOAD_PID=""
       # PostgreSQL publishes a backend's counts once it has been idle a moment.
       sleep 2
       for port in "${NODE_PORTS[@]}"; do metrics "$port" >"$out/$tag-after-$port.prom"; done
@@ -462,7 +469,7 @@ lines.append("`scripts/bench-cluster.sh` (`make bench-cluster`, not part of `mak
              "*(c)* two nodes on that PostgreSQL (a fresh database) and one Redis, behind nginx "
              "from `deploy/nginx.conf` (rewritten for a temp dir, as `make cluster` does), "
              "`parley-load` connected to nginx, which spreads the clients round robin. "
-             f"Each load is a sweep (window {win} after 1 s of warm-up, a failing rate run once "
+             f"Each load is a sweep (window {win[:-1]} s after 1 s of warm-up, a failing rate run once "
              "more, then three refining steps, about 9 % apart at the end) that doubles the rate from the same start for "
              "every configuration; the latency columns are the first attempt at the grid's "
              "second rate, the same offered load for all three. *Highest sustained rate*: "
