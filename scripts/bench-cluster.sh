@@ -91,7 +91,7 @@ if [ "$run" = 1 ]; then
   BIN="$TARGET/release/parley-backend"
   LOAD="$TARGET/release/parley-load"
   mkdir -p "$out"
-  rm -f "$out"/*.json "$out"/*.txt "$out"/*.prom
+  rm -f "$out"/*.json "$out"/*.txt "$out"/*.prom "$out"/node-log-warnings.txt
 
   # Each server and the generator hold one socket per client.
   ulimit -n 20000 2>/dev/null || true
@@ -333,41 +333,61 @@ PY
   }
 
   # (a) one node on SQLite
-  say "(a) one node, SQLite (synchronous=FULL)"
-  NODE_PORTS=()
-  start_node "sqlite://$WORK/sqlite/bench.db"
-  # shellcheck disable=SC2046
-  measure sqlite "ws://127.0.0.1:${NODE_PORTS[0]}/ws" - $(nodes_parts)
-  printf '%s\n' "${NODE_PORTS[@]}" >"$out/sqlite-ports.txt"
-  stop_servers
+  run_a() {
+    say "(a) one node, SQLite (synchronous=FULL)"
+    NODE_PORTS=()
+    start_node "sqlite://$WORK/sqlite/bench.db"
+    # shellcheck disable=SC2046
+    measure sqlite "ws://127.0.0.1:${NODE_PORTS[0]}/ws" - $(nodes_parts)
+    printf '%s\n' "${NODE_PORTS[@]}" >"$out/sqlite-ports.txt"
+    stop_servers
+  }
 
   # (b) one node on PostgreSQL
-  say "(b) one node, PostgreSQL"
-  psql_q "create database parley_one"
-  NODE_PORTS=()
-  start_node "postgres://parley@127.0.0.1:$PG_PORT/parley_one"
-  # shellcheck disable=SC2046
-  measure postgres "ws://127.0.0.1:${NODE_PORTS[0]}/ws" parley_one $(nodes_parts) "postgres=$PG_MAIN_PID"
-  printf '%s\n' "${NODE_PORTS[@]}" >"$out/postgres-ports.txt"
-  stop_servers
+  run_b() {
+    say "(b) one node, PostgreSQL"
+    psql_q "create database parley_one"
+    NODE_PORTS=()
+    start_node "postgres://parley@127.0.0.1:$PG_PORT/parley_one"
+    # shellcheck disable=SC2046
+    measure postgres "ws://127.0.0.1:${NODE_PORTS[0]}/ws" parley_one $(nodes_parts) "postgres=$PG_MAIN_PID"
+    printf '%s\n' "${NODE_PORTS[@]}" >"$out/postgres-ports.txt"
+    stop_servers
+  }
 
   # (c) two nodes on PostgreSQL + Redis behind nginx
-  say "(c) two nodes, PostgreSQL + Redis, behind nginx"
-  psql_q "create database parley_two"
-  start_redis
-  NODE_PORTS=()
-  for _ in 1 2; do
-    start_node "postgres://parley@127.0.0.1:$PG_PORT/parley_two" --redis-url "redis://127.0.0.1:$REDIS_PORT"
+  run_c() {
+    say "(c) two nodes, PostgreSQL + Redis, behind nginx"
+    psql_q "create database parley_two"
+    start_redis
+    NODE_PORTS=()
+    for _ in 1 2; do
+      start_node "postgres://parley@127.0.0.1:$PG_PORT/parley_two" --redis-url "redis://127.0.0.1:$REDIS_PORT"
+    done
+    start_nginx
+    # shellcheck disable=SC2046
+    measure two-nodes "ws://127.0.0.1:$NGINX_PORT/ws" parley_two $(nodes_parts) \
+      "postgres=$PG_MAIN_PID" "redis=$REDIS_PID" "nginx=$NGINX_PID"
+    printf '%s\n' "${NODE_PORTS[@]}" >"$out/two-nodes-ports.txt"
+    grep -c . "$WORK/logs/nginx-error.log" >"$out/nginx-error-lines.txt" 2>/dev/null || echo 0 >"$out/nginx-error-lines.txt"
+    for log in "$WORK"/logs/node-*.log; do
+      { echo "--- $(basename "$log")"; grep -ciE 'warn|error' "$log" || true; } >>"$out/node-log-warnings.txt"
+    done
+    stop_servers
+  }
+
+  # BENCH_CLUSTER_ORDER="c b a" runs them the other way round (to see
+  # whether the order, e.g. a warmer page cache or a busier neighbour
+  # later on, favours one).
+  for config in ${BENCH_CLUSTER_ORDER:-a b c}; do
+    case "$config" in
+      a) run_a ;;
+      b) run_b ;;
+      c) run_c ;;
+      *) die "BENCH_CLUSTER_ORDER: unknown configuration $config (a, b or c)" ;;
+    esac
   done
-  start_nginx
-  # shellcheck disable=SC2046
-  measure two-nodes "ws://127.0.0.1:$NGINX_PORT/ws" parley_two $(nodes_parts) \
-    "postgres=$PG_MAIN_PID" "redis=$REDIS_PID" "nginx=$NGINX_PID"
-  printf '%s\n' "${NODE_PORTS[@]}" >"$out/two-nodes-ports.txt"
-  grep -c . "$WORK/logs/nginx-error.log" >"$out/nginx-error-lines.txt" 2>/dev/null || echo 0 >"$out/nginx-error-lines.txt"
-  for log in "$WORK"/logs/node-*.log; do
-    { echo "--- $(basename "$log")"; grep -ciE 'warn|error' "$log" || true; } >>"$out/node-log-warnings.txt"
-  done
+  echo "${BENCH_CLUSTER_ORDER:-a b c}" >"$out/order.txt"
   stop_all
 fi
 
@@ -461,7 +481,7 @@ def f2(x): return f"{x:.2f}"
 lines = [heading, ""]
 lines.append("`scripts/bench-cluster.sh` (`make bench-cluster`, not part of `make bench`), "
              "release builds, loopback only, the three configurations one after another in "
-             "one run. Same flags as `make bench` otherwise (rate limits lifted). "
+             f"one run (in the order {', '.join((read(out + '/order.txt', 'a b c') or 'a b c').split())}). Same flags as `make bench` otherwise (rate limits lifted). "
              "*(a)* one node on SQLite (`synchronous=FULL`, the default); *(b)* one node on "
              "PostgreSQL 15 in a temp dir, **fsync, synchronous_commit and full_page_writes "
              f"left on** (the defaults; measured `fsync={(read(out + '/pg-fsync.txt', '?') or '?').strip()}`, "
