@@ -54,6 +54,9 @@ type Results = BTreeMap<(String, String), Report>;
 /// The start of the browser benchmark's heading (its number of lines varies).
 const RENDER_HEADING: &str = "## Browser app: rendering a";
 
+/// The section scripts/bench-cluster.sh (`make bench-cluster`) writes.
+const CLUSTER_HEADING: &str = "## Several nodes: SQLite vs PostgreSQL vs two nodes behind nginx";
+
 fn load(dir: &Path) -> anyhow::Result<Results> {
     let mut results = Results::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
@@ -463,7 +466,12 @@ fn main() -> anyhow::Result<()> {
     let mut text = sections::carry_over(
         text,
         &old,
-        &[storm::docs::HEADING, render, soak::docs::HEADING],
+        &[
+            storm::docs::HEADING,
+            render,
+            soak::docs::HEADING,
+            CLUSTER_HEADING,
+        ],
     );
     if let Some(section) = storm::docs::section(&storms) {
         text = sections::replace(&text, storm::docs::HEADING, &section);
