@@ -374,6 +374,12 @@ pub struct Limits {
     #[arg(long, env = "PARLEY_CLUSTER_SWEEP", default_value = "30s", value_parser = positive_duration)]
     pub cluster_sweep: Duration,
 
+    /// How long a gap in a room's `seq` may stay before the missing events
+    /// are read from the database: in a cluster the other node's hint is
+    /// usually a millisecond behind the event that showed the gap.
+    #[arg(long, env = "PARLEY_CLUSTER_GAP_WAIT", default_value = "20ms", value_parser = duration)]
+    pub cluster_gap_wait: Duration,
+
     /// Database connections reading history at once; more reads wait their turn.
     #[arg(long, env = "PARLEY_DB_READERS", default_value_t = 4, value_parser = at_least_one::<usize>())]
     pub db_readers: usize,

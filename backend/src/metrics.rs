@@ -181,9 +181,9 @@ pub fn backfilled(count: usize) {
     counter!(BACKFILLED).increment(count as u64);
 }
 
-/// A room event was published to the other nodes.
-pub fn published() {
-    counter!(PUBLISHED).increment(1);
+/// `count` room events were published to the other nodes.
+pub fn published(count: usize) {
+    counter!(PUBLISHED).increment(count as u64);
 }
 
 /// A hint could not be published.

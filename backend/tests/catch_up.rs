@@ -132,10 +132,14 @@ fn elsewhere(store: &MemoryStore, room: &str, nick: &str, texts: &[&str]) -> Vec
 }
 
 async fn node() -> (TestServer, Arc<MemoryStore>, Arc<FakeBroker>) {
+    node_with(common::test_config()).await
+}
+
+async fn node_with(config: parley::Config) -> (TestServer, Arc<MemoryStore>, Arc<FakeBroker>) {
     let store = Arc::new(MemoryStore::new(1000));
     let broker = Arc::new(FakeBroker::default());
     let server = TestServer::start_linked(
-        common::test_config(),
+        config,
         store.clone(),
         Arc::new(parley::time::now_ms),
         Some(broker.clone()),
@@ -244,4 +248,46 @@ async fn typing_goes_both_ways_and_a_link_that_is_down_refuses_sends() {
 
     broker.down.store(false, Ordering::Relaxed);
     assert_eq!(ann.say("lobby", "hello!", "c-2").await, 1);
+}
+
+#[tokio::test]
+async fn a_gap_waits_for_its_hint_before_the_store_is_read() {
+    let mut config = common::test_config();
+    config.limits.cluster_gap_wait = std::time::Duration::from_secs(30);
+    let (server, store, broker) = node_with(config).await;
+    let mut ann = server.hello("ann").await;
+    ann.join("lobby").await;
+    let events = elsewhere(&store, "lobby", "zed", &["one", "two"]);
+    // 2 before 1: it waits (the store is not read yet) ...
+    broker.hub().handle_event(events[1].clone());
+    let quiet = ann.until_pong().await;
+    assert!(
+        !quiet.iter().any(|f| matches!(f, ServerFrame::Message(_))),
+        "{quiet:?}"
+    );
+    // ... and 1's hint lets both through, in order.
+    broker.hub().handle_event(events[0].clone());
+    assert_eq!(
+        next_messages(&mut ann, 2).await,
+        vec![(1, "one".into()), (2, "two".into())]
+    );
+}
+
+#[tokio::test]
+async fn an_own_event_read_back_before_its_delivery_is_not_echoed() {
+    let (server, store, broker) = node().await;
+    let mut ann = server.hello("ann").await;
+    ann.join("lobby").await;
+    let mut bob = server.hello("bob").await;
+    bob.join("lobby").await;
+    // An event by Ann (a member here) that reaches the room from the store
+    // before this node's own delivery of it: Bob gets it, Ann does not.
+    let events = elsewhere(&store, "lobby", "ann", &["mine"]);
+    broker.hub().handle_event(events[0].clone());
+    assert_eq!(next_messages(&mut bob, 1).await, vec![(1, "mine".into())]);
+    let rest = ann.until_pong().await;
+    assert!(
+        !rest.iter().any(|f| matches!(f, ServerFrame::Message(_))),
+        "{rest:?}"
+    );
 }

@@ -392,6 +392,18 @@ impl RoomEvent {
         }
     }
 
+    /// Who did it.
+    pub fn nick(&self) -> &str {
+        match self {
+            RoomEvent::Message(m) => &m.nick,
+            RoomEvent::Edited(e) => &e.nick,
+            RoomEvent::Deleted(d) => &d.nick,
+            RoomEvent::Reacted(r) => &r.nick,
+            RoomEvent::Moderation(m) => &m.nick,
+            RoomEvent::Topic(t) => &t.nick,
+        }
+    }
+
     /// When it happened.
     pub fn ts(&self) -> u64 {
         match self {

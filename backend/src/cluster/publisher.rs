@@ -30,6 +30,9 @@ pub(super) enum Outgoing {
     Commands(Vec<redis::Cmd>),
 }
 
+/// Hints and commands sent in one round trip, at most.
+const BATCH: usize = 256;
+
 /// Commands that could not be sent, most at once; older ones are dropped
 /// beyond it (every key they touch has a TTL).
 const KEPT_MAX: usize = 65_536;
@@ -72,22 +75,33 @@ pub(super) async fn run(
     .encode();
     loop {
         let mut pipe = redis::pipe();
-        // What to do if the pipeline fails: the room whose hint is lost,
-        // the commands to try again, the rooms still to be checked.
-        let mut room = None;
+        // What to do if the pipeline fails: the rooms whose hints are
+        // lost, the commands to try again, the rooms still to be checked.
+        let mut rooms: Vec<String> = Vec::new();
         let mut retry: Vec<redis::Cmd> = Vec::new();
         let mut checked: Vec<String> = Vec::new();
-        let mut hint = false;
+        let mut hints = 0;
         tokio::select! {
             _ = stop.cancelled() => return,
-            next = queue.recv() => match next {
-                Some(Outgoing::Hint { payload, room: r }) => {
-                    pipe.cmd("PUBLISH").arg(CHANNEL).arg(payload).ignore();
-                    room = r;
-                    hint = true;
+            next = queue.recv() => {
+                let Some(next) = next else { return };
+                // Whatever else is queued goes in the same round trip.
+                let mut next = Some(next);
+                while let Some(outgoing) = next.take() {
+                    match outgoing {
+                        Outgoing::Hint { payload, room } => {
+                            pipe.cmd("PUBLISH").arg(CHANNEL).arg(payload).ignore();
+                            rooms.extend(room);
+                            hints += 1;
+                        }
+                        Outgoing::Commands(commands) => retry.extend(commands),
+                    }
+                    if hints + retry.len() < BATCH {
+                        // Typing and presence are hints too, but only room
+                        // events name a room (and count as published).
+                        next = queue.try_recv().ok();
+                    }
                 }
-                Some(Outgoing::Commands(commands)) => retry = commands,
-                None => return,
             },
             _ = beats.tick() => {
                 pipe.cmd("PUBLISH").arg(CHANNEL).arg(&beat).ignore();
@@ -126,16 +140,12 @@ pub(super) async fn run(
             Err(_) => false,
         };
         if sent {
-            if hint {
-                crate::metrics::published();
-            }
+            crate::metrics::published(rooms.len());
             continue;
         }
         inner.broken();
         crate::metrics::publish_failed();
-        if let Some(room) = room {
-            lock(&inner.dirty).insert(room);
-        }
+        lock(&inner.dirty).extend(rooms);
         lock(&inner.dirty).extend(checked);
         keep_for_later(&inner, retry);
     }

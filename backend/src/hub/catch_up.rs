@@ -51,6 +51,10 @@ pub(super) enum Inbound {
     Typing { room: String, nick: String },
     /// Bring this room up to the store's last `seq`.
     Room(String),
+    /// An event of this room came before its turn: its hint is probably
+    /// on the way; if the gap is still there after `--cluster-gap-wait`,
+    /// read it from the store.
+    Gap(String),
     /// Bring every room up to the store's.
     Every,
 }
@@ -120,6 +124,11 @@ impl CatchUp {
         }
     }
 
+    /// Whether `room` has events parked (waiting for a gap to fill).
+    fn has_parked(&self, room: &str) -> bool {
+        self.parked().contains_key(room)
+    }
+
     /// Takes the parked event `seq` of `room`, if any. Older ones are
     /// delivered already; their authors here get their `ack`.
     fn unpark(&self, room: &str, seq: u64) -> Option<Parked> {
@@ -167,7 +176,7 @@ impl Hub {
                 tracing::debug!(room = %name, seq = event.seq(), next, "parked");
                 self.catch_up.park(event, origin);
                 drop(state);
-                self.catch_up.ask(Inbound::Room(name));
+                self.catch_up.ask(Inbound::Gap(name));
                 return;
             }
             let mut turn = Some((event, origin));
@@ -328,11 +337,13 @@ impl BrokerEventHandler for Hub {
 }
 
 /// The worker: takes what it is asked until `stop` is cancelled or the
-/// hub is gone; checks every room each `sweep` (if set).
+/// hub is gone; reads a gap `gap_wait` after it showed, if it is still
+/// there; checks every room each `sweep` (if set).
 pub(super) async fn run(
     hub: Weak<Hub>,
     mut inbound: CatchUpQueue,
     sweep: Option<Duration>,
+    gap_wait: Duration,
     stop: CancellationToken,
 ) {
     let mut sweeps = tokio::time::interval(sweep.unwrap_or(Duration::from_secs(3600)));
@@ -341,9 +352,26 @@ pub(super) async fn run(
     let mut retries = tokio::time::interval(RETRY);
     retries.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failed: HashSet<String> = HashSet::new();
+    // Rooms with a gap, and when to read it if it is still there.
+    let mut gaps: HashMap<String, tokio::time::Instant> = HashMap::new();
     loop {
+        let due = gaps.values().min().copied();
         let work = tokio::select! {
             _ = stop.cancelled() => return,
+            _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                let now = tokio::time::Instant::now();
+                let room = gaps
+                    .iter()
+                    .find(|(_, at)| **at <= now)
+                    .map(|(room, _)| room.clone());
+                let Some(room) = room else { continue };
+                gaps.remove(&room);
+                let Some(hub) = hub.upgrade() else { return };
+                if !hub.catch_up.has_parked(&room) {
+                    continue; // filled by its hint meanwhile
+                }
+                Inbound::Room(room)
+            },
             work = inbound.recv() => match work {
                 Some(work) => work,
                 None => return,
@@ -365,6 +393,10 @@ pub(super) async fn run(
                 }
             }
             Inbound::Typing { room, nick } => hub.typing_elsewhere(&room, &nick),
+            Inbound::Gap(room) => {
+                gaps.entry(room)
+                    .or_insert_with(|| tokio::time::Instant::now() + gap_wait);
+            }
             Inbound::Room(room) => {
                 if hub.catch_up_room(&room).await {
                     failed.remove(&room);

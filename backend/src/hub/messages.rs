@@ -214,10 +214,16 @@ impl Hub {
             Origin::Here(receipt) => (Some(receipt), None),
             Origin::Elsewhere(control) => (None, control),
         };
-        let except = receipt
-            .as_ref()
-            .filter(|r| matches!(r.reply, Reply::Ack { .. }))
-            .map(|r| r.author);
+        let except = match &receipt {
+            Some(r) => matches!(r.reply, Reply::Ack { .. }).then_some(r.author),
+            // Its author is here only if it was committed here and read
+            // back before its own delivery came (the ack follows then):
+            // no echo. (Moderation is told to its author too.)
+            None => match &event {
+                RoomEvent::Moderation(_) | RoomEvent::Topic(_) => None,
+                _ => state.own_member(event.nick()),
+            },
+        };
         let frame = encode(&ServerFrame::from(event.clone()));
         let delivered = state.broadcast(except, &frame);
         let mut removed = Vec::new();

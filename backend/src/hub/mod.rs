@@ -219,6 +219,7 @@ impl Hub {
             Arc::downgrade(self),
             inbound,
             broker.map(|_| self.limits.cluster_sweep),
+            self.limits.cluster_gap_wait,
             stop.clone(),
         ));
         let mut tasks = vec![reaper, flusher, catch_up];

@@ -107,6 +107,11 @@ impl RoomState {
         true
     }
 
+    /// This node's own member named `nick`, if there is one.
+    pub fn own_member(&self, nick: &str) -> Option<SessionId> {
+        self.roster.id_of(nick).filter(|id| *id != ELSEWHERE)
+    }
+
     /// Takes what this node's own members did since the last time, to
     /// tell the other nodes: (nickname, joined) in order.
     pub fn announcements(&mut self) -> Vec<(String, bool)> {

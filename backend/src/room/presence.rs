@@ -46,6 +46,12 @@ impl Roster {
         self.members.insert(sort, (id, nick.to_owned()));
     }
 
+    /// The session listed under `nick`'s name key, if any.
+    pub(super) fn id_of(&self, nick: &str) -> Option<SessionId> {
+        let sort = self.by_key.get(&name_key(nick))?;
+        self.members.get(sort).map(|(id, _)| *id)
+    }
+
     pub(super) fn remove(&mut self, nick: &str) {
         self.by_key.remove(&name_key(nick));
         self.members.remove(&sort_key(nick));
