@@ -132,6 +132,27 @@ impl Inner {
         *lock(&self.conn) = None;
     }
 
+    /// Runs `call` on the shared connection, if the link is up; a call
+    /// that fails for the link's sake forgets the connection.
+    fn call<T, F>(
+        self: &Arc<Self>,
+        call: impl FnOnce(MultiplexedConnection) -> F + Send + 'static,
+    ) -> Pending<T>
+    where
+        F: std::future::Future<Output = Result<T, LinkError>> + Send,
+        T: Send + 'static,
+    {
+        let inner = self.clone();
+        Box::pin(async move {
+            inner.check_up()?;
+            let answer = call(inner.connection().await?).await;
+            if matches!(answer, Err(LinkError::Down(_))) {
+                inner.broken();
+            }
+            answer
+        })
+    }
+
     /// Fails at once while the link is known to be down.
     fn check_up(&self) -> Result<(), LinkError> {
         if self.up.load(Ordering::Relaxed) {
@@ -286,33 +307,18 @@ impl Broker for RedisBroker {
     }
 
     fn claim(&self, claim: NickClaim) -> Pending<Option<String>> {
-        let inner = self.inner.clone();
-        Box::pin(async move {
-            inner.check_up()?;
-            let conn = inner.connection().await?;
-            let claimed = inner
-                .holdings
-                .clone()
-                .claim(conn, inner.node.clone(), claim, inner.record_ttl)
-                .await;
-            if matches!(claimed, Err(LinkError::Down(_))) {
-                inner.broken();
-            }
-            claimed
-        })
+        let (holdings, node, ttl) = (
+            self.inner.holdings.clone(),
+            self.inner.node.clone(),
+            self.inner.record_ttl,
+        );
+        self.inner
+            .call(move |conn| holdings.claim(conn, node, claim, ttl))
     }
 
     fn session(&self, token: &str) -> Pending<Option<SessionRecord>> {
-        let (inner, token) = (self.inner.clone(), token.to_owned());
-        Box::pin(async move {
-            inner.check_up()?;
-            let conn = inner.connection().await?;
-            let found = Holdings::session(conn, token).await;
-            if found.is_err() {
-                inner.broken();
-            }
-            found
-        })
+        let token = token.to_owned();
+        self.inner.call(move |conn| Holdings::session(conn, token))
     }
 
     fn update(&self, token: &str, record: &SessionRecord) {
@@ -342,42 +348,16 @@ impl Broker for RedisBroker {
     }
 
     fn members(&self, room: &str) -> Pending<Vec<(String, String)>> {
-        let (inner, room) = (self.inner.clone(), room.to_owned());
-        Box::pin(async move {
-            inner.check_up()?;
-            let conn = inner.connection().await?;
-            let found = sessions::members(conn, room).await;
-            if found.is_err() {
-                inner.broken();
-            }
-            found
-        })
+        let room = room.to_owned();
+        self.inner.call(move |conn| sessions::members(conn, room))
     }
 
     fn rooms(&self) -> Pending<Vec<(String, usize)>> {
-        let inner = self.inner.clone();
-        Box::pin(async move {
-            inner.check_up()?;
-            let conn = inner.connection().await?;
-            let found = sessions::rooms(conn).await;
-            if found.is_err() {
-                inner.broken();
-            }
-            found
-        })
+        self.inner.call(sessions::rooms)
     }
 
     fn held(&self, keys: Vec<String>) -> Pending<bool> {
-        let inner = self.inner.clone();
-        Box::pin(async move {
-            inner.check_up()?;
-            let conn = inner.connection().await?;
-            let held = sessions::held(conn, keys).await;
-            if held.is_err() {
-                inner.broken();
-            }
-            held
-        })
+        self.inner.call(move |conn| sessions::held(conn, keys))
     }
 
     fn reserved(&self, nick: &str, registered: bool) {

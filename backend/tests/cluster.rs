@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use parley_protocol::{ClientFrame, ErrorCode, ServerFrame};
 
-use common::Client;
+use common::{try_say, Client};
 
 use common::cluster::node;
 
@@ -156,7 +156,7 @@ async fn a_redis_killed_mid_flood_loses_no_acknowledged_message() {
             restarted = true;
         }
         i += 1;
-        match say(&mut ann, &format!("m{i}"), &format!("c{i}")).await {
+        match try_say(&mut ann, "lobby", &format!("m{i}"), &format!("c{i}")).await {
             Some(seq) => assert!(acked.insert(seq), "seq {seq} acknowledged twice"),
             None => {
                 refused += 1;
@@ -185,28 +185,6 @@ async fn a_redis_killed_mid_flood_loses_no_acknowledged_message() {
         seen, expected,
         "bob sees every acknowledged message once, in order"
     );
-}
-
-/// Sends `text`; its seq, or `None` if refused `busy`.
-async fn say(client: &mut Client, text: &str, cid: &str) -> Option<u64> {
-    client
-        .send(ClientFrame::Send {
-            room: "lobby".into(),
-            text: text.into(),
-            cid: cid.into(),
-            reply_to: None,
-        })
-        .await;
-    match client
-        .recv_until(|f| matches!(f, ServerFrame::Ack { .. } | ServerFrame::Error { .. }))
-        .await
-    {
-        ServerFrame::Ack { seq, .. } => Some(seq),
-        refused => {
-            assert_eq!(common::error_code(&refused), ErrorCode::Busy, "{refused:?}");
-            None
-        }
-    }
 }
 
 #[test]
@@ -399,7 +377,11 @@ async fn a_postgresql_outage_is_busy_on_every_node_and_passes_by_itself() {
     tokio::task::block_in_place(|| pg.stop_server());
     for (client, who) in [(&mut ann, "ann"), (&mut bob, "bob")] {
         let cid = format!("{who}-down");
-        assert_eq!(say(client, "while down", &cid).await, None, "{who}: busy");
+        assert_eq!(
+            try_say(client, "lobby", "while down", &cid).await,
+            None,
+            "{who}: busy"
+        );
     }
     tokio::task::block_in_place(|| pg.start_server());
 
@@ -407,7 +389,7 @@ async fn a_postgresql_outage_is_busy_on_every_node_and_passes_by_itself() {
     // order, and nothing refused took a seq.
     let started = std::time::Instant::now();
     let seq = loop {
-        if let Some(seq) = say(&mut ann, "after", "c-1").await {
+        if let Some(seq) = try_say(&mut ann, "lobby", "after", "c-1").await {
             break seq;
         }
         assert!(

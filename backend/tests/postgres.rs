@@ -13,9 +13,9 @@ mod pg;
 
 use std::time::Duration;
 
-use parley_protocol::{ClientFrame, ErrorCode, ServerFrame};
+use parley_protocol::{ClientFrame, ServerFrame};
 
-use common::{Client, ServerProcess};
+use common::{try_say, Client, ServerProcess};
 
 fn start_server(url: &str) -> ServerProcess {
     let mut args = vec![
@@ -28,29 +28,6 @@ fn start_server(url: &str) -> ServerProcess {
     ];
     args.extend(common::UNLIMITED_FLAGS);
     ServerProcess::spawn(&args)
-}
-
-/// Sends `text` and returns the ack's seq, or `None` if the send was
-/// refused with an error.
-async fn try_say(client: &mut Client, room: &str, text: &str, cid: &str) -> Option<u64> {
-    client
-        .send(ClientFrame::Send {
-            room: room.into(),
-            text: text.into(),
-            cid: cid.into(),
-            reply_to: None,
-        })
-        .await;
-    match client
-        .recv_until(|f| matches!(f, ServerFrame::Ack { .. } | ServerFrame::Error { .. }))
-        .await
-    {
-        ServerFrame::Ack { seq, .. } => Some(seq),
-        refused => {
-            assert_eq!(common::error_code(&refused), ErrorCode::Busy, "{refused:?}");
-            None
-        }
-    }
 }
 
 async fn history(url: &str, room: &str) -> Vec<(u64, String)> {

@@ -247,6 +247,16 @@ impl Hub {
         self.registry.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Every room in memory.
+    fn all_rooms(&self) -> Vec<Arc<Room>> {
+        self.rooms
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
     /// Looks a room up by its normalised name.
     pub fn room(&self, name: &str) -> Option<Arc<Room>> {
         self.rooms
@@ -260,13 +270,7 @@ impl Hub {
     /// invite-only rooms are not listed. In a cluster, the rooms of every
     /// node (those this node does not hold are looked up in the store).
     pub async fn rooms_summary(&self) -> Result<Vec<RoomSummary>, HubError> {
-        let rooms: Vec<Arc<Room>> = self
-            .rooms
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let rooms = self.all_rooms();
         let mut held = std::collections::HashSet::new();
         let mut summary: Vec<RoomSummary> = rooms
             .iter()

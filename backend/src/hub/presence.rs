@@ -68,14 +68,7 @@ impl Hub {
 
     /// Node `node` fell silent: its members left every room.
     pub(super) fn node_gone(&self, node: &str) {
-        let rooms: Vec<Arc<Room>> = self
-            .rooms
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        for room in rooms {
+        for room in self.all_rooms() {
             let mut state = room.lock();
             state.node_gone(node);
             self.note_news(&room, &mut state);

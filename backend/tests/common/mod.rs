@@ -503,3 +503,30 @@ pub fn error_code(frame: &ServerFrame) -> parley_protocol::ErrorCode {
         other => panic!("expected an error frame, got {other:?}"),
     }
 }
+
+/// Sends `text` to `room`; the ack's seq, or `None` if the send was
+/// refused `busy` (any other answer fails the test).
+pub async fn try_say(client: &mut Client, room: &str, text: &str, cid: &str) -> Option<u64> {
+    client
+        .send(ClientFrame::Send {
+            room: room.into(),
+            text: text.into(),
+            cid: cid.into(),
+            reply_to: None,
+        })
+        .await;
+    match client
+        .recv_until(|f| matches!(f, ServerFrame::Ack { .. } | ServerFrame::Error { .. }))
+        .await
+    {
+        ServerFrame::Ack { seq, .. } => Some(seq),
+        refused => {
+            assert_eq!(
+                error_code(&refused),
+                parley_protocol::ErrorCode::Busy,
+                "{refused:?}"
+            );
+            None
+        }
+    }
+}
