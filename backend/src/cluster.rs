@@ -84,8 +84,12 @@ struct Inner {
     /// This node's id, fresh each start.
     node: String,
     flags: ClusterFlags,
+    /// How often this node renews what it holds.
+    renew_every: Duration,
     /// How long a session's record outlives its node's last renewal: the
-    /// resume grace plus the node timeout.
+    /// resume grace plus the node timeout plus one renewal period, so a
+    /// dead node's sessions stay resumable for the whole grace after it
+    /// is counted as gone.
     record_ttl: Duration,
     /// The connection commands and publishes share, once open.
     conn: Mutex<Option<MultiplexedConnection>>,
@@ -193,6 +197,7 @@ impl RedisBroker {
             .await
             .map_err(|e| unreachable(e.to_string()))?;
         let (queue, unstarted) = mpsc::channel(flags.cluster_publish_queue.max(1));
+        let renew_every = resume_grace.min(sessions::HELD_TTL) / 3;
         let node = format!(
             "n-{}",
             rand::distr::SampleString::sample_string(
@@ -207,7 +212,8 @@ impl RedisBroker {
                 client,
                 node,
                 flags: flags.clone(),
-                record_ttl: resume_grace + flags.cluster_node_timeout,
+                renew_every,
+                record_ttl: resume_grace + flags.cluster_node_timeout + renew_every,
                 conn: Mutex::new(Some(conn)),
                 queue,
                 unstarted: Mutex::new(Some(unstarted)),

@@ -10,7 +10,7 @@ use redis::aio::MultiplexedConnection;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::sessions::{node_key, HELD_TTL};
+use super::sessions::node_key;
 use super::wire::{Body, Envelope};
 use super::{lock, Inner, CHANNEL};
 
@@ -66,7 +66,7 @@ pub(super) async fn run(
     let timeout = inner.flags.cluster_node_timeout;
     let mut beats = tokio::time::interval(inner.flags.cluster_heartbeat);
     beats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut renewals = tokio::time::interval(inner.record_ttl.min(HELD_TTL) / 3);
+    let mut renewals = tokio::time::interval(inner.renew_every.max(Duration::from_millis(100)));
     renewals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let beat = Envelope {
         node: inner.node.clone(),
