@@ -303,13 +303,7 @@ impl Client {
                         .flatten()
                 });
                 match token {
-                    None if self.hub.is_linked() => {
-                        Ok(Step::Wait(self.hello_anywhere(Claim::Guest(nick), resume)))
-                    }
-                    None => {
-                        self.hello(Claim::Guest(nick), resume.as_deref())?;
-                        Ok(Step::Next)
-                    }
+                    None => Ok(Step::Wait(self.hello_anywhere(Claim::Guest(nick), resume))),
                     Some(token) => Ok(Step::Wait(self.sign_in(token, resume))),
                 }
             }
@@ -471,15 +465,6 @@ impl Client {
         }
     }
 
-    fn hello(&mut self, claim: Claim, resume: Option<&str>) -> Result<(), Refusal> {
-        let welcome = self
-            .hub
-            .hello(claim, resume, self.outbox.clone(), self.caller.addr)?;
-        self.reply(&welcome_frame(&welcome, self.wire_limits(), Vec::new()));
-        self.identity = Some(welcome.identity);
-        Ok(())
-    }
-
     /// Checks a sign-in token beside the socket (a store read), then says
     /// hello as its account.
     fn sign_in(&self, token: String, resume: Option<String>) -> Pending {
@@ -506,8 +491,8 @@ impl Client {
         })
     }
 
-    /// Says hello cluster-wide, beside the socket (the nickname is claimed
-    /// over the link).
+    /// Says hello beside the socket: in a cluster the nickname is claimed
+    /// over the link (on one node the future is ready at once).
     fn hello_anywhere(&self, claim: Claim, resume: Option<String>) -> Pending {
         let (hub, outbox, limits) = (self.hub.clone(), self.outbox.clone(), self.wire_limits());
         let addr = self.caller.addr;

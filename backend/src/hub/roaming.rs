@@ -25,11 +25,6 @@ use crate::error::HubError;
 use crate::outbox::Outbox;
 
 impl Hub {
-    /// Whether this hub is one node of several.
-    pub fn is_linked(&self) -> bool {
-        self.broker.get().is_some()
-    }
-
     /// `hello` in a cluster (see the module's doc); on one node, the same
     /// as [`Hub::hello`].
     pub async fn hello_anywhere(
