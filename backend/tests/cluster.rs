@@ -407,3 +407,62 @@ async fn a_postgresql_outage_is_busy_on_every_node_and_passes_by_itself() {
     }
     assert_eq!(seen, [2]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_resumes_on_its_own_node_too() {
+    let pg = pg::Postgres::start();
+    let db = pg.create_db("parley");
+    let redis = redis::Redis::start();
+    let a = node(&db, &redis.url());
+    let mut ann = joined(&a.url(), "ann", "lobby").await;
+    let token = ann.resume.clone().unwrap();
+    ann.vanish();
+    let (_ann, welcome) = hello_as(&a.url(), "ann", Some(&token)).await;
+    assert!(
+        matches!(&welcome, ServerFrame::Welcome { resumed: true, nick, rooms, .. } if nick == "ann" && rooms == &["lobby"]),
+        "{welcome:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_cannot_take_another_s_session_by_its_token() {
+    let pg = pg::Postgres::start();
+    let db = pg.create_db("parley");
+    let redis = redis::Redis::start();
+    let (a, b) = (node(&db, &redis.url()), node(&db, &redis.url()));
+    let password = "correct horse battery staple";
+    let mut tokens = Vec::new();
+    for nick in ["mina", "joon"] {
+        let body = serde_json::json!({"nick": nick, "password": password}).to_string();
+        let made = common::raw::http(a.addr, "POST", "/api/register", &[], &body).await;
+        assert_eq!(made.status, 201, "{made:?}");
+        let login = common::raw::http(a.addr, "POST", "/api/login", &[], &body).await;
+        tokens.push(login.json()["token"].as_str().unwrap().to_owned());
+    }
+    let sign_in = |url: String, token: String, resume: Option<String>| async move {
+        let mut client = Client::connect(&url).await;
+        client
+            .send(ClientFrame::Hello {
+                nick: String::new(),
+                resume,
+                token: Some(token),
+            })
+            .await;
+        let welcome = client.recv().await;
+        (client, welcome)
+    };
+    let (mut joon, welcome) = sign_in(a.url(), tokens[1].clone(), None).await;
+    let ServerFrame::Welcome { resume, .. } = welcome else {
+        panic!("{welcome:?}")
+    };
+    joon.join("lobby").await;
+    // Mina, signed in on B, presents Joon's resume token: she gets her own
+    // session, and Joon keeps his.
+    let (_mina, welcome) = sign_in(b.url(), tokens[0].clone(), Some(resume)).await;
+    assert!(
+        matches!(&welcome, ServerFrame::Welcome { resumed: false, nick, rooms, .. } if nick == "mina" && rooms.is_empty()),
+        "{welcome:?}"
+    );
+    // (seq 1 is Joon claiming the room, the first account in it.)
+    assert_eq!(joon.say("lobby", "still mine", "c-1").await, 2);
+}
