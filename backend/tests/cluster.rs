@@ -302,7 +302,7 @@ async fn a_dead_node_s_sessions_resume_elsewhere_and_its_nicknames_come_free() {
 
     let mut ann = joined(&a.url(), "ann", "lobby").await;
     ann.say("lobby", "before", "c-1").await;
-    let (_dora, _) = hello_as(&a.url(), "dora", None).await;
+    let _dora = joined(&a.url(), "dora", "lobby").await;
     let token = ann.resume.clone().unwrap();
     a.kill_9();
 
@@ -316,7 +316,9 @@ async fn a_dead_node_s_sessions_resume_elsewhere_and_its_nicknames_come_free() {
     let started = std::time::Instant::now();
     loop {
         let (_, answer) = hello_as(&b.url(), "dora", None).await;
-        if matches!(answer, ServerFrame::Welcome { .. }) {
+        if let ServerFrame::Welcome { resumed, rooms, .. } = &answer {
+            // Somebody new: nothing of the dead session's comes with it.
+            assert!(!resumed && rooms.is_empty(), "{answer:?}");
             break;
         }
         assert_eq!(common::error_code(&answer), ErrorCode::NickTaken);
