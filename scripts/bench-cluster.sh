@@ -76,11 +76,7 @@ if [ "$run" = 1 ]; then
     LOAD_PID=""
     stop_servers
   }
-  stopped=0
   stop_all() {
-    [ "$stopped" = 0 ] || return 0
-    stopped=1
-    trap - INT TERM EXIT
     say "stopping everything it started"
     stop_configuration
     # The logs are kept with the results (the temp dir goes).
@@ -273,7 +269,7 @@ PY
     esac
   done
   echo "${BENCH_CLUSTER_ORDER:-a b c}" >"$out/order.txt"
-  stop_all
+  stop_once stop_all
 fi
 
 # --- the table ------------------------------------------------------------------

@@ -45,11 +45,7 @@ find_services
 # --- the temp dir, and stopping everything ------------------------------------
 make_work_dir parley-cluster
 
-stopped=0
 stop_all() {
-  [ "$stopped" = 0 ] || return 0
-  stopped=1
-  trap - INT TERM EXIT
   say "stopping nginx, the nodes, Redis and PostgreSQL"
   stop_services "$WORK"
   rm -rf "$WORK"

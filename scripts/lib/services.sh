@@ -38,9 +38,10 @@
 #                               QUIT/TERM, then KILL after 10 s; clears them
 #   stop_postgres DIR           pg_ctl stop if PG_STARTED=1
 #   stop_services DIR           both
-#   trap_stop FUNC              runs FUNC on exit, Ctrl-C (then exit 130) and
-#                               SIGTERM (exit 143); FUNC should run once and
-#                               `trap - INT TERM EXIT` first
+#   trap_stop FUNC              runs FUNC once (see stop_once) on exit, Ctrl-C
+#                               (then exit 130) and SIGTERM (exit 143)
+#   stop_once FUNC              runs FUNC unless it ran already, with the
+#                               traps removed first (for an explicit stop)
 #
 # The caller removes its temp dir itself (in FUNC, after stop_services).
 
@@ -213,11 +214,19 @@ stop_services() {
   stop_postgres "$1"
 }
 
+services_stopped=0
+stop_once() {
+  [ "$services_stopped" = 0 ] || return 0
+  services_stopped=1
+  trap - INT TERM EXIT
+  "$@"
+}
+
 trap_stop() {
   # shellcheck disable=SC2064 # the function's name, expanded now
-  trap "$1; exit 130" INT
+  trap "stop_once $1; exit 130" INT
   # shellcheck disable=SC2064
-  trap "$1; exit 143" TERM
+  trap "stop_once $1; exit 143" TERM
   # shellcheck disable=SC2064
-  trap "$1" EXIT
+  trap "stop_once $1" EXIT
 }
