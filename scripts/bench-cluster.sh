@@ -48,43 +48,14 @@ TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 out="$TARGET/bench/cluster"
 HEADING="## Several nodes: SQLite vs PostgreSQL vs two nodes behind nginx"
 
-say() { printf '\033[1;34m[bench-cluster]\033[0m %s\n' "$*" >&2; }
-die() { printf '\033[1;31m[bench-cluster]\033[0m %s\n' "$*" >&2; exit 1; }
+SERVICES_NAME=bench-cluster
+# shellcheck source=scripts/lib/services.sh
+source scripts/lib/services.sh
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then win=2s; warm=1s; else win=3s; warm=1s; fi
 
-# --- helpers (as in scripts/cluster.sh) -------------------------------------
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-http_ok() {
-  local status
-  status="$( (exec 3<>"/dev/tcp/127.0.0.1/$1" &&
-    printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1:%s\r\n\r\n' "$2" "$1" >&3 &&
-    timeout 2 head -n 1 <&3) 2>/dev/null)" || return 1
-  [[ "$status" == HTTP/1.?" 200"* ]]
-}
-free_port() {
-  local port
-  for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 30000))
-    port_busy "$port" || { echo "$port"; return; }
-  done
-  die "no free port found"
-}
-wait_until() {
-  local limit=$1; shift
-  local deadline=$((SECONDS + limit))
-  until "$@"; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.2
-  done
-}
-
 if [ "$run" = 1 ]; then
-  PG_BIN="$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin 2>/dev/null | sort -V | tail -n 1)"
-  [ -x "${PG_BIN:-}/initdb" ] || die "PostgreSQL is not installed: run scripts/setup.sh --cluster"
-  command -v redis-server >/dev/null || die "redis-server is not installed: run scripts/setup.sh --cluster"
-  NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
-  [ -x "$NGINX" ] || die "nginx is not installed: run scripts/setup.sh --cluster"
+  find_services
 
   say "building (release)"
   cargo build --release --locked -p parley-backend -p parley-bench
@@ -96,75 +67,31 @@ if [ "$run" = 1 ]; then
   # Each server and the generator hold one socket per client.
   ulimit -n 20000 2>/dev/null || true
 
-  WORK="$(mktemp -d "${TMPDIR:-/tmp}/parley-bench-cluster.XXXXXX")"
-  # nginx's workers and PostgreSQL run as other users: they must reach into it.
-  chmod 755 "$WORK"
-  mkdir -p "$WORK/logs" "$WORK/pg" "$WORK/redis" "$WORK/nginx" "$WORK/sqlite"
-  as_pg=()
-  if [ "$(id -u)" = 0 ]; then
-    as_pg=(runuser -u postgres --)
-    chown postgres: "$WORK/pg"
-  fi
+  make_work_dir parley-bench-cluster sqlite
 
-  NODE_PIDS=()
-  REDIS_PID=""
-  NGINX_PID=""
   LOAD_PID=""
-  PG_STARTED=0
-  # Stops the nodes, nginx and Redis of one configuration (bounded: TERM/QUIT,
-  # then KILL after 10 s).
-  stop_servers() {
-    local pid
+  # Stops the load, then the nodes, nginx and Redis of one configuration.
+  stop_configuration() {
     if [ -n "$LOAD_PID" ]; then kill -TERM "$LOAD_PID" 2>/dev/null || true; wait "$LOAD_PID" 2>/dev/null || true; fi
     LOAD_PID=""
-    if [ -n "$NGINX_PID" ]; then kill -QUIT "$NGINX_PID" 2>/dev/null || true; fi
-    for pid in "${NODE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    if [ -n "$REDIS_PID" ]; then kill -TERM "$REDIS_PID" 2>/dev/null || true; fi
-    for pid in "$NGINX_PID" "${NODE_PIDS[@]}" "$REDIS_PID"; do
-      [ -n "$pid" ] || continue
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-      kill -KILL "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    done
-    NODE_PIDS=()
-    REDIS_PID=""
-    NGINX_PID=""
-  }
-  stopped=0
-  stop_all() {
-    [ "$stopped" = 0 ] || return 0
-    stopped=1
-    trap - INT TERM EXIT
-    say "stopping everything it started"
     stop_servers
+  }
+  stop_all() {
+    say "stopping everything it started"
+    stop_configuration
     # The logs are kept with the results (the temp dir goes).
     rm -rf "$out/logs"
     cp -r "$WORK/logs" "$out/logs" 2>/dev/null || true
-    if [ "$PG_STARTED" = 1 ]; then
-      "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
-    fi
+    stop_postgres "$WORK"
     rm -rf "$WORK"
   }
-  trap 'stop_all; exit 130' INT
-  trap 'stop_all; exit 143' TERM
-  trap 'stop_all' EXIT
-
-  fail_with_log() {
-    printf '\033[1;31m[bench-cluster]\033[0m %s; the end of %s:\n' "$1" "$2" >&2
-    tail -n 30 "$2" >&2 || true
-    exit 1
-  }
+  trap_stop stop_all
 
   # --- PostgreSQL (fsync, synchronous_commit and full_page_writes left at
   # their defaults: on) ---------------------------------------------------------
   PG_PORT="$(free_port)"
   say "PostgreSQL on 127.0.0.1:$PG_PORT (fsync on)"
-  "${as_pg[@]}" "$PG_BIN/initdb" -D "$WORK/pg/data" -A trust -U parley -E UTF8 --locale=C \
-    --no-sync >"$WORK/logs/initdb.log" 2>&1 || fail_with_log "initdb failed" "$WORK/logs/initdb.log"
-  PG_STARTED=1
-  (cd "$WORK/pg" && "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$WORK/pg/data" \
-    -o "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1" \
-    -l "$WORK/pg/log" -w -t 30 start >/dev/null) || fail_with_log "PostgreSQL did not start" "$WORK/pg/log"
+  start_postgres "$WORK" "$PG_PORT"
   psql_q() { psql -h 127.0.0.1 -p "$PG_PORT" -U parley -d postgres -Atqc "$1"; }
   psql_q "show fsync" >"$out/pg-fsync.txt"
   psql_q "show synchronous_commit" >"$out/pg-synchronous-commit.txt"
@@ -187,55 +114,7 @@ if [ "$run" = 1 ]; then
       >"$WORK/logs/node-$port.log" 2>&1 &
     NODE_PIDS+=($!)
     NODE_PORTS+=("$port")
-    local pid=$!
-    node_up() { kill -0 "$pid" 2>/dev/null && http_ok "$port" /healthz; }
-    wait_until 30 node_up || fail_with_log "node 127.0.0.1:$port is not healthy" "$WORK/logs/node-$port.log"
-  }
-
-  start_redis() {
-    REDIS_PORT="$(free_port)"
-    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-      --dir "$WORK/redis" >"$WORK/logs/redis.log" 2>&1 &
-    REDIS_PID=$!
-    redis_up() { [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
-    wait_until 10 redis_up || fail_with_log "Redis does not answer PING" "$WORK/logs/redis.log"
-  }
-
-  # nginx from deploy/nginx.conf in front of NODE_PORTS (the awk of
-  # scripts/cluster.sh: upstream servers, listen, pid, logs and temp paths).
-  start_nginx() {
-    NGINX_PORT="$(free_port)"
-    local servers; servers="$(printf '127.0.0.1:%s ' "${NODE_PORTS[@]}")"
-    awk -v dir="$WORK/nginx" -v logs="$WORK/logs" -v listen="127.0.0.1:$NGINX_PORT" -v servers="$servers" '
-      function lead(line) { match(line, /^[ \t]*/); return substr(line, 1, RLENGTH) }
-      function repath(line, path,   code, n, f, out, i) {
-        code = line; sub(/[ \t]*#.*/, "", code); sub(/;[ \t]*$/, "", code); sub(/^[ \t]+/, "", code)
-        n = split(code, f, /[ \t]+/)
-        out = lead(line) f[1] " " path
-        for (i = 3; i <= n; i++) out = out " " f[i]
-        return out ";"
-      }
-      BEGIN { print "daemon off;"; n = split(servers, s, " ") }
-      $1 == "upstream" && $2 == "parley" {
-        print; in_upstream = 1
-        for (i = 1; i <= n; i++) print "        server " s[i] ";"
-        next
-      }
-      in_upstream && $1 == "server" { next }
-      in_upstream && $1 == "}" { in_upstream = 0 }
-      $1 == "listen" { print lead($0) "listen " listen ";"; next }
-      $1 == "pid" { print repath($0, dir "/nginx.pid"); next }
-      $1 == "error_log" { print repath($0, logs "/nginx-error.log"); next }
-      $1 == "access_log" { print repath($0, logs "/nginx-access.log"); next }
-      $1 ~ /_temp_path$/ { t = $1; sub(/_temp_path$/, "", t); print repath($0, dir "/" t); next }
-      { print }
-    ' deploy/nginx.conf >"$WORK/nginx/nginx.conf"
-    "$NGINX" -t -q -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>"$WORK/logs/nginx-check.log" ||
-      fail_with_log "nginx -t refused the config" "$WORK/logs/nginx-check.log"
-    "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>"$WORK/logs/nginx-stderr.log" &
-    NGINX_PID=$!
-    nginx_up() { kill -0 "$NGINX_PID" 2>/dev/null && http_ok "$NGINX_PORT" /healthz; }
-    wait_until 10 nginx_up || fail_with_log "nginx does not answer" "$WORK/logs/nginx-error.log"
+    wait_until 30 healthy "$!" "$port" || fail_with_log "node 127.0.0.1:$port is not healthy" "$WORK/logs/node-$port.log"
   }
 
   # CPU seconds used so far by each part (the process and its descendants,
@@ -340,7 +219,7 @@ PY
     # shellcheck disable=SC2046
     measure sqlite "ws://127.0.0.1:${NODE_PORTS[0]}/ws" - $(nodes_parts)
     printf '%s\n' "${NODE_PORTS[@]}" >"$out/sqlite-ports.txt"
-    stop_servers
+    stop_configuration
   }
 
   # (b) one node on PostgreSQL
@@ -352,19 +231,21 @@ PY
     # shellcheck disable=SC2046
     measure postgres "ws://127.0.0.1:${NODE_PORTS[0]}/ws" parley_one $(nodes_parts) "postgres=$PG_MAIN_PID"
     printf '%s\n' "${NODE_PORTS[@]}" >"$out/postgres-ports.txt"
-    stop_servers
+    stop_configuration
   }
 
   # (c) two nodes on PostgreSQL + Redis behind nginx
   run_c() {
     say "(c) two nodes, PostgreSQL + Redis, behind nginx"
     psql_q "create database parley_two"
-    start_redis
+    REDIS_PORT="$(free_port)"
+    start_redis "$WORK" "$REDIS_PORT"
     NODE_PORTS=()
     for _ in 1 2; do
       start_node "postgres://parley@127.0.0.1:$PG_PORT/parley_two" --redis-url "redis://127.0.0.1:$REDIS_PORT"
     done
-    start_nginx
+    NGINX_PORT="$(free_port)"
+    start_nginx "$WORK" "$NGINX_PORT" "${NODE_PORTS[@]/#/127.0.0.1:}"
     # shellcheck disable=SC2046
     measure two-nodes "ws://127.0.0.1:$NGINX_PORT/ws" parley_two $(nodes_parts) \
       "postgres=$PG_MAIN_PID" "redis=$REDIS_PID" "nginx=$NGINX_PID"
@@ -373,7 +254,7 @@ PY
     for log in "$WORK"/logs/node-*.log; do
       { echo "--- $(basename "$log")"; grep -ciE 'warn|error' "$log" || true; } >>"$out/node-log-warnings.txt"
     done
-    stop_servers
+    stop_configuration
   }
 
   # BENCH_CLUSTER_ORDER="c b a" runs them the other way round (to see
@@ -388,7 +269,7 @@ PY
     esac
   done
   echo "${BENCH_CLUSTER_ORDER:-a b c}" >"$out/order.txt"
-  stop_all
+  stop_once stop_all
 fi
 
 # --- the table ------------------------------------------------------------------
