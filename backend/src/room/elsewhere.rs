@@ -32,15 +32,12 @@ pub(super) struct Remote {
 }
 
 impl RoomState {
-    /// Members on other nodes, at load: already there, so not told.
+    /// Members on other nodes, at load (the room has none of its own
+    /// yet): already there, so not told.
     pub fn add_elsewhere(&mut self, members: Vec<(String, String)>) {
         for (nick, node) in members {
-            let key = name_key(&nick);
-            if self.has_own(&key) || self.elsewhere.contains_key(&key) {
-                continue;
-            }
             self.roster.insert(ELSEWHERE, &nick);
-            self.elsewhere.insert(key, Remote { nick, node });
+            self.elsewhere.insert(name_key(&nick), Remote { nick, node });
         }
     }
 
