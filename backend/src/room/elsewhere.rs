@@ -85,11 +85,11 @@ impl RoomState {
         }
     }
 
-    /// Session `id` moved to `node`: its member here becomes one there,
-    /// and nobody is told. Returns whether it was a member here.
-    pub fn moved_elsewhere(&mut self, id: SessionId, node: &str) -> bool {
+    /// Session `id` moved to `node`: its member here (if it is one)
+    /// becomes one there, and nobody is told.
+    pub fn moved_elsewhere(&mut self, id: SessionId, node: &str) {
         let Some(member) = self.members.remove(&id) else {
-            return false;
+            return;
         };
         let key = name_key(&member.nick);
         self.roster.remove(&member.nick);
@@ -101,7 +101,6 @@ impl RoomState {
                 node: node.to_owned(),
             },
         );
-        true
     }
 
     /// This node's own member named `nick`, if there is one.
