@@ -7,11 +7,13 @@
 //! [`commands`] to the shared [`hub`]; the hub keeps sessions and [`room`]s
 //! and queues each message for the [`committer`], which writes batches to
 //! the [`store`] and hands them back to the hub to relay into each client's
-//! [`outbox`]. Limits come from [`config`].
+//! [`outbox`]. Limits come from [`config`]. With several nodes, the hub
+//! talks to the others through a [`broker::Broker`], which [`cluster`]
+//! implements over Redis.
 //!
-//! Leaf modules, which import nothing of the crate: [`assets`], [`ids`], [`ending`],
-//! [`store`], [`metrics`], [`time`]. The module graph has no cycle (a test
-//! checks it).
+//! Leaf modules, which import nothing of the crate: [`assets`], [`broker`],
+//! [`ids`], [`ending`], [`store`], [`metrics`], [`time`]. The module graph
+//! has no cycle (a test checks it).
 
 pub mod accounts;
 pub mod admin;
