@@ -20,10 +20,10 @@
 //!   again the node tells the others to check those rooms.
 //!
 //! Redis also holds what makes nicknames unique and sessions resumable on
-//! any node ([`sessions`]).
+//! any node (`cluster/sessions.rs`).
 //!
-//! [`publisher`] sends (hints, beats, session records), [`subscriber`]
-//! listens and watches the link; [`wire`] is what they say.
+//! `publisher` sends (hints, beats, session records), `subscriber`
+//! listens and watches the link; `wire` is what they say.
 
 mod publisher;
 mod sessions;
