@@ -291,3 +291,55 @@ async fn an_own_event_read_back_before_its_delivery_is_not_echoed() {
         "{rest:?}"
     );
 }
+
+#[tokio::test]
+async fn members_elsewhere_are_counted_and_told_but_never_shadow_one_here() {
+    let (server, _store, broker) = node().await;
+    let mut ann = server.hello("ann").await;
+    ann.join("lobby").await;
+    let mut bob = server.hello("bob").await;
+    bob.join("lobby").await;
+    ann.told("lobby", "bob", true).await;
+
+    // Zed joins on another node: told here, and counted.
+    broker
+        .hub()
+        .handle_presence("lobby", "n-2", vec![("zed".into(), true)]);
+    ann.told("lobby", "zed", true).await;
+    // A stale hint naming Bob (he is here) changes nothing.
+    broker
+        .hub()
+        .handle_presence("lobby", "n-2", vec![("bob".into(), true)]);
+    broker
+        .hub()
+        .handle_presence("lobby", "n-2", vec![("bob".into(), false)]);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let told = ann.until_pong().await;
+    assert!(
+        !told
+            .iter()
+            .any(|f| common::tells(f, "lobby", "bob", true)
+                || common::tells(f, "lobby", "bob", false)),
+        "{told:?}"
+    );
+    ann.send(ClientFrame::Members {
+        room: "lobby".into(),
+        prefix: None,
+        after: None,
+        limit: None,
+    })
+    .await;
+    match ann
+        .recv_until(|f| matches!(f, ServerFrame::Members { .. }))
+        .await
+    {
+        ServerFrame::Members { members, count, .. } => {
+            assert_eq!(members, ["ann", "bob", "zed"]);
+            assert_eq!(count, 3);
+        }
+        _ => unreachable!(),
+    }
+    // Its node falls silent: Zed is gone.
+    broker.hub().handle_node_gone("n-2");
+    ann.told("lobby", "zed", false).await;
+}

@@ -37,7 +37,8 @@ impl RoomState {
     pub fn add_elsewhere(&mut self, members: Vec<(String, String)>) {
         for (nick, node) in members {
             self.roster.insert(ELSEWHERE, &nick);
-            self.elsewhere.insert(name_key(&nick), Remote { nick, node });
+            self.elsewhere
+                .insert(name_key(&nick), Remote { nick, node });
         }
     }
 
