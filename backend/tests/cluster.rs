@@ -416,7 +416,7 @@ async fn a_session_resumes_on_its_own_node_too() {
     let db = pg.create_db("parley");
     let redis = redis::Redis::start();
     let a = node(&db, &redis.url());
-    let mut ann = joined(&a.url(), "ann", "lobby").await;
+    let ann = joined(&a.url(), "ann", "lobby").await;
     let token = ann.resume.clone().unwrap();
     ann.vanish();
     let (_ann, welcome) = hello_as(&a.url(), "ann", Some(&token)).await;
