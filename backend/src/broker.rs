@@ -145,6 +145,10 @@ pub trait BrokerEventHandler: Send + Sync {
     /// quiet): check every room against the database.
     fn handle_resync(&self);
 
+    /// Another node could not publish some of these rooms' events: check
+    /// them against the database.
+    fn handle_stale(&self, rooms: Vec<String>);
+
     /// Node `node` took back the session of `token`: end it here without
     /// telling its rooms.
     fn handle_moved(&self, token: &str, node: &str);

@@ -90,6 +90,9 @@ pub(super) async fn run(
                 while let Some(outgoing) = next.take() {
                     match outgoing {
                         Outgoing::Hint { payload, room } => {
+                            // Typing and presence are hints too, but only
+                            // room events name a room (and count as
+                            // published).
                             pipe.cmd("PUBLISH").arg(CHANNEL).arg(payload).ignore();
                             rooms.extend(room);
                             hints += 1;
@@ -97,8 +100,6 @@ pub(super) async fn run(
                         Outgoing::Commands(commands) => retry.extend(commands),
                     }
                     if hints + retry.len() < BATCH {
-                        // Typing and presence are hints too, but only room
-                        // events name a room (and count as published).
                         next = queue.try_recv().ok();
                     }
                 }

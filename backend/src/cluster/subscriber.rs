@@ -96,7 +96,7 @@ pub(super) async fn run(
                     hub.handle_event(event);
                 }
                 Body::Typing { room, nick } => hub.handle_typing(&room, &nick),
-                Body::Check { .. } => hub.handle_resync(),
+                Body::Check { rooms } => hub.handle_stale(rooms),
                 Body::Moved { token } => hub.handle_moved(&token, &node),
                 Body::Presence { room, changes } => hub.handle_presence(&room, &node, changes),
                 Body::Reserved { nick, registered } => hub.handle_reserved(&nick, registered),

@@ -27,7 +27,7 @@ use parley_protocol::RoomEvent;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::messages::Origin;
+use super::messages::{changes_control, Origin};
 use super::Hub;
 use crate::broker::BrokerEventHandler;
 
@@ -137,9 +137,7 @@ impl CatchUp {
         let found = events.remove(&seq);
         let newer = events.split_off(&seq);
         for (_, stale) in std::mem::replace(events, newer) {
-            if let Origin::Here(receipt) = stale.origin {
-                receipt.settle(stale.event.seq(), stale.event.ts());
-            }
+            stale.origin.settle(&stale.event);
         }
         if events.is_empty() {
             parked.remove(room);
@@ -154,9 +152,7 @@ impl Hub {
         let name = event.room().to_owned();
         let Some(room) = self.room(&name) else {
             // Nobody here is in the room: only the author is due its ack.
-            if let Origin::Here(receipt) = origin {
-                receipt.settle(event.seq(), event.ts());
-            }
+            origin.settle(&event);
             return;
         };
         let mut removed = Vec::new();
@@ -165,9 +161,7 @@ impl Hub {
             let next = state.last_seq() + 1;
             if event.seq() < next {
                 drop(state);
-                if let Origin::Here(receipt) = origin {
-                    receipt.settle(event.seq(), event.ts());
-                }
+                origin.settle(&event);
                 return;
             }
             if event.seq() > next {
@@ -225,20 +219,11 @@ impl Hub {
                     }
                     let upto = last.min(have + CHUNK);
                     let page = store.events(&owned, have, upto, CHUNK as usize)?;
-                    let moderated = page
-                        .items
-                        .iter()
-                        .any(|e| matches!(e, RoomEvent::Moderation(_) | RoomEvent::Topic(_)));
+                    let moderated = page.items.iter().any(changes_control);
                     let control = moderated.then(|| store.control(&owned)).transpose()?;
                     Ok((upto, page.items, control))
                 })
                 .await;
-            tracing::debug!(
-                room = name,
-                have,
-                ok = read.is_ok(),
-                "caught up from the store"
-            );
             let (upto, events, control) = match read {
                 Ok(read) => read,
                 Err(error) => {
@@ -251,9 +236,7 @@ impl Hub {
             }
             crate::metrics::backfilled(events.len());
             for event in events {
-                let control = matches!(event, RoomEvent::Moderation(_) | RoomEvent::Topic(_))
-                    .then(|| control.clone())
-                    .flatten();
+                let control = changes_control(&event).then(|| control.clone()).flatten();
                 self.sequence(event, Origin::Elsewhere(control));
             }
             // Whatever the store no longer has (retention) is skipped.
@@ -278,28 +261,17 @@ impl Hub {
         if event.seq() <= room.lock().last_seq() {
             return true;
         }
-        let control = match &event {
-            RoomEvent::Moderation(_) | RoomEvent::Topic(_) => {
-                let name = event.room().to_owned();
-                match self.read_store(move |store| store.control(&name)).await {
-                    Ok(control) => Some(control),
-                    Err(_) => return false,
-                }
+        let control = if changes_control(&event) {
+            let name = event.room().to_owned();
+            match self.read_store(move |store| store.control(&name)).await {
+                Ok(control) => Some(control),
+                Err(_) => return false,
             }
-            _ => None,
+        } else {
+            None
         };
         self.sequence(event, Origin::Elsewhere(control));
         true
-    }
-
-    /// The names of the rooms in memory.
-    fn room_names(&self) -> Vec<String> {
-        self.rooms
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .keys()
-            .cloned()
-            .collect()
     }
 }
 
@@ -317,6 +289,12 @@ impl BrokerEventHandler for Hub {
 
     fn handle_resync(&self) {
         self.catch_up.ask(Inbound::Every);
+    }
+
+    fn handle_stale(&self, rooms: Vec<String>) {
+        for room in rooms {
+            self.catch_up.ask(Inbound::Room(room));
+        }
     }
 
     fn handle_moved(&self, token: &str, node: &str) {
@@ -406,9 +384,9 @@ pub(super) async fn run(
             }
             Inbound::Every => {
                 failed.clear();
-                for room in hub.room_names() {
-                    if !hub.catch_up_room(&room).await {
-                        failed.insert(room);
+                for room in hub.all_rooms() {
+                    if !hub.catch_up_room(&room.name).await {
+                        failed.insert(room.name.clone());
                     }
                 }
             }

@@ -31,6 +31,22 @@ pub(super) enum Origin {
     Elsewhere(Option<RoomControl>),
 }
 
+impl Origin {
+    /// `event` was already delivered: only this node's author is still
+    /// due its `ack`.
+    pub(super) fn settle(self, event: &RoomEvent) {
+        if let Origin::Here(receipt) = self {
+            receipt.settle(event.seq(), event.ts());
+        }
+    }
+}
+
+/// Whether `event` changes its room's control (a moderation event or a
+/// topic), which a node that did not commit it reads from the store.
+pub(super) fn changes_control(event: &RoomEvent) -> bool {
+    matches!(event, RoomEvent::Moderation(_) | RoomEvent::Topic(_))
+}
+
 /// Who to tell about an event once its batch is committed (or failed).
 #[derive(Debug)]
 pub struct Receipt {
@@ -219,10 +235,8 @@ impl Hub {
             // Its author is here only if it was committed here and read
             // back before its own delivery came (the ack follows then):
             // no echo. (Moderation is told to its author too.)
-            None => match &event {
-                RoomEvent::Moderation(_) | RoomEvent::Topic(_) => None,
-                _ => state.own_member(event.nick()),
-            },
+            None if changes_control(&event) => None,
+            None => state.own_member(event.nick()),
         };
         let frame = encode(&ServerFrame::from(event.clone()));
         let delivered = state.broadcast(except, &frame);

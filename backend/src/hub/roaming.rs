@@ -69,9 +69,6 @@ impl Hub {
         if account.is_none() && self.accounts.reserved_by(&looks).is_some() {
             return Err(HubError::NickReserved(nick));
         }
-        let own = name_key(&nick);
-        let mut keys = vec![own.clone()];
-        keys.extend(looks.iter().filter(|k| **k != own).cloned());
         let new_token = token("r_");
         let rooms = taken
             .as_ref()
@@ -79,7 +76,8 @@ impl Hub {
             .unwrap_or_default();
         let previous = broker
             .claim(NickClaim {
-                keys,
+                // The nickname's own key first, as the claim wants.
+                keys: looks.clone(),
                 token: new_token.clone(),
                 record: SessionRecord {
                     nick: nick.clone(),
@@ -93,12 +91,16 @@ impl Hub {
             .map_err(link_error(&nick))?;
         // An account signing in here takes its session over from wherever
         // it is, rooms and all.
+        // (The claim recorded the session; only rooms taken over this way
+        // are news to the record.)
         let mut rooms = rooms;
         let mut old = taken.map(|(t, _)| t);
+        let mut rooms_taken_over = false;
         if account.is_some() && old.is_none() {
             if let Some(previous) = previous {
                 if let Ok(Some(record)) = broker.session(&previous).await {
                     rooms = record.rooms;
+                    rooms_taken_over = true;
                 }
                 old = Some(previous);
             }
@@ -115,8 +117,9 @@ impl Hub {
         let mut welcome =
             self.register(&mut registry, nick, account, new_token, rooms, outbox, addr);
         welcome.resumed = old.is_some();
-        let session = &registry.by_id[&welcome.identity.id];
-        self.tell_record(session);
+        if rooms_taken_over {
+            self.tell_record(&registry.by_id[&welcome.identity.id]);
+        }
         Ok(welcome)
     }
 

@@ -247,7 +247,9 @@ impl Hub {
     pub fn leave(&self, who: &Identity, room: &str) -> Result<(), HubError> {
         let was_member = self.with_session(who, |session| {
             let was_member = session.rooms.remove(room);
-            self.tell_record(session);
+            if was_member {
+                self.tell_record(session);
+            }
             Ok(was_member)
         })?;
         if !was_member {
