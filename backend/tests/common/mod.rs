@@ -429,6 +429,24 @@ impl Client {
             .await
     }
 
+    /// The first page of `room`'s members and its count.
+    pub async fn members(&mut self, room: &str) -> (Vec<String>, u64) {
+        self.send(ClientFrame::Members {
+            room: room.into(),
+            prefix: None,
+            after: None,
+            limit: None,
+        })
+        .await;
+        match self
+            .recv_until(|f| matches!(f, ServerFrame::Members { .. }))
+            .await
+        {
+            ServerFrame::Members { members, count, .. } => (members, count),
+            _ => unreachable!(),
+        }
+    }
+
     /// Sends a message and returns the `ack`'s seq.
     pub async fn say(&mut self, room: &str, text: &str, cid: &str) -> u64 {
         self.send(ClientFrame::Send {
