@@ -44,15 +44,14 @@ impl RoomState {
 
     /// `nick` joined on `node`.
     pub fn joined_elsewhere(&mut self, nick: &str, node: &str) {
-        let key = name_key(nick);
-        if self.has_own(&key) {
+        if self.own_member(nick).is_some() {
             return; // its session is moving here, or it is about to leave
         }
         let remote = Remote {
             nick: nick.to_owned(),
             node: node.to_owned(),
         };
-        if self.elsewhere.insert(key, remote).is_none() {
+        if self.elsewhere.insert(name_key(nick), remote).is_none() {
             self.roster.insert(ELSEWHERE, nick);
             self.pending.joined(nick);
         }
@@ -63,7 +62,7 @@ impl RoomState {
         let key = name_key(nick);
         if self.elsewhere.get(&key).is_some_and(|r| r.node == node) {
             self.elsewhere.remove(&key);
-            if !self.has_own(&key) {
+            if self.own_member(nick).is_none() {
                 self.roster.remove(nick);
                 self.pending.left(nick);
             }
@@ -119,10 +118,5 @@ impl RoomState {
     /// elsewhere): it can be dropped from memory.
     pub fn empty_here(&self) -> bool {
         self.members.is_empty()
-    }
-
-    /// Whether one of this node's own members has the name key `key`.
-    fn has_own(&self, key: &str) -> bool {
-        self.members.values().any(|m| name_key(&m.nick) == key)
     }
 }
