@@ -24,6 +24,7 @@ use warp::Filter;
 
 use crate::accounts::{Accounts, AccountsError};
 use crate::admission::Admission;
+use crate::error::HubError;
 use crate::http::Peer;
 use crate::hub::Hub;
 use crate::origin::SitePolicy;
@@ -162,22 +163,39 @@ impl Api {
     async fn register(self, caller: Caller, bytes: Bytes) -> Result<Response, Response> {
         let asked: Credentials = body(&bytes)?;
         let hub = self.hub.clone();
-        // In a cluster, a session on another node may hold it now.
-        if let Ok(nick) = parley_protocol::validate_nick(&asked.nick) {
-            let looks = parley_protocol::look_alike_keys(&nick);
-            match hub.nick_in_use_anywhere(&looks).await {
-                Ok(false) => {}
-                Ok(true) => return Err(refused(AccountsError::NickTaken(nick))),
-                Err(_) => return Err(refused(AccountsError::Busy)),
-            }
-        }
-        let profile = self
+        let held = std::sync::atomic::AtomicBool::new(false);
+        let registered = self
             .accounts
-            .register(&asked.nick, asked.password, caller.ip, |looks| {
-                hub.nick_in_use(looks)
+            .register(&asked.nick, asked.password, caller.ip, |nick, looks| {
+                // A session on any node may hold it now; in a cluster, no
+                // guest on any node gets it from here on.
+                let (hub, held) = (&hub, &held);
+                async move {
+                    hub.reserve_anywhere(&nick, &looks)
+                        .await
+                        .map_err(|e| match e {
+                            HubError::LinkDown => AccountsError::Busy,
+                            _ => AccountsError::NickTaken(nick),
+                        })?;
+                    held.store(true, std::sync::atomic::Ordering::Relaxed);
+                    Ok(())
+                }
             })
-            .await
-            .map_err(refused)?;
+            .await;
+        let profile = match registered {
+            Ok(profile) => profile,
+            Err(e) => {
+                // Reserved for nothing: free it again, unless it is taken
+                // (by an account registered at the same time elsewhere).
+                let nick = parley_protocol::validate_nick(&asked.nick);
+                if held.into_inner() && !matches!(e, AccountsError::NickTaken(_)) {
+                    if let Ok(nick) = nick {
+                        hub.unreserve(&nick);
+                    }
+                }
+                return Err(refused(e));
+            }
+        };
         tracing::info!(nick = %profile.nick, "account registered");
         hub.account_changed(&profile.nick, true);
         let info = AccountInfo {

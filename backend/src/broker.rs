@@ -74,8 +74,16 @@ pub trait Broker: Send + Sync + std::fmt::Debug {
     /// Every room with members on a live node, and how many.
     fn rooms(&self) -> Pending<Vec<(String, usize)>>;
 
-    /// Whether a session on a live node holds one of these nickname keys.
-    fn held(&self, keys: Vec<String>) -> Pending<bool>;
+    /// Reserves `nick` (whose keys are `keys`, its own first) for an
+    /// account about to be registered here, unless a session on a live
+    /// node holds one of the keys ([`LinkError::Held`]): from then on no
+    /// guest's claim on any node gets it, even before the other nodes hear
+    /// of the account.
+    fn reserve(&self, nick: &str, keys: Vec<String>) -> Pending<()>;
+
+    /// Lifts the reservation of `keys`: the account was not registered
+    /// after all, or is deleted. Never waits.
+    fn unreserve(&self, keys: Vec<String>);
 
     /// The account `nick` was registered here (or deleted): the other
     /// nodes reserve its nickname for it (or free it). Never waits.
@@ -97,6 +105,12 @@ pub enum LinkError {
         /// Whether it is the very nickname (else a look-alike).
         exact: bool,
     },
+    /// The nickname is reserved for an account (a guest's claim).
+    #[error("{nick:?} is reserved for an account")]
+    Reserved {
+        /// The account's nickname.
+        nick: String,
+    },
     /// The link does not work just now.
     #[error("the link to the other nodes is down: {0}")]
     Down(String),
@@ -116,7 +130,8 @@ pub struct NickClaim {
     /// taken back), if any.
     pub replaces: Option<String>,
     /// Whether it takes the nickname from whichever session holds it (an
-    /// account signing in takes its own session over).
+    /// account signing in takes its own session over). A claim without
+    /// it (a guest's) is refused a reserved nickname.
     pub force: bool,
 }
 

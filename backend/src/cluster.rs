@@ -362,8 +362,14 @@ impl Broker for RedisBroker {
         self.inner.call(sessions::rooms)
     }
 
-    fn held(&self, keys: Vec<String>) -> Pending<bool> {
-        self.inner.call(move |conn| sessions::held(conn, keys))
+    fn reserve(&self, nick: &str, keys: Vec<String>) -> Pending<()> {
+        let nick = nick.to_owned();
+        self.inner
+            .call(move |conn| sessions::reserve(conn, nick, keys))
+    }
+
+    fn unreserve(&self, keys: Vec<String>) {
+        self.command(vec![sessions::unreserve(&keys)]);
     }
 
     fn reserved(&self, nick: &str, registered: bool) {

@@ -84,9 +84,11 @@ impl Broker for FakeBroker {
         Box::pin(async { Ok(Vec::new()) })
     }
 
-    fn held(&self, _keys: Vec<String>) -> Pending<bool> {
-        Box::pin(async { Ok(false) })
+    fn reserve(&self, _nick: &str, _keys: Vec<String>) -> Pending<()> {
+        Box::pin(async { Ok(()) })
     }
+
+    fn unreserve(&self, _keys: Vec<String>) {}
 
     fn reserved(&self, _nick: &str, _registered: bool) {}
 }

@@ -330,6 +330,8 @@ async fn a_dead_node_s_sessions_resume_elsewhere_and_its_nicknames_come_free() {
     }
 }
 
+const PASSWORD: &str = "correct horse battery staple";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_account_s_nickname_is_reserved_on_every_node() {
     let pg = pg::Postgres::start();
@@ -337,7 +339,7 @@ async fn an_account_s_nickname_is_reserved_on_every_node() {
     let redis = redis::Redis::start();
     let (a, b) = (node(&db, &redis.url()), node(&db, &redis.url()));
     let register = |addr, nick: &str| {
-        let body = serde_json::json!({"nick": nick, "password": "correct horse battery staple"});
+        let body = serde_json::json!({"nick": nick, "password": PASSWORD});
         async move {
             common::raw::http(addr, "POST", "/api/register", &[], &body.to_string())
                 .await
@@ -345,17 +347,37 @@ async fn an_account_s_nickname_is_reserved_on_every_node() {
         }
     };
 
-    // Registered on A: B keeps guests off it at once.
-    assert_eq!(register(a.addr, "mina").await, 201);
+    // Registered on A: B keeps guests off it from the moment A answers,
+    // look-alikes too, whether or not B has heard of the account yet.
+    assert_eq!(register(a.addr, "alice").await, 201);
+    for nick in ["Alice", "AIice"] {
+        let (_, answer) = hello_as(&b.url(), nick, None).await;
+        assert_eq!(
+            common::error_code(&answer),
+            ErrorCode::NickReserved,
+            "{nick}"
+        );
+    }
+    // Deleted (with its password, signed in on B): the nickname is free on
+    // A soon after.
+    let body = serde_json::json!({"nick": "alice", "password": PASSWORD}).to_string();
+    let login = common::raw::http(b.addr, "POST", "/api/login", &[], &body).await;
+    assert_eq!(login.status, 200, "{login:?}");
+    let bearer = format!("Bearer {}", login.json()["token"].as_str().unwrap());
+    let confirm = serde_json::json!({"password": PASSWORD}).to_string();
+    let auth = [("Authorization", bearer.as_str())];
+    let deleted = common::raw::http(b.addr, "DELETE", "/api/account", &auth, &confirm).await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
     let started = std::time::Instant::now();
     loop {
-        let (_, answer) = hello_as(&b.url(), "Mina", None).await;
-        if common::error_code(&answer) == ErrorCode::NickReserved {
+        let (_, answer) = hello_as(&a.url(), "alice", None).await;
+        if matches!(answer, ServerFrame::Welcome { .. }) {
             break;
         }
+        assert_eq!(common::error_code(&answer), ErrorCode::NickReserved);
         assert!(
             started.elapsed() < Duration::from_secs(5),
-            "B must hear of the account: {answer:?}"
+            "A must hear the account is gone"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

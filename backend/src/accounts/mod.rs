@@ -106,12 +106,45 @@ fn digest(token: &str) -> String {
         .collect()
 }
 
+/// The nicknames accounts reserve.
+#[derive(Debug, Default)]
+struct Reserved {
+    /// Look-alike key → the registered nickname it belongs to.
+    by_key: HashMap<String, String>,
+    /// How many times `by_key` changed: a rereading of the store that
+    /// raced a change is not kept.
+    changes: u64,
+}
+
+impl Reserved {
+    fn read(rows: Vec<(Vec<String>, String)>) -> HashMap<String, String> {
+        let mut by_key = HashMap::new();
+        for (looks, nick) in rows {
+            for look in looks {
+                by_key.insert(look, nick.clone());
+            }
+        }
+        by_key
+    }
+
+    fn add(&mut self, nick: &str, looks: Vec<String>) {
+        for look in looks {
+            self.by_key.insert(look, nick.to_owned());
+        }
+        self.changes += 1;
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.by_key.retain(|_, held| name_key(held) != key);
+        self.changes += 1;
+    }
+}
+
 /// The accounts, their rules, and the nicknames they reserve.
 pub struct Accounts {
     store: Arc<dyn AccountStore>,
     rules: AccountRules,
-    /// Look-alike key → the registered nickname it belongs to.
-    reserved: RwLock<HashMap<String, String>>,
+    reserved: RwLock<Reserved>,
     throttle: LoginThrottle,
     hashing: tokio::sync::Semaphore,
     clock: crate::committer::Clock,
@@ -128,12 +161,10 @@ impl std::fmt::Debug for Accounts {
 impl Accounts {
     /// The accounts in `store`, with the reserved nicknames read once.
     pub fn load(store: Arc<dyn AccountStore>, rules: AccountRules) -> Result<Self, StoreError> {
-        let mut reserved = HashMap::new();
-        for (looks, nick) in store.reserved()? {
-            for look in looks {
-                reserved.insert(look, nick.clone());
-            }
-        }
+        let reserved = Reserved {
+            by_key: Reserved::read(store.reserved()?),
+            changes: 0,
+        };
         Ok(Accounts {
             throttle: LoginThrottle::new(rules.login_rate, rules.login_rate_per_ip),
             hashing: tokio::sync::Semaphore::new(rules.hash_concurrency.max(1)),
@@ -159,20 +190,42 @@ impl Accounts {
     /// may not use it.
     pub fn reserved_by(&self, looks: &[String]) -> Option<String> {
         let reserved = self.reserved.read().unwrap_or_else(|p| p.into_inner());
-        looks.iter().find_map(|l| reserved.get(l).cloned())
+        looks.iter().find_map(|l| reserved.by_key.get(l).cloned())
+    }
+
+    fn reserved_mut(&self) -> std::sync::RwLockWriteGuard<'_, Reserved> {
+        self.reserved.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reads the reserved nicknames from the store again (a node whose
+    /// link to the others was down may have missed accounts registered or
+    /// deleted elsewhere). A reading that raced a change here is read
+    /// again, a few times at most.
+    pub async fn reread_reserved(&self) -> Result<(), AccountsError> {
+        for _ in 0..3 {
+            let before = self
+                .reserved
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .changes;
+            let rows = self.stored(|s| Ok(s.reserved()?)).await?;
+            let mut reserved = self.reserved_mut();
+            if reserved.changes == before {
+                reserved.by_key = Reserved::read(rows);
+                reserved.changes += 1;
+                return Ok(());
+            }
+        }
+        Err(AccountsError::Busy)
     }
 
     /// Another node registered the account `nick` (or deleted it): its
     /// nickname is reserved here too (or free again).
     pub fn note_reserved(&self, nick: &str, registered: bool) {
-        let mut reserved = self.reserved.write().unwrap_or_else(|p| p.into_inner());
         if registered {
-            for look in look_alike_keys(nick) {
-                reserved.insert(look, nick.to_owned());
-            }
+            self.reserved_mut().add(nick, look_alike_keys(nick));
         } else {
-            let key = name_key(nick);
-            reserved.retain(|_, held| name_key(held) != key);
+            self.reserved_mut().remove(&name_key(nick));
         }
     }
 
@@ -219,24 +272,31 @@ impl Accounts {
     }
 
     /// Registers `nick` with `password` (at most so many tries per
-    /// nickname and per `ip`), unless `in_use` says a session holds it (or
-    /// a look-alike) now. Returns the account as registered.
-    pub async fn register(
+    /// nickname and per `ip`). Once the request passed every check of its
+    /// own, `hold` keeps the nickname (given with its look-alike keys)
+    /// from sessions, or refuses it if one holds it (or a look-alike) now.
+    /// Returns the account as registered.
+    pub async fn register<F, H>(
         &self,
         nick: &str,
         password: String,
         ip: Option<IpAddr>,
-        in_use: impl FnOnce(&[String]) -> bool,
-    ) -> Result<Profile, AccountsError> {
+        hold: H,
+    ) -> Result<Profile, AccountsError>
+    where
+        H: FnOnce(String, Vec<String>) -> F,
+        F: std::future::Future<Output = Result<(), AccountsError>>,
+    {
         let nick = validate_nick(nick)?;
         self.throttle
             .attempt(&name_key(&nick), ip)
             .map_err(AccountsError::TooManyAttempts)?;
         password::check_strength(&password, &nick)?;
         let looks = look_alike_keys(&nick);
-        if in_use(&looks) || self.reserved_by(&looks).is_some() {
+        if self.reserved_by(&looks).is_some() {
             return Err(AccountsError::NickTaken(nick));
         }
+        hold(nick.clone(), looks.clone()).await?;
         let hash = self.hashing(move || password::hash(&password)).await?;
         let account = Account {
             key: name_key(&nick),
@@ -248,10 +308,7 @@ impl Accounts {
         };
         let stored = account.clone();
         self.stored(move |s| s.create_account(&stored)).await?;
-        let mut reserved = self.reserved.write().unwrap_or_else(|p| p.into_inner());
-        for look in looks {
-            reserved.insert(look, nick.clone());
-        }
+        self.reserved_mut().add(&nick, looks);
         Ok(self.profile(&account))
     }
 
@@ -353,8 +410,7 @@ impl Accounts {
         let account = self.confirmed(token, password).await?;
         let key = account.key.clone();
         self.stored(move |s| s.delete_account(&key)).await?;
-        let mut reserved = self.reserved.write().unwrap_or_else(|p| p.into_inner());
-        reserved.retain(|_, nick| name_key(nick) != account.key);
+        self.reserved_mut().remove(&account.key);
         Ok(account.nick)
     }
 
@@ -363,5 +419,46 @@ impl Accounts {
     pub fn set_admin(&self, nick: &str, admin: bool) -> Result<(), AccountsError> {
         let key = name_key(&validate_nick(nick)?);
         Ok(self.store.set_admin(&key, admin)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(nick: &str) -> Account {
+        Account {
+            key: name_key(nick),
+            looks: look_alike_keys(nick),
+            nick: nick.to_owned(),
+            hash: "$argon2id$unused".to_owned(),
+            admin: false,
+            created_ms: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn rereading_finds_what_another_node_registered_and_deleted() {
+        let store = Arc::new(MemoryStore::new(1));
+        let rules = crate::config::Config::default().accounts.rules();
+        let accounts = Accounts::load(store.clone(), rules).unwrap();
+        accounts.note_reserved("kept", true);
+        store.create_account(&account("kept")).unwrap();
+        // Another node registers alice; its hint is lost.
+        store.create_account(&account("alice")).unwrap();
+        assert_eq!(accounts.reserved_by(&look_alike_keys("AIice")), None);
+        accounts.reread_reserved().await.unwrap();
+        assert_eq!(
+            accounts.reserved_by(&look_alike_keys("AIice")).as_deref(),
+            Some("alice")
+        );
+        // ... and deletes it; that hint is lost too.
+        store.delete_account(&name_key("alice")).unwrap();
+        accounts.reread_reserved().await.unwrap();
+        assert_eq!(accounts.reserved_by(&look_alike_keys("alice")), None);
+        assert_eq!(
+            accounts.reserved_by(&look_alike_keys("kept")).as_deref(),
+            Some("kept")
+        );
     }
 }

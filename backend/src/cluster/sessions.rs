@@ -8,6 +8,11 @@
 //!   lives, so a node that dies frees its nicknames within the node
 //!   timeout. Claims are made and checked in one Lua script, so two nodes
 //!   racing for one nickname cannot both win.
+//! - `parley:reserved:KEY` = the nickname of an account just registered,
+//!   for each of its keys: guests' claims are refused it, in the same
+//!   script that makes them, so no guest slips in while the other nodes
+//!   hear of the account (they then keep its nickname from guests
+//!   themselves, as every node does with the accounts it read).
 //! - `parley:session:TOKEN` = the session's record (nickname, account,
 //!   rooms), which any node can take back with the token.
 //!
@@ -29,11 +34,18 @@ pub(super) const HELD_TTL: Duration = Duration::from_secs(600);
 /// Checks every key of a claim, then takes them all (or none).
 /// KEYS: the nickname's keys, its own first. ARGV: the value to set
 /// (`NODE TOKEN NICK`), the token whose claims may be replaced (or ""),
-/// "1" to replace whoever holds the nickname itself, the TTL in ms.
-/// Returns `{"ok", previous token of the nickname's own key or ""}` or
-/// `{"held", "exact"|"like", nick}`.
+/// "1" for an account's claim, which replaces whoever holds the nickname
+/// itself (else a guest's, which a reservation refuses), the TTL in ms.
+/// Returns `{"ok", previous token of the nickname's own key or ""}`,
+/// `{"held", "exact"|"like", nick}` or `{"reserved", nick}`.
 const CLAIM: &str = r#"
 local over, force, ttl = ARGV[2], ARGV[3] == "1", ARGV[4]
+if not force then
+  for _, key in ipairs(KEYS) do
+    local account = redis.call("GET", "parley:reserved:" .. string.sub(key, 13))
+    if account then return {"reserved", account} end
+  end
+end
 local own = redis.call("GET", KEYS[1])
 local previous = ""
 if own then
@@ -191,32 +203,72 @@ pub(super) async fn members(
         .collect())
 }
 
-/// 1 if one of KEYS is held by a live node, else 0.
-const HELD: &str = r#"
-for _, key in ipairs(KEYS) do
-  local held = redis.call("GET", key)
+/// How long an account's nickname stays reserved in Redis after its
+/// registration: far longer than every node needs to hear of the account
+/// (a node whose link was down reads the accounts again when it is back).
+pub(super) const RESERVED_TTL: Duration = Duration::from_secs(600);
+
+/// Reserves a nickname for an account being registered, unless a live node
+/// holds one of its keys. KEYS: the nickname's keys, then as many
+/// reservation keys. ARGV: the nickname, the TTL in ms. Returns `{"ok"}`
+/// or `{"held", "exact"|"like", nick}`.
+const RESERVE: &str = r#"
+local n = #KEYS / 2
+for i = 1, n do
+  local held = redis.call("GET", KEYS[i])
   if held then
-    local node = string.match(held, "^(%S+) ")
-    if redis.call("EXISTS", "parley:node:" .. node) == 1 then return 1 end
+    local node, nick = string.match(held, "^(%S+) %S+ (.*)$")
+    if redis.call("EXISTS", "parley:node:" .. node) == 1 then
+      return {"held", i == 1 and "exact" or "like", nick}
+    end
   end
 end
-return 0
+for i = n + 1, #KEYS do
+  redis.call("SET", KEYS[i], ARGV[1], "PX", ARGV[2])
+end
+return {"ok"}
 "#;
 
-/// Whether a live node holds one of the nickname `keys`.
-pub(super) async fn held(
+/// Reserves `nick` (whose keys are `keys`, its own first) for an account
+/// being registered: from now on no guest on any node may claim it, and
+/// no guest holds it now.
+pub(super) async fn reserve(
     mut conn: MultiplexedConnection,
+    nick: String,
     keys: Vec<String>,
-) -> Result<bool, LinkError> {
-    let keys: Vec<String> = keys.iter().map(|k| nick_key(k)).collect();
-    let held: i64 = redis::cmd("EVAL")
-        .arg(HELD)
-        .arg(keys.len())
-        .arg(&keys)
+) -> Result<(), LinkError> {
+    let mut script = redis::cmd("EVAL");
+    script.arg(RESERVE).arg(keys.len() * 2);
+    for key in &keys {
+        script.arg(nick_key(key));
+    }
+    for key in &keys {
+        script.arg(reserved_key(key));
+    }
+    let answer: Vec<String> = script
+        .arg(&nick)
+        .arg(RESERVED_TTL.as_millis() as u64)
         .query_async(&mut conn)
         .await
         .map_err(down)?;
-    Ok(held == 1)
+    match answer.as_slice() {
+        [ok] if ok == "ok" => Ok(()),
+        [held, how, nick] if held == "held" => Err(LinkError::Held {
+            nick: nick.clone(),
+            exact: how == "exact",
+        }),
+        other => Err(LinkError::Down(format!("an odd answer: {other:?}"))),
+    }
+}
+
+/// The command that lifts the reservation of `keys` (the account was not
+/// registered after all, or is deleted).
+pub(super) fn unreserve(keys: &[String]) -> redis::Cmd {
+    let mut forget = redis::cmd("DEL");
+    for key in keys {
+        forget.arg(reserved_key(key));
+    }
+    forget
 }
 
 /// Deletes each key still holding ARGV[1].
@@ -246,6 +298,11 @@ pub(super) struct Holdings {
 
 fn nick_key(key: &str) -> String {
     format!("parley:nick:{key}")
+}
+
+/// Must match the prefix the claim script builds reservation keys with.
+fn reserved_key(key: &str) -> String {
+    format!("parley:reserved:{key}")
 }
 
 fn session_key(token: &str) -> String {
@@ -314,6 +371,9 @@ impl Holdings {
                 nick: nick.clone(),
                 exact: how == "exact",
             }),
+            [reserved, nick] if reserved == "reserved" => {
+                Err(LinkError::Reserved { nick: nick.clone() })
+            }
             other => Err(LinkError::Down(format!("an odd answer: {other:?}"))),
         }
     }

@@ -289,6 +289,13 @@ impl BrokerEventHandler for Hub {
 
     fn handle_resync(&self) {
         self.catch_up.ask(Inbound::Every);
+        // Accounts registered or deleted elsewhere while hints were lost.
+        let accounts = self.accounts.clone();
+        tokio::spawn(async move {
+            if let Err(error) = accounts.reread_reserved().await {
+                tracing::warn!(%error, "could not read the reserved nicknames again");
+            }
+        });
     }
 
     fn handle_stale(&self, rooms: Vec<String>) {

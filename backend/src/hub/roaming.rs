@@ -123,18 +123,20 @@ impl Hub {
         Ok(welcome)
     }
 
-    /// Whether a session on any node holds one of `looks` (an account may
-    /// not be registered under it). A link that is down says so.
-    pub async fn nick_in_use_anywhere(&self, looks: &[String]) -> Result<bool, HubError> {
+    /// Keeps `nick` (whose keys are `looks`) for an account about to be
+    /// registered: refused (`nick_taken`) if a session on any node holds
+    /// it or a look-alike; in a cluster, reserved at once against guests
+    /// on every node. A link that is down says so.
+    pub async fn reserve_anywhere(&self, nick: &str, looks: &[String]) -> Result<(), HubError> {
         if self.nick_in_use(looks) {
-            return Ok(true);
+            return Err(HubError::NickTaken(nick.to_owned()));
         }
         match self.broker.get() {
             Some(broker) => broker
-                .held(looks.to_vec())
+                .reserve(nick, looks.to_vec())
                 .await
-                .map_err(|_| HubError::LinkDown),
-            None => Ok(false),
+                .map_err(link_error(nick)),
+            None => Ok(()),
         }
     }
 
@@ -142,7 +144,18 @@ impl Hub {
     /// nodes are told, so they reserve its nickname (or free it).
     pub fn account_changed(&self, nick: &str, registered: bool) {
         if let Some(broker) = self.broker.get() {
+            if !registered {
+                self.unreserve(nick);
+            }
             broker.reserved(nick, registered);
+        }
+    }
+
+    /// The account `nick` was reserved for (by [`Hub::reserve_anywhere`])
+    /// was not registered after all: guests may have the nickname again.
+    pub fn unreserve(&self, nick: &str) {
+        if let Some(broker) = self.broker.get() {
+            broker.unreserve(look_alike_keys(nick));
         }
     }
 
@@ -190,6 +203,7 @@ fn link_error(nick: &str) -> impl Fn(LinkError) -> HubError + '_ {
             nick: nick.to_owned(),
             like: None,
         },
+        LinkError::Reserved { .. } => HubError::NickReserved(nick.to_owned()),
         LinkError::Down(_) => HubError::LinkDown,
     }
 }
