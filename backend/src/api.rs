@@ -24,7 +24,6 @@ use warp::Filter;
 
 use crate::accounts::{Accounts, AccountsError};
 use crate::admission::Admission;
-use crate::error::HubError;
 use crate::http::Peer;
 use crate::hub::Hub;
 use crate::origin::SitePolicy;
@@ -163,41 +162,13 @@ impl Api {
     async fn register(self, caller: Caller, bytes: Bytes) -> Result<Response, Response> {
         let asked: Credentials = body(&bytes)?;
         let hub = self.hub.clone();
-        let held = std::sync::atomic::AtomicBool::new(false);
-        let registered = self
+        let profile = self
             .accounts
-            .register(&asked.nick, asked.password, caller.ip, |nick, looks| {
-                // A session on any node may hold it now; in a cluster, no
-                // guest on any node gets it from here on.
-                let (hub, held) = (&hub, &held);
-                async move {
-                    hub.reserve_anywhere(&nick, &looks)
-                        .await
-                        .map_err(|e| match e {
-                            HubError::LinkDown => AccountsError::Busy,
-                            _ => AccountsError::NickTaken(nick),
-                        })?;
-                    held.store(true, std::sync::atomic::Ordering::Relaxed);
-                    Ok(())
-                }
-            })
-            .await;
-        let profile = match registered {
-            Ok(profile) => profile,
-            Err(e) => {
-                // Reserved for nothing: free it again, unless it is taken
-                // (by an account registered at the same time elsewhere).
-                let nick = parley_protocol::validate_nick(&asked.nick);
-                if held.into_inner() && !matches!(e, AccountsError::NickTaken(_)) {
-                    if let Ok(nick) = nick {
-                        hub.unreserve(&nick);
-                    }
-                }
-                return Err(refused(e));
-            }
-        };
+            .register(&asked.nick, asked.password, caller.ip, hub.as_ref())
+            .await
+            .map_err(refused)?;
         tracing::info!(nick = %profile.nick, "account registered");
-        hub.account_changed(&profile.nick, true);
+        hub.account_registered(&profile.nick);
         let info = AccountInfo {
             nick: profile.nick,
             admin: profile.admin,
@@ -267,7 +238,7 @@ impl Api {
             .delete(&token, asked.password)
             .await
             .map_err(refused)?;
-        self.hub.account_changed(&nick, false);
+        self.hub.account_deleted(&nick);
         let reply = warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT);
         Ok(warp::reply::with_header(reply, header::SET_COOKIE, self.cookie(None)).into_response())
     }

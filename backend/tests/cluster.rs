@@ -332,24 +332,23 @@ async fn a_dead_node_s_sessions_resume_elsewhere_and_its_nicknames_come_free() {
 
 const PASSWORD: &str = "correct horse battery staple";
 
+/// Registers `nick` at the node on `addr`; the answer's status.
+async fn register_at(addr: std::net::SocketAddr, nick: &str) -> u16 {
+    let body = serde_json::json!({"nick": nick, "password": PASSWORD}).to_string();
+    common::raw::http(addr, "POST", "/api/register", &[], &body)
+        .await
+        .status
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_account_s_nickname_is_reserved_on_every_node() {
     let pg = pg::Postgres::start();
     let db = pg.create_db("parley");
     let redis = redis::Redis::start();
     let (a, b) = (node(&db, &redis.url()), node(&db, &redis.url()));
-    let register = |addr, nick: &str| {
-        let body = serde_json::json!({"nick": nick, "password": PASSWORD});
-        async move {
-            common::raw::http(addr, "POST", "/api/register", &[], &body.to_string())
-                .await
-                .status
-        }
-    };
-
     // Registered on A: B keeps guests off it from the moment A answers,
     // look-alikes too, whether or not B has heard of the account yet.
-    assert_eq!(register(a.addr, "alice").await, 201);
+    assert_eq!(register_at(a.addr, "alice").await, 201);
     for nick in ["Alice", "AIice"] {
         let (_, answer) = hello_as(&b.url(), nick, None).await;
         assert_eq!(
@@ -358,6 +357,19 @@ async fn an_account_s_nickname_is_reserved_on_every_node() {
             "{nick}"
         );
     }
+    // B has heard of the account by now (a hint takes milliseconds): it
+    // keeps the nickname from guests itself once Redis has forgotten the
+    // reservation (which lasts 10 minutes).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let keys: Vec<String> = parley_protocol::look_alike_keys("alice")
+        .iter()
+        .map(|k| format!("parley:reserved:{k}"))
+        .collect();
+    let mut del = vec!["DEL"];
+    del.extend(keys.iter().map(String::as_str));
+    assert_eq!(redis::command(redis.addr(), &del), ":1");
+    let (_, answer) = hello_as(&b.url(), "Alice", None).await;
+    assert_eq!(common::error_code(&answer), ErrorCode::NickReserved);
     // Deleted (with its password, signed in on B): the nickname is free on
     // A soon after.
     let body = serde_json::json!({"nick": "alice", "password": PASSWORD}).to_string();
@@ -383,7 +395,7 @@ async fn an_account_s_nickname_is_reserved_on_every_node() {
     }
     // A guest on B holds "zed": A registers no account under it.
     let (_zed, _) = hello_as(&b.url(), "zed", None).await;
-    assert_eq!(register(a.addr, "ZED").await, 409);
+    assert_eq!(register_at(a.addr, "ZED").await, 409);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -406,6 +418,22 @@ async fn a_postgresql_outage_is_busy_on_every_node_and_passes_by_itself() {
             None,
             "{who}: busy"
         );
+    }
+    // An account that could not be stored reserves nothing: a guest on B
+    // gets its nickname.
+    assert_ne!(register_at(a.addr, "dora").await, 201);
+    let started = std::time::Instant::now();
+    loop {
+        let (_, answer) = hello_as(&b.url(), "dora", None).await;
+        if matches!(answer, ServerFrame::Welcome { .. }) {
+            break;
+        }
+        assert_eq!(common::error_code(&answer), ErrorCode::NickReserved);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the reservation of an account never stored must be lifted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::task::block_in_place(|| pg.start_server());
 
@@ -430,6 +458,17 @@ async fn a_postgresql_outage_is_busy_on_every_node_and_passes_by_itself() {
         }
     }
     assert_eq!(seen, [2]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_its_link_a_node_registers_no_account() {
+    let pg = pg::Postgres::start();
+    let db = pg.create_db("parley");
+    let mut redis = redis::Redis::start();
+    let a = node(&db, &redis.url());
+    redis.kill();
+    // Another node may hold the nickname, or take it: not known, so busy.
+    assert_eq!(register_at(a.addr, "mina").await, 503);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,11 +15,11 @@
 //! core; a request that finds no free slot within a second gets `busy`.
 
 mod password;
+mod reserved;
 mod throttle;
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use parley_protocol::api::ApiErrorCode;
@@ -30,6 +30,7 @@ use thiserror::Error;
 
 use crate::config::AccountRules;
 use crate::store::{Account, AccountError, AccountStore, MemoryStore, StoreError, TokenRecord};
+use reserved::Reserved;
 
 pub use password::{WeakPassword, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 pub use throttle::LoginThrottle;
@@ -106,45 +107,28 @@ fn digest(token: &str) -> String {
         .collect()
 }
 
-/// The nicknames accounts reserve.
-#[derive(Debug, Default)]
-struct Reserved {
-    /// Look-alike key → the registered nickname it belongs to.
-    by_key: HashMap<String, String>,
-    /// How many times `by_key` changed: a rereading of the store that
-    /// raced a change is not kept.
-    changes: u64,
-}
+/// What keeps a nickname from sessions while its account is registered
+/// (the hub: on every node, in a cluster).
+pub trait NickHold {
+    /// Refuses `nick` (whose look-alike keys are `looks`) with
+    /// `nick_taken` if a session holds it or a look-alike, else keeps
+    /// every guest off it from now on.
+    fn hold(
+        &self,
+        nick: &str,
+        looks: &[String],
+    ) -> impl std::future::Future<Output = Result<(), AccountsError>> + Send;
 
-impl Reserved {
-    fn read(rows: Vec<(Vec<String>, String)>) -> HashMap<String, String> {
-        let mut by_key = HashMap::new();
-        for (looks, nick) in rows {
-            for look in looks {
-                by_key.insert(look, nick.clone());
-            }
-        }
-        by_key
-    }
-
-    fn add(&mut self, nick: &str, looks: Vec<String>) {
-        for look in looks {
-            self.by_key.insert(look, nick.to_owned());
-        }
-        self.changes += 1;
-    }
-
-    fn remove(&mut self, key: &str) {
-        self.by_key.retain(|_, held| name_key(held) != key);
-        self.changes += 1;
-    }
+    /// `nick` was held, but its account could not be stored: guests may
+    /// have it again.
+    fn lift(&self, nick: &str);
 }
 
 /// The accounts, their rules, and the nicknames they reserve.
 pub struct Accounts {
     store: Arc<dyn AccountStore>,
     rules: AccountRules,
-    reserved: RwLock<Reserved>,
+    reserved: Reserved,
     throttle: LoginThrottle,
     hashing: tokio::sync::Semaphore,
     clock: crate::committer::Clock,
@@ -161,14 +145,11 @@ impl std::fmt::Debug for Accounts {
 impl Accounts {
     /// The accounts in `store`, with the reserved nicknames read once.
     pub fn load(store: Arc<dyn AccountStore>, rules: AccountRules) -> Result<Self, StoreError> {
-        let reserved = Reserved {
-            by_key: Reserved::read(store.reserved()?),
-            changes: 0,
-        };
+        let reserved = Reserved::new(store.reserved()?);
         Ok(Accounts {
             throttle: LoginThrottle::new(rules.login_rate, rules.login_rate_per_ip),
             hashing: tokio::sync::Semaphore::new(rules.hash_concurrency.max(1)),
-            reserved: RwLock::new(reserved),
+            reserved,
             clock: Arc::new(crate::time::now_ms),
             store,
             rules,
@@ -189,12 +170,7 @@ impl Accounts {
     /// The registered nickname one of `looks` belongs to, if any: a guest
     /// may not use it.
     pub fn reserved_by(&self, looks: &[String]) -> Option<String> {
-        let reserved = self.reserved.read().unwrap_or_else(|p| p.into_inner());
-        looks.iter().find_map(|l| reserved.by_key.get(l).cloned())
-    }
-
-    fn reserved_mut(&self) -> std::sync::RwLockWriteGuard<'_, Reserved> {
-        self.reserved.write().unwrap_or_else(|p| p.into_inner())
+        self.reserved.by(looks)
     }
 
     /// Reads the reserved nicknames from the store again (a node whose
@@ -203,16 +179,9 @@ impl Accounts {
     /// again, a few times at most.
     pub async fn reread_reserved(&self) -> Result<(), AccountsError> {
         for _ in 0..3 {
-            let before = self
-                .reserved
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .changes;
+            let before = self.reserved.changes();
             let rows = self.stored(|s| Ok(s.reserved()?)).await?;
-            let mut reserved = self.reserved_mut();
-            if reserved.changes == before {
-                reserved.by_key = Reserved::read(rows);
-                reserved.changes += 1;
+            if self.reserved.replace(rows, before) {
                 return Ok(());
             }
         }
@@ -223,9 +192,9 @@ impl Accounts {
     /// nickname is reserved here too (or free again).
     pub fn note_reserved(&self, nick: &str, registered: bool) {
         if registered {
-            self.reserved_mut().add(nick, look_alike_keys(nick));
+            self.reserved.add(nick, look_alike_keys(nick));
         } else {
-            self.reserved_mut().remove(&name_key(nick));
+            self.reserved.remove(&name_key(nick));
         }
     }
 
@@ -273,20 +242,16 @@ impl Accounts {
 
     /// Registers `nick` with `password` (at most so many tries per
     /// nickname and per `ip`). Once the request passed every check of its
-    /// own, `hold` keeps the nickname (given with its look-alike keys)
-    /// from sessions, or refuses it if one holds it (or a look-alike) now.
+    /// own, `hold` keeps the nickname from sessions (or refuses it), and
+    /// lifts that again if the account could not be stored after all.
     /// Returns the account as registered.
-    pub async fn register<F, H>(
+    pub async fn register(
         &self,
         nick: &str,
         password: String,
         ip: Option<IpAddr>,
-        hold: H,
-    ) -> Result<Profile, AccountsError>
-    where
-        H: FnOnce(String, Vec<String>) -> F,
-        F: std::future::Future<Output = Result<(), AccountsError>>,
-    {
+        hold: &impl NickHold,
+    ) -> Result<Profile, AccountsError> {
         let nick = validate_nick(nick)?;
         self.throttle
             .attempt(&name_key(&nick), ip)
@@ -296,19 +261,37 @@ impl Accounts {
         if self.reserved_by(&looks).is_some() {
             return Err(AccountsError::NickTaken(nick));
         }
-        hold(nick.clone(), looks.clone()).await?;
+        hold.hold(&nick, &looks).await?;
+        let account = self.create(&nick, looks, password).await;
+        match account {
+            // Taken by an account registered at the same time elsewhere:
+            // the reservation is that account's now.
+            Err(AccountsError::NickTaken(_)) => {}
+            Err(_) => hold.lift(&nick),
+            Ok(_) => {}
+        }
+        account
+    }
+
+    /// Hashes `password` and stores the account `nick`.
+    async fn create(
+        &self,
+        nick: &str,
+        looks: Vec<String>,
+        password: String,
+    ) -> Result<Profile, AccountsError> {
         let hash = self.hashing(move || password::hash(&password)).await?;
         let account = Account {
-            key: name_key(&nick),
+            key: name_key(nick),
             looks: looks.clone(),
-            nick: nick.clone(),
+            nick: nick.to_owned(),
             hash,
             admin: false,
             created_ms: (self.clock)(),
         };
         let stored = account.clone();
         self.stored(move |s| s.create_account(&stored)).await?;
-        self.reserved_mut().add(&nick, looks);
+        self.reserved.add(nick, looks);
         Ok(self.profile(&account))
     }
 
@@ -410,7 +393,7 @@ impl Accounts {
         let account = self.confirmed(token, password).await?;
         let key = account.key.clone();
         self.stored(move |s| s.delete_account(&key)).await?;
-        self.reserved_mut().remove(&account.key);
+        self.reserved.remove(&account.key);
         Ok(account.nick)
     }
 
@@ -460,5 +443,103 @@ mod tests {
             accounts.reserved_by(&look_alike_keys("kept")).as_deref(),
             Some("kept")
         );
+    }
+
+    /// What the hub was asked while an account was registered.
+    #[derive(Default)]
+    struct Recorder {
+        asked: std::sync::Mutex<Vec<String>>,
+        refuse: bool,
+    }
+
+    impl NickHold for Recorder {
+        async fn hold(&self, nick: &str, _looks: &[String]) -> Result<(), AccountsError> {
+            self.asked.lock().unwrap().push(format!("hold {nick}"));
+            if self.refuse {
+                return Err(AccountsError::NickTaken(nick.to_owned()));
+            }
+            Ok(())
+        }
+
+        fn lift(&self, nick: &str) {
+            self.asked.lock().unwrap().push(format!("lift {nick}"));
+        }
+    }
+
+    const PASSWORD: &str = "correct horse battery staple";
+
+    fn accounts(hash_concurrency: usize) -> (Arc<MemoryStore>, Accounts) {
+        let store = Arc::new(MemoryStore::new(1));
+        let mut rules = crate::config::Config::default().accounts.rules();
+        rules.hash_concurrency = hash_concurrency;
+        (store.clone(), Accounts::load(store, rules).unwrap())
+    }
+
+    async fn register(
+        accounts: &Accounts,
+        nick: &str,
+        password: &str,
+        hold: &Recorder,
+    ) -> Result<Profile, AccountsError> {
+        accounts
+            .register(nick, password.to_owned(), None, hold)
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_nickname_is_held_once_the_request_passed_its_own_checks_and_lifted_if_not_stored() {
+        let (store, accounts) = accounts(1);
+        let hold = Recorder::default();
+        // Its own checks fail first: nothing is held.
+        assert!(matches!(
+            register(&accounts, "mina", "x", &hold).await,
+            Err(AccountsError::WeakPassword(_))
+        ));
+        assert!(hold.asked.lock().unwrap().is_empty());
+
+        // Held, stored: kept.
+        register(&accounts, "mina", PASSWORD, &hold).await.unwrap();
+        assert_eq!(*hold.asked.lock().unwrap(), ["hold mina"]);
+        assert!(accounts.reserved_by(&look_alike_keys("MINA")).is_some());
+        // Registered here already: refused before anything is held.
+        assert!(matches!(
+            register(&accounts, "Mina", PASSWORD, &hold).await,
+            Err(AccountsError::NickTaken(_))
+        ));
+        assert_eq!(hold.asked.lock().unwrap().len(), 1);
+
+        // The hub refuses it (a session holds it): nothing to lift.
+        let refusing = Recorder {
+            refuse: true,
+            ..Recorder::default()
+        };
+        assert!(matches!(
+            register(&accounts, "zed", PASSWORD, &refusing).await,
+            Err(AccountsError::NickTaken(_))
+        ));
+        assert_eq!(*refusing.asked.lock().unwrap(), ["hold zed"]);
+
+        // Registered at the same moment on another node (the store has it,
+        // this node has not heard yet): the reservation is that account's.
+        let hold = Recorder::default();
+        store.create_account(&account("ann")).unwrap();
+        assert!(matches!(
+            register(&accounts, "ann", PASSWORD, &hold).await,
+            Err(AccountsError::NickTaken(_))
+        ));
+        assert_eq!(*hold.asked.lock().unwrap(), ["hold ann"]);
+
+        // Held, but every hashing slot stays busy: lifted again.
+        let slot = accounts.hashing.acquire().await.unwrap();
+        assert!(matches!(
+            register(&accounts, "bob", PASSWORD, &hold).await,
+            Err(AccountsError::Busy)
+        ));
+        drop(slot);
+        assert_eq!(
+            *hold.asked.lock().unwrap(),
+            ["hold ann", "hold bob", "lift bob"]
+        );
+        assert_eq!(accounts.reserved_by(&look_alike_keys("bob")), None);
     }
 }

@@ -37,7 +37,7 @@ pub(super) const HELD_TTL: Duration = Duration::from_secs(600);
 /// "1" for an account's claim, which replaces whoever holds the nickname
 /// itself (else a guest's, which a reservation refuses), the TTL in ms.
 /// Returns `{"ok", previous token of the nickname's own key or ""}`,
-/// `{"held", "exact"|"like", nick}` or `{"reserved", nick}`.
+/// `{"held", "exact"|"like", nick}` or `{"reserved", account's nick}`.
 const CLAIM: &str = r#"
 local over, force, ttl = ARGV[2], ARGV[3] == "1", ARGV[4]
 if not force then
@@ -210,8 +210,8 @@ pub(super) const RESERVED_TTL: Duration = Duration::from_secs(600);
 
 /// Reserves a nickname for an account being registered, unless a live node
 /// holds one of its keys. KEYS: the nickname's keys, then as many
-/// reservation keys. ARGV: the nickname, the TTL in ms. Returns `{"ok"}`
-/// or `{"held", "exact"|"like", nick}`.
+/// reservation keys. ARGV: the nickname, the TTL in ms. Returns `{}`, or
+/// `{"exact"|"like", nick}` if held.
 const RESERVE: &str = r#"
 local n = #KEYS / 2
 for i = 1, n do
@@ -219,14 +219,14 @@ for i = 1, n do
   if held then
     local node, nick = string.match(held, "^(%S+) %S+ (.*)$")
     if redis.call("EXISTS", "parley:node:" .. node) == 1 then
-      return {"held", i == 1 and "exact" or "like", nick}
+      return {i == 1 and "exact" or "like", nick}
     end
   end
 end
 for i = n + 1, #KEYS do
   redis.call("SET", KEYS[i], ARGV[1], "PX", ARGV[2])
 end
-return {"ok"}
+return {}
 "#;
 
 /// Reserves `nick` (whose keys are `keys`, its own first) for an account
@@ -252,8 +252,8 @@ pub(super) async fn reserve(
         .await
         .map_err(down)?;
     match answer.as_slice() {
-        [ok] if ok == "ok" => Ok(()),
-        [held, how, nick] if held == "held" => Err(LinkError::Held {
+        [] => Ok(()),
+        [how, nick] => Err(LinkError::Held {
             nick: nick.clone(),
             exact: how == "exact",
         }),
@@ -371,9 +371,8 @@ impl Holdings {
                 nick: nick.clone(),
                 exact: how == "exact",
             }),
-            [reserved, nick] if reserved == "reserved" => {
-                Err(LinkError::Reserved { nick: nick.clone() })
-            }
+            // The only other answer of two: `{"reserved", nick}`.
+            [_, nick] => Err(LinkError::Reserved { nick: nick.clone() }),
             other => Err(LinkError::Down(format!("an odd answer: {other:?}"))),
         }
     }

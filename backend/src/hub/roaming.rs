@@ -20,6 +20,7 @@ use parley_protocol::{look_alike_keys, name_key, validate_nick};
 
 use super::sessions::token;
 use super::{Claim, Hub, Welcome};
+use crate::accounts::{AccountsError, NickHold};
 use crate::broker::{LinkError, NickClaim, SessionRecord};
 use crate::error::HubError;
 use crate::outbox::Outbox;
@@ -140,22 +141,20 @@ impl Hub {
         }
     }
 
-    /// The account `nick` was registered here (or deleted): the other
-    /// nodes are told, so they reserve its nickname (or free it).
-    pub fn account_changed(&self, nick: &str, registered: bool) {
+    /// The account `nick` was registered here: the other nodes are told,
+    /// so they reserve its nickname too.
+    pub fn account_registered(&self, nick: &str) {
         if let Some(broker) = self.broker.get() {
-            if !registered {
-                self.unreserve(nick);
-            }
-            broker.reserved(nick, registered);
+            broker.reserved(nick, true);
         }
     }
 
-    /// The account `nick` was reserved for (by [`Hub::reserve_anywhere`])
-    /// was not registered after all: guests may have the nickname again.
-    pub fn unreserve(&self, nick: &str) {
+    /// The account `nick` was deleted here: its nickname is free on every
+    /// node.
+    pub fn account_deleted(&self, nick: &str) {
         if let Some(broker) = self.broker.get() {
             broker.unreserve(look_alike_keys(nick));
+            broker.reserved(nick, false);
         }
     }
 
@@ -191,6 +190,23 @@ impl Hub {
             if empty {
                 self.close_if_empty(&room);
             }
+        }
+    }
+}
+
+impl NickHold for Hub {
+    async fn hold(&self, nick: &str, looks: &[String]) -> Result<(), AccountsError> {
+        self.reserve_anywhere(nick, looks)
+            .await
+            .map_err(|e| match e {
+                HubError::LinkDown => AccountsError::Busy,
+                _ => AccountsError::NickTaken(nick.to_owned()),
+            })
+    }
+
+    fn lift(&self, nick: &str) {
+        if let Some(broker) = self.broker.get() {
+            broker.unreserve(look_alike_keys(nick));
         }
     }
 }

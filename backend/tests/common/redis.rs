@@ -158,6 +158,23 @@ impl Drop for Redis {
     }
 }
 
+/// Sends one inline command (words without spaces) to the Redis at `addr`
+/// and returns the first line of its answer, within a second.
+pub fn command(addr: SocketAddr, words: &[&str]) -> String {
+    let limit = Duration::from_secs(1);
+    let mut stream = TcpStream::connect_timeout(&addr, limit).expect("redis answers");
+    let _ = stream.set_read_timeout(Some(limit));
+    stream
+        .write_all(format!("{}\r\n", words.join(" ")).as_bytes())
+        .expect("redis takes the command");
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    while stream.read_exact(&mut byte).is_ok() && byte[0] != b'\n' {
+        answer.push(byte[0]);
+    }
+    String::from_utf8_lossy(&answer).trim_end().to_owned()
+}
+
 /// Whether a Redis at `addr` answers `PING` with `+PONG` (inline command,
 /// raw TCP: no client crate needed), within a second.
 pub fn ping(addr: SocketAddr) -> bool {
