@@ -69,6 +69,24 @@ fn claim(nick: &str, token: &str, account: bool) -> NickClaim {
     }
 }
 
+/// Claims `nick` for a guest on `node` until it is given, refused only as
+/// `waiting` allows meanwhile (what frees it is queued), for 5 s at most.
+async fn claim_soon(node: &RedisBroker, nick: &str, waiting: fn(&LinkError) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match node
+            .claim(claim(nick, &format!("r_soon_{nick}"), false))
+            .await
+        {
+            Ok(None) => return,
+            Err(e) if waiting(&e) && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => panic!("{nick} is free, not {other:?}"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reserved_nickname_is_refused_to_guests_everywhere_at_once() {
     let redis = redis::Redis::start();
@@ -96,17 +114,8 @@ async fn a_reserved_nickname_is_refused_to_guests_everywhere_at_once() {
     a.unreserve(look_alike_keys("carol"));
     a.reserve("carol", look_alike_keys("carol")).await.unwrap();
     a.unreserve(look_alike_keys("carol"));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match b.claim(claim("carol", "r_carol", false)).await {
-            Ok(None) => break,
-            Err(LinkError::Reserved { .. }) if tokio::time::Instant::now() < deadline => {
-                // The lifting is queued with the node's other commands.
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            other => panic!("carol is free again, not {other:?}"),
-        }
-    }
+    // (The lifting is queued with the node's other commands.)
+    claim_soon(&b, "carol", |e| matches!(e, LinkError::Reserved { .. })).await;
     stop.cancel();
 }
 
@@ -137,15 +146,6 @@ async fn a_nickname_a_session_holds_cannot_be_reserved() {
     // Refused, so nothing was reserved: a guest still gets "ZED" once zed
     // has gone.
     b.release("r_zed");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match b.claim(claim("ZED", "r_zed2", false)).await {
-            Ok(None) => break,
-            Err(LinkError::Held { .. }) if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            other => panic!("ZED is free, not {other:?}"),
-        }
-    }
+    claim_soon(&b, "ZED", |e| matches!(e, LinkError::Held { .. })).await;
     stop.cancel();
 }

@@ -332,6 +332,21 @@ async fn a_dead_node_s_sessions_resume_elsewhere_and_its_nicknames_come_free() {
 
 const PASSWORD: &str = "correct horse battery staple";
 
+/// Asks for `nick` as a guest at `url` until it is given (`nick_reserved`
+/// meanwhile: what frees it is on its way), for 5 s at most.
+async fn guest_gets_soon(url: &str, nick: &str, why: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let (_, answer) = hello_as(url, nick, None).await;
+        if matches!(answer, ServerFrame::Welcome { .. }) {
+            return;
+        }
+        assert_eq!(common::error_code(&answer), ErrorCode::NickReserved);
+        assert!(started.elapsed() < Duration::from_secs(5), "{why}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Registers `nick` at the node on `addr`; the answer's status.
 async fn register_at(addr: std::net::SocketAddr, nick: &str) -> u16 {
     let body = serde_json::json!({"nick": nick, "password": PASSWORD}).to_string();
@@ -380,19 +395,7 @@ async fn an_account_s_nickname_is_reserved_on_every_node() {
     let auth = [("Authorization", bearer.as_str())];
     let deleted = common::raw::http(b.addr, "DELETE", "/api/account", &auth, &confirm).await;
     assert_eq!(deleted.status, 204, "{deleted:?}");
-    let started = std::time::Instant::now();
-    loop {
-        let (_, answer) = hello_as(&a.url(), "alice", None).await;
-        if matches!(answer, ServerFrame::Welcome { .. }) {
-            break;
-        }
-        assert_eq!(common::error_code(&answer), ErrorCode::NickReserved);
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "A must hear the account is gone"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    guest_gets_soon(&a.url(), "alice", "A must hear the account is gone").await;
     // A guest on B holds "zed": A registers no account under it.
     let (_zed, _) = hello_as(&b.url(), "zed", None).await;
     assert_eq!(register_at(a.addr, "ZED").await, 409);
@@ -422,19 +425,12 @@ async fn a_postgresql_outage_is_busy_on_every_node_and_passes_by_itself() {
     // An account that could not be stored reserves nothing: a guest on B
     // gets its nickname.
     assert_ne!(register_at(a.addr, "dora").await, 201);
-    let started = std::time::Instant::now();
-    loop {
-        let (_, answer) = hello_as(&b.url(), "dora", None).await;
-        if matches!(answer, ServerFrame::Welcome { .. }) {
-            break;
-        }
-        assert_eq!(common::error_code(&answer), ErrorCode::NickReserved);
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the reservation of an account never stored must be lifted"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    guest_gets_soon(
+        &b.url(),
+        "dora",
+        "the reservation of an account never stored must be lifted",
+    )
+    .await;
     tokio::task::block_in_place(|| pg.start_server());
 
     // Back by itself: what is said now reaches the other node, once, in
