@@ -206,16 +206,15 @@ pub(super) async fn members(
 /// How long an account's nickname stays reserved in Redis after its
 /// registration: far longer than every node needs to hear of the account
 /// (a node whose link was down reads the accounts again when it is back).
-pub(super) const RESERVED_TTL: Duration = Duration::from_secs(600);
+const RESERVED_TTL: Duration = Duration::from_secs(600);
 
 /// Reserves a nickname for an account being registered, unless a live node
-/// holds one of its keys. KEYS: the nickname's keys, then as many
-/// reservation keys. ARGV: the nickname, the TTL in ms. Returns `{}`, or
-/// `{"exact"|"like", nick}` if held.
+/// holds one of its keys. KEYS: the nickname's keys; their reservation
+/// keys are built as the claim script builds them. ARGV: the nickname, the
+/// TTL in ms. Returns `{}`, or `{"exact"|"like", nick}` if held.
 const RESERVE: &str = r#"
-local n = #KEYS / 2
-for i = 1, n do
-  local held = redis.call("GET", KEYS[i])
+for i, key in ipairs(KEYS) do
+  local held = redis.call("GET", key)
   if held then
     local node, nick = string.match(held, "^(%S+) %S+ (.*)$")
     if redis.call("EXISTS", "parley:node:" .. node) == 1 then
@@ -223,8 +222,8 @@ for i = 1, n do
     end
   end
 end
-for i = n + 1, #KEYS do
-  redis.call("SET", KEYS[i], ARGV[1], "PX", ARGV[2])
+for _, key in ipairs(KEYS) do
+  redis.call("SET", "parley:reserved:" .. string.sub(key, 13), ARGV[1], "PX", ARGV[2])
 end
 return {}
 "#;
@@ -237,14 +236,9 @@ pub(super) async fn reserve(
     nick: String,
     keys: Vec<String>,
 ) -> Result<(), LinkError> {
+    let keys: Vec<String> = keys.iter().map(|k| nick_key(k)).collect();
     let mut script = redis::cmd("EVAL");
-    script.arg(RESERVE).arg(keys.len() * 2);
-    for key in &keys {
-        script.arg(nick_key(key));
-    }
-    for key in &keys {
-        script.arg(reserved_key(key));
-    }
+    script.arg(RESERVE).arg(keys.len()).arg(&keys);
     let answer: Vec<String> = script
         .arg(&nick)
         .arg(RESERVED_TTL.as_millis() as u64)
@@ -300,7 +294,8 @@ fn nick_key(key: &str) -> String {
     format!("parley:nick:{key}")
 }
 
-/// Must match the prefix the claim script builds reservation keys with.
+/// Must match the prefix the claim and reserve scripts build reservation
+/// keys with.
 fn reserved_key(key: &str) -> String {
     format!("parley:reserved:{key}")
 }

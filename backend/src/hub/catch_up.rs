@@ -289,7 +289,8 @@ impl BrokerEventHandler for Hub {
 
     fn handle_resync(&self) {
         self.catch_up.ask(Inbound::Every);
-        // Accounts registered or deleted elsewhere while hints were lost.
+        // Accounts registered or deleted elsewhere while hints were lost
+        // (on the first subscription: since this node read them at start).
         let accounts = self.accounts.clone();
         tokio::spawn(async move {
             if let Err(error) = accounts.reread_reserved().await {

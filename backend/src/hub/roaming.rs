@@ -124,23 +124,6 @@ impl Hub {
         Ok(welcome)
     }
 
-    /// Keeps `nick` (whose keys are `looks`) for an account about to be
-    /// registered: refused (`nick_taken`) if a session on any node holds
-    /// it or a look-alike; in a cluster, reserved at once against guests
-    /// on every node. A link that is down says so.
-    pub async fn reserve_anywhere(&self, nick: &str, looks: &[String]) -> Result<(), HubError> {
-        if self.nick_in_use(looks) {
-            return Err(HubError::NickTaken(nick.to_owned()));
-        }
-        match self.broker.get() {
-            Some(broker) => broker
-                .reserve(nick, looks.to_vec())
-                .await
-                .map_err(link_error(nick)),
-            None => Ok(()),
-        }
-    }
-
     /// The account `nick` was registered here: the other nodes are told,
     /// so they reserve its nickname too.
     pub fn account_registered(&self, nick: &str) {
@@ -152,8 +135,8 @@ impl Hub {
     /// The account `nick` was deleted here: its nickname is free on every
     /// node.
     pub fn account_deleted(&self, nick: &str) {
+        self.lift(nick);
         if let Some(broker) = self.broker.get() {
-            broker.unreserve(look_alike_keys(nick));
             broker.reserved(nick, false);
         }
     }
@@ -194,13 +177,24 @@ impl Hub {
     }
 }
 
+/// A nickname an account is being registered under: refused if a session
+/// on any node holds it or a look-alike; in a cluster, reserved at once
+/// against guests on every node. A link that is down says `busy`.
 impl NickHold for Hub {
     async fn hold(&self, nick: &str, looks: &[String]) -> Result<(), AccountsError> {
-        self.reserve_anywhere(nick, looks)
+        let taken = || AccountsError::NickTaken(nick.to_owned());
+        if self.nick_in_use(looks) {
+            return Err(taken());
+        }
+        let Some(broker) = self.broker.get() else {
+            return Ok(());
+        };
+        broker
+            .reserve(nick, looks.to_vec())
             .await
             .map_err(|e| match e {
-                HubError::LinkDown => AccountsError::Busy,
-                _ => AccountsError::NickTaken(nick.to_owned()),
+                LinkError::Down(_) => AccountsError::Busy,
+                _ => taken(),
             })
     }
 
