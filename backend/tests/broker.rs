@@ -33,6 +33,38 @@ impl BrokerEventHandler for Deaf {
     fn handle_reserved(&self, _nick: &str, _registered: bool) {}
 }
 
+/// Two started brokers on one Redis, stopped when dropped.
+struct Nodes {
+    a: RedisBroker,
+    b: RedisBroker,
+    stop: CancellationToken,
+    _deaf: Arc<dyn BrokerEventHandler>,
+    _redis: redis::Redis,
+}
+
+impl Nodes {
+    async fn start() -> Nodes {
+        let redis = redis::Redis::start();
+        let stop = CancellationToken::new();
+        let deaf: Arc<dyn BrokerEventHandler> = Arc::new(Deaf);
+        let a = node(&redis.url(), &stop, &deaf).await;
+        let b = node(&redis.url(), &stop, &deaf).await;
+        Nodes {
+            a,
+            b,
+            stop,
+            _deaf: deaf,
+            _redis: redis,
+        }
+    }
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
 /// A started broker on `url` (its beats make its claims count).
 async fn node(
     url: &str,
@@ -89,11 +121,7 @@ async fn claim_soon(node: &RedisBroker, nick: &str, waiting: fn(&LinkError) -> b
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reserved_nickname_is_refused_to_guests_everywhere_at_once() {
-    let redis = redis::Redis::start();
-    let stop = CancellationToken::new();
-    let deaf: Arc<dyn BrokerEventHandler> = Arc::new(Deaf);
-    let a = node(&redis.url(), &stop, &deaf).await;
-    let b = node(&redis.url(), &stop, &deaf).await;
+    let Nodes { a, b, .. } = &Nodes::start().await;
 
     a.reserve("alice", look_alike_keys("alice")).await.unwrap();
     for nick in ["alice", "Alice", "AIice"] {
@@ -111,21 +139,15 @@ async fn a_reserved_nickname_is_refused_to_guests_everywhere_at_once() {
     assert_eq!(b.claim(claim("bob", "r_bob", false)).await, Ok(None));
 
     // Not registered after all: guests may have it again.
-    a.unreserve(look_alike_keys("carol"));
     a.reserve("carol", look_alike_keys("carol")).await.unwrap();
     a.unreserve(look_alike_keys("carol"));
     // (The lifting is queued with the node's other commands.)
-    claim_soon(&b, "carol", |e| matches!(e, LinkError::Reserved { .. })).await;
-    stop.cancel();
+    claim_soon(b, "carol", |e| matches!(e, LinkError::Reserved { .. })).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nickname_a_session_holds_cannot_be_reserved() {
-    let redis = redis::Redis::start();
-    let stop = CancellationToken::new();
-    let deaf: Arc<dyn BrokerEventHandler> = Arc::new(Deaf);
-    let a = node(&redis.url(), &stop, &deaf).await;
-    let b = node(&redis.url(), &stop, &deaf).await;
+    let Nodes { a, b, .. } = &Nodes::start().await;
 
     assert_eq!(b.claim(claim("zed", "r_zed", false)).await, Ok(None));
     assert_eq!(
@@ -146,6 +168,5 @@ async fn a_nickname_a_session_holds_cannot_be_reserved() {
     // Refused, so nothing was reserved: a guest still gets "ZED" once zed
     // has gone.
     b.release("r_zed");
-    claim_soon(&b, "ZED", |e| matches!(e, LinkError::Held { .. })).await;
-    stop.cancel();
+    claim_soon(b, "ZED", |e| matches!(e, LinkError::Held { .. })).await;
 }

@@ -355,6 +355,14 @@ async fn register_at(addr: std::net::SocketAddr, nick: &str) -> u16 {
         .status
 }
 
+/// Signs `nick` in at the node on `addr`; its token.
+async fn login_at(addr: std::net::SocketAddr, nick: &str) -> String {
+    let body = serde_json::json!({"nick": nick, "password": PASSWORD}).to_string();
+    let login = common::raw::http(addr, "POST", "/api/login", &[], &body).await;
+    assert_eq!(login.status, 200, "{login:?}");
+    login.json()["token"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_account_s_nickname_is_reserved_on_every_node() {
     let pg = pg::Postgres::start();
@@ -387,10 +395,7 @@ async fn an_account_s_nickname_is_reserved_on_every_node() {
     assert_eq!(common::error_code(&answer), ErrorCode::NickReserved);
     // Deleted (with its password, signed in on B): the nickname is free on
     // A soon after.
-    let body = serde_json::json!({"nick": "alice", "password": PASSWORD}).to_string();
-    let login = common::raw::http(b.addr, "POST", "/api/login", &[], &body).await;
-    assert_eq!(login.status, 200, "{login:?}");
-    let bearer = format!("Bearer {}", login.json()["token"].as_str().unwrap());
+    let bearer = format!("Bearer {}", login_at(b.addr, "alice").await);
     let confirm = serde_json::json!({"password": PASSWORD}).to_string();
     let auth = [("Authorization", bearer.as_str())];
     let deleted = common::raw::http(b.addr, "DELETE", "/api/account", &auth, &confirm).await;
@@ -489,14 +494,10 @@ async fn an_account_cannot_take_another_s_session_by_its_token() {
     let db = pg.create_db("parley");
     let redis = redis::Redis::start();
     let (a, b) = (node(&db, &redis.url()), node(&db, &redis.url()));
-    let password = "correct horse battery staple";
     let mut tokens = Vec::new();
     for nick in ["mina", "joon"] {
-        let body = serde_json::json!({"nick": nick, "password": password}).to_string();
-        let made = common::raw::http(a.addr, "POST", "/api/register", &[], &body).await;
-        assert_eq!(made.status, 201, "{made:?}");
-        let login = common::raw::http(a.addr, "POST", "/api/login", &[], &body).await;
-        tokens.push(login.json()["token"].as_str().unwrap().to_owned());
+        assert_eq!(register_at(a.addr, nick).await, 201);
+        tokens.push(login_at(a.addr, nick).await);
     }
     let sign_in = |url: String, token: String, resume: Option<String>| async move {
         let mut client = Client::connect(&url).await;
