@@ -108,6 +108,11 @@ struct Member {
     outbox: Option<Outbox>,
     /// Set while the member's `joined` is being read from the store.
     joining: Option<Joining>,
+    /// The `since` of its last `join`: room events up to it are not sent
+    /// to it. In a cluster a client can come from a node that was ahead of
+    /// this one; what it saw there and this node delivers late (a hint
+    /// still on its way) must not reach it twice.
+    has_upto: u64,
 }
 
 /// A join waiting on the store, and the live frames held back meanwhile.
@@ -408,6 +413,7 @@ impl RoomState {
                     nick: who.nick.clone(),
                     outbox: None,
                     joining: None,
+                    has_upto: 0,
                 },
             );
             // A session that moved here from another node was in the
@@ -428,7 +434,12 @@ impl RoomState {
         // Anything an earlier, unfinished join held back is at most
         // `last_seq`, so this join's history covers it.
         member.joining = None;
+        member.has_upto = match wanted {
+            Wanted::After(since, _) => since,
+            Wanted::Newest(_) => 0,
+        };
         if let Some(page) = cached {
+            let last_seq = last_seq.max(member.has_upto);
             outbox.push(encode(&self.joined_frame(&who.nick, page, last_seq)));
             return Some(JoinAnswer::Answered);
         }
@@ -466,8 +477,8 @@ impl RoomState {
         if !self.is_current(id, &join) {
             return false;
         }
-        let nick = self.members[&id].nick.clone();
-        let frame = encode(&self.joined_frame(&nick, page, join.upto));
+        let (nick, has_upto) = (self.members[&id].nick.clone(), self.members[&id].has_upto);
+        let frame = encode(&self.joined_frame(&nick, page, join.upto.max(has_upto)));
         let member = self.members.get_mut(&id).expect("checked above");
         if let Some(outbox) = &member.outbox {
             outbox.push(frame);
@@ -518,10 +529,31 @@ impl RoomState {
     /// Queues `frame` for every connected member but `except`; returns how
     /// many members it was queued for.
     pub fn broadcast(&mut self, except: Option<SessionId>, frame: &Utf8Bytes) -> usize {
+        self.queue_for_members(except, None, frame)
+    }
+
+    /// Like [`RoomState::broadcast`], for the frame of room event `seq`,
+    /// which members that already have it (see `Member::has_upto`) skip.
+    pub fn broadcast_event(
+        &mut self,
+        except: Option<SessionId>,
+        seq: u64,
+        frame: &Utf8Bytes,
+    ) -> usize {
+        self.queue_for_members(except, Some(seq), frame)
+    }
+
+    fn queue_for_members(
+        &mut self,
+        except: Option<SessionId>,
+        seq: Option<u64>,
+        frame: &Utf8Bytes,
+    ) -> usize {
         let cap = self.limits.backlog;
         let mut delivered = 0;
         for (id, member) in self.members.iter_mut() {
-            if Some(*id) != except && member.push(frame, cap) {
+            let has_it = seq.is_some_and(|seq| seq <= member.has_upto);
+            if Some(*id) != except && !has_it && member.push(frame, cap) {
                 delivered += 1;
             }
         }

@@ -295,6 +295,52 @@ async fn an_own_event_read_back_before_its_delivery_is_not_echoed() {
 }
 
 #[tokio::test]
+async fn a_member_from_a_node_that_was_ahead_gets_nothing_twice() {
+    // No gap is read before its wait: only the join can make the node read.
+    let mut config = common::test_config();
+    config.limits.cluster_gap_wait = std::time::Duration::from_secs(30);
+    let (server, store, broker) = node_with(config).await;
+    let mut ann = server.hello("ann").await;
+    ann.join("lobby").await;
+    // Another node committed 1 to 3 and Bob saw 1 and 2 there; this node
+    // has heard of none of them when Bob's connection lands here.
+    let events = elsewhere(&store, "lobby", "zed", &["one", "two", "three"]);
+    let mut bob = server.hello("bob").await;
+    bob.send(ClientFrame::Join {
+        room: "lobby".into(),
+        since: Some(2),
+    })
+    .await;
+    match bob
+        .recv_until(|f| matches!(f, ServerFrame::Joined { .. }))
+        .await
+    {
+        ServerFrame::Joined {
+            history, last_seq, ..
+        } => {
+            assert!(history.is_empty(), "{history:?}");
+            assert_eq!(last_seq, 2, "what follows `since` comes live");
+        }
+        _ => unreachable!(),
+    }
+    // The join told the node it is behind: it reads the store at once.
+    assert_eq!(
+        next_messages(&mut ann, 3).await,
+        vec![(1, "one".into()), (2, "two".into()), (3, "three".into())]
+    );
+    // Bob gets only what he lacks, and the late hints change nothing.
+    assert_eq!(next_messages(&mut bob, 1).await, vec![(3, "three".into())]);
+    for event in &events {
+        broker.hub().handle_event(event.clone());
+    }
+    let rest = bob.until_pong().await;
+    assert!(
+        !rest.iter().any(|f| matches!(f, ServerFrame::Message(_))),
+        "nothing twice: {rest:?}"
+    );
+}
+
+#[tokio::test]
 async fn members_elsewhere_are_counted_and_told_but_never_shadow_one_here() {
     let (server, _store, broker) = node().await;
     let mut ann = server.hello("ann").await;

@@ -35,6 +35,8 @@ struct Member {
     client: Option<Client>,
     /// The `seq` of every room event seen, in order.
     seen: Vec<u64>,
+    /// Where each of `seen` came from, for a failure to tell.
+    sources: Vec<Source>,
     /// How many times it had to come back.
     comebacks: usize,
 }
@@ -47,6 +49,7 @@ impl Member {
             token: None,
             client: None,
             seen: Vec::new(),
+            sources: Vec::new(),
             comebacks: 0,
         };
         member.enter().await;
@@ -102,10 +105,11 @@ impl Member {
             // Its old node's claim may not be seen as gone yet: try again.
             _ => return None,
         }
+        let since = self.last();
         client
             .try_send(ClientFrame::Join {
                 room: "lobby".into(),
-                since: Some(self.last()),
+                since: Some(since),
             })
             .await
             .ok()?;
@@ -114,6 +118,10 @@ impl Member {
                 ServerFrame::Joined { history, .. } => {
                     for message in common::messages_of(history) {
                         self.seen.push(message.seq);
+                        self.sources.push(Source::History {
+                            comebacks: self.comebacks,
+                            since,
+                        });
                     }
                     return Some(client);
                 }
@@ -131,6 +139,9 @@ impl Member {
             match tokio::time::timeout(Duration::from_secs(10), client.next_frame()).await {
                 Ok(Some(ServerFrame::Message(m))) => {
                     self.seen.push(m.seq);
+                    self.sources.push(Source::Live {
+                        comebacks: self.comebacks,
+                    });
                     Some(ServerFrame::Message(m))
                 }
                 Ok(Some(frame)) => Some(frame),
@@ -249,13 +260,56 @@ async fn a_node_killed_mid_flood_loses_nothing_acknowledged_and_shows_nothing_tw
             .await
             .expect("every reader sees the end")
             .unwrap();
-        assert_eq!(
-            reader.seen, whole,
-            "{} must see every event once, in order",
-            reader.nick
+        assert!(
+            reader.seen == whole,
+            "{} must see every event once, in order, up to {last}: {}",
+            reader.nick,
+            flaws(&reader.seen, &reader.sources)
         );
         comebacks += reader.comebacks;
     }
     assert!(comebacks > 0, "the killed node's readers had to come back");
     assert!(acked.windows(2).all(|w| w[0] < w[1]));
+}
+
+/// Where a member saw an event.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// Live, after coming back `comebacks` times.
+    Live { comebacks: usize },
+    /// In the history of a `join {since}`.
+    History { comebacks: usize, since: u64 },
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Live { comebacks } => write!(f, "live after {comebacks} comebacks"),
+            Source::History { comebacks, since } => {
+                write!(f, "history since {since} after {comebacks} comebacks")
+            }
+        }
+    }
+}
+
+/// What is wrong with `seen` (seqs that should be 1, 2, 3… in order), in a
+/// few words rather than thousands of numbers: the places where it does not
+/// go up by one, with where the two events came from.
+fn flaws(seen: &[u64], sources: &[Source]) -> String {
+    let mut flaws = Vec::new();
+    let mut previous = 0;
+    for (at, &seq) in seen.iter().enumerate() {
+        if seq != previous + 1 {
+            let before = match at.checked_sub(1) {
+                Some(before) => sources[before].to_string(),
+                None => "the start".into(),
+            };
+            flaws.push(format!(
+                "[{at}] {previous} ({before}) then {seq} ({})",
+                sources[at]
+            ));
+        }
+        previous = seq;
+    }
+    format!("{} seen, {}", seen.len(), flaws.join(", "))
 }

@@ -201,6 +201,16 @@ impl Hub {
         }
     }
 
+    /// A client has seen more of `room` than this node delivered (it came
+    /// from a node that was ahead): the rest is read from the store now,
+    /// rather than when the next hint shows the gap. On one node, where
+    /// the room is never behind its store, nothing is done.
+    pub(super) fn behind(&self, room: &str) {
+        if self.broker.get().is_some() {
+            self.catch_up.ask(Inbound::Room(room.to_owned()));
+        }
+    }
+
     /// Brings `room` up to the store's last `seq`, delivering what this
     /// node missed in order. Returns `false` if the store could not be
     /// read (try again later).

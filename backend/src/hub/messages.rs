@@ -239,7 +239,7 @@ impl Hub {
             None => state.own_member(event.nick()),
         };
         let frame = encode(&ServerFrame::from(event.clone()));
-        let delivered = state.broadcast(except, &frame);
+        let delivered = state.broadcast_event(except, seq, &frame);
         let mut removed = Vec::new();
         if let Some(moderation) = receipt.as_ref().and_then(|r| r.moderation.as_ref()) {
             let (actor, action) = moderation.as_ref();

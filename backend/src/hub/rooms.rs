@@ -233,6 +233,9 @@ impl Hub {
             self.may_join(&state, person)?;
         }
         let admission = state.admit(who, outbox, wanted);
+        if matches!(wanted, Wanted::After(since, _) if since > state.last_seq()) {
+            self.behind(&room.name);
+        }
         let control = state.control();
         let unowned = person.account && control.owner.is_none() && control.dm.is_none();
         self.note_news(room, &mut state);
