@@ -477,8 +477,9 @@ impl RoomState {
         if !self.is_current(id, &join) {
             return false;
         }
-        let (nick, has_upto) = (self.members[&id].nick.clone(), self.members[&id].has_upto);
-        let frame = encode(&self.joined_frame(&nick, page, join.upto.max(has_upto)));
+        let member = &self.members[&id];
+        let (nick, last_seq) = (member.nick.clone(), join.upto.max(member.has_upto));
+        let frame = encode(&self.joined_frame(&nick, page, last_seq));
         let member = self.members.get_mut(&id).expect("checked above");
         if let Some(outbox) = &member.outbox {
             outbox.push(frame);

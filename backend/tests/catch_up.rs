@@ -150,6 +150,14 @@ async fn node_with(config: parley::Config) -> (TestServer, Arc<MemoryStore>, Arc
     (server, store, broker)
 }
 
+/// A node that waits 30 s for a missing hint before it reads the gap
+/// from the store: within a test, only what else asks it reads the store.
+async fn patient_node() -> (TestServer, Arc<MemoryStore>, Arc<FakeBroker>) {
+    let mut config = common::test_config();
+    config.limits.cluster_gap_wait = std::time::Duration::from_secs(30);
+    node_with(config).await
+}
+
 /// The texts of the next `n` messages `client` gets, with their seqs.
 async fn next_messages(client: &mut Client, n: usize) -> Vec<(u64, String)> {
     let mut got = Vec::new();
@@ -254,9 +262,7 @@ async fn typing_goes_both_ways_and_a_link_that_is_down_refuses_sends() {
 
 #[tokio::test]
 async fn a_gap_waits_for_its_hint_before_the_store_is_read() {
-    let mut config = common::test_config();
-    config.limits.cluster_gap_wait = std::time::Duration::from_secs(30);
-    let (server, store, broker) = node_with(config).await;
+    let (server, store, broker) = patient_node().await;
     let mut ann = server.hello("ann").await;
     ann.join("lobby").await;
     let events = elsewhere(&store, "lobby", "zed", &["one", "two"]);
@@ -297,9 +303,7 @@ async fn an_own_event_read_back_before_its_delivery_is_not_echoed() {
 #[tokio::test]
 async fn a_member_from_a_node_that_was_ahead_gets_nothing_twice() {
     // No gap is read before its wait: only the join can make the node read.
-    let mut config = common::test_config();
-    config.limits.cluster_gap_wait = std::time::Duration::from_secs(30);
-    let (server, store, broker) = node_with(config).await;
+    let (server, store, broker) = patient_node().await;
     let mut ann = server.hello("ann").await;
     ann.join("lobby").await;
     // Another node committed 1 to 3 and Bob saw 1 and 2 there; this node

@@ -161,32 +161,33 @@ impl Drop for Redis {
 /// Sends one inline command (words without spaces) to the Redis at `addr`
 /// and returns the first line of its answer, within a second.
 pub fn command(addr: SocketAddr, words: &[&str]) -> String {
-    let limit = Duration::from_secs(1);
-    let mut stream = TcpStream::connect_timeout(&addr, limit).expect("redis answers");
-    let _ = stream.set_read_timeout(Some(limit));
-    stream
-        .write_all(format!("{}\r\n", words.join(" ")).as_bytes())
-        .expect("redis takes the command");
-    let mut answer = Vec::new();
-    let mut byte = [0u8; 1];
-    while stream.read_exact(&mut byte).is_ok() && byte[0] != b'\n' {
-        answer.push(byte[0]);
-    }
-    String::from_utf8_lossy(&answer).trim_end().to_owned()
+    ask(addr, words).expect("redis answers")
 }
 
 /// Whether a Redis at `addr` answers `PING` with `+PONG` (inline command,
 /// raw TCP: no client crate needed), within a second.
 pub fn ping(addr: SocketAddr) -> bool {
+    ask(addr, &["PING"]).as_deref() == Some("+PONG")
+}
+
+/// The first line of the answer to an inline command, if the Redis at
+/// `addr` takes it and answers within a second.
+fn ask(addr: SocketAddr, words: &[&str]) -> Option<String> {
     let limit = Duration::from_secs(1);
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, limit) else {
-        return false;
-    };
+    let mut stream = TcpStream::connect_timeout(&addr, limit).ok()?;
     let _ = stream.set_read_timeout(Some(limit));
     let _ = stream.set_write_timeout(Some(limit));
-    if stream.write_all(b"PING\r\n").is_err() {
-        return false;
+    stream
+        .write_all(format!("{}\r\n", words.join(" ")).as_bytes())
+        .ok()?;
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        stream.read_exact(&mut byte).ok()?;
+        if byte[0] == b'\n' {
+            break;
+        }
+        answer.push(byte[0]);
     }
-    let mut answer = [0u8; 7];
-    stream.read_exact(&mut answer).is_ok() && &answer == b"+PONG\r\n"
+    Some(String::from_utf8_lossy(&answer).trim_end().to_owned())
 }
